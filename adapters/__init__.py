@@ -1,0 +1,1 @@
+"""Platform adapters: each turns one platform's payloads into Indaba's neutral events and back."""

@@ -1,0 +1,1 @@
+"""Indaba: the engine of a chat bot for Communities of Practice."""

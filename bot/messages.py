@@ -1,0 +1,171 @@
+"""The neutral message model shared by the engine and every adapter.
+
+Adapters normalise platform payloads into the inbound events below and render the
+outgoing :class:`OutgoingMessage` into platform calls. Nothing here knows a platform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class ConversationKind(StrEnum):
+    GROUP = "group"
+    DM = "dm"
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who sent an event, as the platform knows them."""
+
+    platform: str
+    user_id: str
+    display_name: str
+    language: str | None = None
+    timezone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """Where an event happened: a group channel or a direct-message line."""
+
+    platform: str
+    id: str
+    kind: ConversationKind
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """Where an outgoing message goes.
+
+    For a DM, ``conversation_id`` may be the platform's user id: the adapter opens
+    the direct line itself when the platform needs that (Slack's ``conversations.open``).
+    ``ephemeral_to`` asks for a reply only that user sees in a group, where the
+    platform offers it.
+    """
+
+    platform: str
+    kind: ConversationKind
+    conversation_id: str
+    thread_id: str | None = None
+    ephemeral_to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One option offered with a message: a button, a poll option or a numbered line."""
+
+    id: str
+    label: str
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """A message the engine wants delivered.
+
+    ``text`` is in Indaba's neutral markup (see :mod:`bot.markup`); adapters render it
+    in their own dialect. ``choices`` are offered as buttons or a poll where the
+    platform has them; the engine adds numbered lines where it has not.
+    ``edit_of`` replaces the text of a message sent earlier instead of sending a new one.
+    """
+
+    address: Address
+    text: str
+    choices: tuple[Choice, ...] = ()
+    multi_select: bool = False
+    poll: bool = False
+    reply_to: str | None = None
+    edit_of: str | None = None
+    close_poll: bool = False
+    reopener: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """What the platform answered for a sent message."""
+
+    platform: str
+    conversation_id: str
+    message_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class InboundEvent:
+    """Fields every inbound event carries."""
+
+    conversation: Conversation
+    sender: Sender
+    message_id: str | None = None
+    raw: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def platform(self) -> str:
+        return self.conversation.platform
+
+
+@dataclass(frozen=True, slots=True)
+class MessageReceived(InboundEvent):
+    """A plain text message (anything that is not a command)."""
+
+    text: str = ""
+    reply_to_id: str | None = None
+    thread_id: str | None = None
+    sent_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommandInvoked(InboundEvent):
+    """A ``/command args`` typed by a member (slash command or text starting with ``/``)."""
+
+    command: str = ""
+    args: str = ""
+    reply_to_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChoiceSelected(InboundEvent):
+    """A button press, a poll answer or a list selection.
+
+    ``choice_ids`` is the member's whole current selection for the message named by
+    ``choice_message_id`` (an empty tuple retracts the vote), so a re-delivered
+    update or a repeated press changes nothing.
+    """
+
+    choice_message_id: str = ""
+    choice_ids: tuple[str, ...] = ()
+    toggle: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEdited(InboundEvent):
+    """A member edited a message they sent earlier (``message_id``)."""
+
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MemberJoined(InboundEvent):
+    """A member joined a group conversation."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryStatus(InboundEvent):
+    """The platform reports what became of a message Indaba sent (``message_id``)."""
+
+    status: str = ""
+    error: str | None = None
+
+
+def parse_command(text: str) -> tuple[str, str] | None:
+    """Split ``/cmd@bot args`` into ``("cmd", "args")``; ``None`` when it is not a command."""
+    stripped = text.strip()
+    if not stripped.startswith("/") or len(stripped) < 2 or not stripped[1].isalpha():
+        return None
+    head, _, rest = stripped[1:].partition(" ")
+    name = head.split("@", 1)[0].lower()
+    return name, rest.strip()

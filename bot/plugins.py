@@ -1,0 +1,42 @@
+"""Finding the adapters to run: entry points of the group ``indaba.adapters``.
+
+Each entry point names a factory ``create(settings) -> Adapter | None`` that reads its
+own settings and returns None when its platform is not configured. The engine never
+imports an adapter; the installed package declares them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import cast
+
+from bot.adapter import Adapter
+from bot.settings import Settings
+
+GROUP = "indaba.adapters"
+CONSOLE = "console"
+
+Factory = Callable[[Settings], Adapter | None]
+
+
+def factories() -> dict[str, Factory]:
+    return {ep.name: cast(Factory, ep.load()) for ep in entry_points(group=GROUP)}
+
+
+def configured_adapters(settings: Settings, *, console: bool | None = None) -> list[Adapter]:
+    """Every platform whose credentials are set; the console when none is (or when asked)."""
+    found = factories()
+    adapters: list[Adapter] = []
+    if console is not True:
+        for name, factory in sorted(found.items()):
+            if name == CONSOLE:
+                continue
+            adapter = factory(settings)
+            if adapter is not None:
+                adapters.append(adapter)
+    if console or (console is None and not adapters):
+        console_adapter = found[CONSOLE](settings)
+        assert console_adapter is not None
+        adapters.append(console_adapter)
+    return adapters

@@ -1,0 +1,100 @@
+"""Addressing members and groups: picks the platform a member is reached on."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.messages import Address, Choice, ConversationKind, OutgoingMessage
+from bot.outbox import Envelope, Outbox
+from bot.services import directory
+from bot.texts import Texts
+from storage.models import Community, Member
+
+
+class Messenger:
+    def __init__(self, outbox: Outbox, texts: Texts, platforms: list[str]) -> None:
+        self.outbox = outbox
+        self.texts = texts
+        self.platforms = platforms
+
+    def language(self, community: Community, member: Member | None) -> str:
+        if member is not None and member.language:
+            return member.language
+        return community.language
+
+    def t(self, community: Community, member: Member | None, key: str, /, **values: Any) -> str:
+        return self.texts.render(key, self.language(community, member), **values)
+
+    def member_envelope(
+        self,
+        community: Community,
+        member: Member,
+        key: str,
+        text: str,
+        *,
+        choices: tuple[Choice, ...] = (),
+        context: Mapping[str, Any] | None = None,
+    ) -> Envelope | None:
+        """A DM to the member on their best platform; None when they cannot be reached."""
+        identities = directory.reachable_identities(member, self.platforms)
+        if not identities:
+            return None
+        return Envelope(
+            key,
+            OutgoingMessage(
+                address=directory.dm_address(identities[0]), text=text, choices=choices
+            ),
+            community_id=community.id,
+            member_id=member.id,
+            context=context or {},
+        )
+
+    async def to_member(
+        self,
+        session: AsyncSession,
+        community: Community,
+        member: Member,
+        key: str,
+        text: str,
+        *,
+        choices: tuple[Choice, ...] = (),
+        context: Mapping[str, Any] | None = None,
+    ) -> bool:
+        envelope = self.member_envelope(
+            community, member, key, text, choices=choices, context=context
+        )
+        return envelope is not None and await self.outbox.put_one(session, envelope)
+
+    async def to_groups(
+        self,
+        session: AsyncSession,
+        community: Community,
+        key: str,
+        text: str,
+        *,
+        choices: tuple[Choice, ...] = (),
+        context: Mapping[str, Any] | None = None,
+        poll: bool = False,
+        multi_select: bool = False,
+    ) -> int:
+        """Post to every linked group of the community on a running platform."""
+        envelopes = [
+            Envelope(
+                f"{key}:{space.platform}:{space.conversation_id}",
+                OutgoingMessage(
+                    address=Address(space.platform, ConversationKind.GROUP, space.conversation_id),
+                    text=text,
+                    choices=choices,
+                    poll=poll,
+                    multi_select=multi_select,
+                ),
+                community_id=community.id,
+                context=context or {},
+            )
+            for space in await directory.group_spaces(session, community.id)
+            if space.platform in self.platforms
+        ]
+        return await self.outbox.put(session, envelopes)

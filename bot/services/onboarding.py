@@ -1,0 +1,149 @@
+"""Safe onboarding: communities, one-time facilitator codes, join codes, account links.
+
+Only a SHA-256 of each code is stored. Setup and link codes work once; join codes
+work until they expire or a facilitator replaces them (and at most ``max_uses`` times).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Community, InviteCode
+
+# No 0/O, 1/I/L: codes are read aloud and typed on phones.
+_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 10
+
+
+class CodeKind(StrEnum):
+    SETUP = "setup"
+    JOIN = "join"
+    LINK = "link"
+
+
+class OnboardingError(Exception):
+    """A code or a community request that cannot be honoured; ``key`` names the text."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+@dataclass(frozen=True, slots=True)
+class Redeemed:
+    community: Community
+    code: InviteCode
+
+
+def normalise_code(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def hash_code(code: str) -> str:
+    return hashlib.sha256(normalise_code(code).encode()).hexdigest()
+
+
+def new_code() -> str:
+    raw = "".join(secrets.choice(_ALPHABET) for _ in range(CODE_LENGTH))
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+def check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise OnboardingError("error.timezone") from None
+    return name
+
+
+async def create_community(
+    session: AsyncSession, name: str, timezone: str, language: str, now: datetime
+) -> Community:
+    name = name.strip()
+    if not name:
+        raise OnboardingError("error.community_name")
+    check_timezone(timezone)
+    if await session.scalar(select(Community).where(Community.name == name)) is not None:
+        raise OnboardingError("error.community_exists")
+    community = Community(
+        name=name, timezone=timezone, language=language, settings={}, created_at=now
+    )
+    session.add(community)
+    await session.flush()
+    return community
+
+
+async def find_community(session: AsyncSession, name_or_id: str) -> Community | None:
+    if name_or_id.isdigit():
+        found = await session.get(Community, int(name_or_id))
+        if found is not None:
+            return found
+    return await session.scalar(select(Community).where(Community.name == name_or_id))
+
+
+async def issue_code(
+    session: AsyncSession,
+    community: Community,
+    kind: CodeKind,
+    now: datetime,
+    valid_for: timedelta,
+    *,
+    member_id: int | None = None,
+    max_uses: int | None = None,
+    replace: bool = False,
+) -> str:
+    """Create a code and return it in clear (the only time it is seen)."""
+    if replace:
+        await session.execute(
+            update(InviteCode)
+            .where(
+                InviteCode.community_id == community.id,
+                InviteCode.kind == kind.value,
+                InviteCode.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+        )
+    code = new_code()
+    session.add(
+        InviteCode(
+            community_id=community.id,
+            code_hash=hash_code(code),
+            kind=kind.value,
+            member_id=member_id,
+            expires_at=now + valid_for,
+            max_uses=1 if kind in (CodeKind.SETUP, CodeKind.LINK) else max_uses,
+            uses=0,
+            created_at=now,
+        )
+    )
+    await session.flush()
+    return code
+
+
+async def redeem(session: AsyncSession, code: str, kind: CodeKind, now: datetime) -> Redeemed:
+    """Use a code once; raise :class:`OnboardingError` naming why it cannot be used."""
+    if not normalise_code(code):
+        raise OnboardingError(f"error.{kind.value}_usage")
+    row = await session.scalar(
+        select(InviteCode).where(InviteCode.code_hash == hash_code(code)).with_for_update()
+    )
+    if row is None or row.kind != kind.value:
+        raise OnboardingError("error.code_unknown")
+    if row.revoked_at is not None:
+        raise OnboardingError("error.code_revoked")
+    if row.expires_at <= now:
+        raise OnboardingError("error.code_expired")
+    if row.max_uses is not None and row.uses >= row.max_uses:
+        raise OnboardingError("error.code_used")
+    row.uses += 1
+    community = await session.get(Community, row.community_id)
+    assert community is not None
+    return Redeemed(community, row)

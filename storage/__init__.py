@@ -1,0 +1,1 @@
+"""Indaba's storage: SQLAlchemy 2 async models and data access."""
