@@ -28,7 +28,7 @@ from bot.adapter import (
     WindowClosed,
 )
 from bot.clock import Clock
-from bot.messages import ConversationKind, MessageRef, OutgoingMessage
+from bot.messages import Address, ConversationKind, Mention, MessageRef, OutgoingMessage
 from bot.metrics import Metrics
 from bot.outbox import Envelope, Outbox, row_to_message
 from bot.services import directory
@@ -61,6 +61,7 @@ class DeliveryLoop:
         lease_seconds: float = 60.0,
         poll_interval: float = 1.0,
         reopener_text: str = "",
+        nudge_text: str = "",
     ) -> None:
         self._sessions = sessions
         self._adapters = adapters
@@ -72,6 +73,7 @@ class DeliveryLoop:
         self._lease = timedelta(seconds=lease_seconds)
         self._poll_interval = poll_interval
         self._reopener_text = reopener_text
+        self._nudge_text = nudge_text
         self._semaphores = {name: asyncio.Semaphore(concurrency) for name in adapters}
         self._stopping = asyncio.Event()
 
@@ -217,6 +219,7 @@ class DeliveryLoop:
                 sent_at=now,
                 platform_message_id=outcome.ref.message_id,
                 platform_conversation_id=outcome.ref.conversation_id,
+                platform_poll_id=outcome.ref.poll_id,
             )
         elif outcome.status == "pending":
             values.update(status="pending", next_attempt_at=now + timedelta(seconds=outcome.delay))
@@ -312,6 +315,36 @@ class DeliveryLoop:
                     community_id=row.community_id,
                     member_id=row.member_id,
                     context=row.context,
+                ),
+            )
+            return
+        await self._nudge_in_group(session, row, member, now)
+
+    async def _nudge_in_group(
+        self, session: AsyncSession, row: OutboxMessage, member: Member, now: datetime
+    ) -> None:
+        """Nobody can DM them: name them in their group (once a day) so they start a chat.
+
+        Only a short invitation goes to the group, never the private message itself.
+        """
+        if not self._adapters[row.platform].capabilities.groups:
+            return
+        for space in await directory.group_spaces(session, member.community_id):
+            if space.platform != row.platform:
+                continue
+            nudge = OutgoingMessage(
+                address=Address(space.platform, ConversationKind.GROUP, space.conversation_id),
+                text=self._nudge_text,
+                mention=Mention(row.conversation_id, member.display_name),
+                invite_to_dm=True,
+            )
+            await self._outbox.put_one(
+                session,
+                Envelope(
+                    f"nudge:{row.platform}:{row.conversation_id}:{now.date().isoformat()}",
+                    nudge,
+                    community_id=row.community_id,
+                    member_id=member.id,
                 ),
             )
             return

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.commands.registry import COMMANDS, Command
+from bot.commands.registry import CHOICE_HANDLERS, COMMANDS, JOIN_HOOKS, Command
 from bot.messages import (
     ChoiceSelected,
     CommandInvoked,
@@ -42,9 +41,6 @@ log = logging.getLogger(__name__)
 
 MAX_MESSAGE_LENGTH = 4000
 
-ChoiceHandler = Callable[[Turn, OutboxMessage, tuple[str, ...]], Awaitable[None]]
-JoinHook = Callable[[AsyncSession, Community, Member], Awaitable[None]]
-
 
 @dataclass(slots=True)
 class Engine:
@@ -57,16 +53,10 @@ class Engine:
     platforms: list[str]
     messenger: Messenger = field(init=False)
     questions: QuestionService = field(init=False)
-    # What a choice (button, poll answer, numbered reply) means, by the ``kind`` of
-    # the context stored with the message that offered it.
-    choice_handlers: dict[str, ChoiceHandler] = field(default_factory=dict)
-    # Called when someone becomes a member (welcome, wall invitation, catch-up questions).
-    join_hooks: list[JoinHook] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.messenger = Messenger(self.outbox, self.texts, self.platforms)
         self.questions = QuestionService(self.messenger)
-        self.join_hooks.append(self._catch_up_questions)
 
     # -- entry point ------------------------------------------------------------------
 
@@ -241,7 +231,7 @@ class Engine:
             picked.append(str(choices[index - 1]["id"]))
         if not row.options.get("multi_select"):
             picked = picked[-1:]
-        handler = self.choice_handlers.get(str(row.context.get("kind")))
+        handler = CHOICE_HANDLERS.get(str(row.context.get("kind")))
         if handler is None:
             return False
         await handler(turn, row, tuple(dict.fromkeys(picked)))
@@ -265,11 +255,16 @@ class Engine:
         if turn.member is None:
             await turn.say("error.not_member", private=True)
             return
-        row = await self.outbox.find_sent(turn.session, event.platform, event.choice_message_id)
+        if event.poll_id:
+            row = await self.outbox.find_sent(
+                turn.session, event.platform, event.poll_id, poll=True
+            )
+        else:
+            row = await self.outbox.find_sent(turn.session, event.platform, event.choice_message_id)
         if row is None:
             log.info("choice on unknown message %s", event.choice_message_id)
             return
-        handler = self.choice_handlers.get(str(row.context.get("kind")))
+        handler = CHOICE_HANDLERS.get(str(row.context.get("kind")))
         if handler is not None:
             await handler(turn, row, event.choice_ids)
 
@@ -297,8 +292,9 @@ class Engine:
                 community, member, "welcome.dm", name=member.display_name, community=community.name
             ),
         )
-        for hook in self.join_hooks:
-            await hook(session, community, member)
+        await self._catch_up_questions(session, community, member)
+        for hook in JOIN_HOOKS:
+            await hook(self, session, community, member)
 
     async def _catch_up_questions(
         self, session: AsyncSession, community: Community, member: Member
@@ -324,7 +320,3 @@ class Engine:
             row.read_at = now
         if event.status == "failed":
             row.last_error = event.error or "failed"
-
-
-def capabilities_of(adapters: Mapping[str, object]) -> list[str]:
-    return list(adapters)

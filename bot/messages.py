@@ -65,13 +65,25 @@ class Choice:
 
 
 @dataclass(frozen=True, slots=True)
+class Mention:
+    """A member named so the platform notifies them (``<@U1>``, a Telegram user link)."""
+
+    user_id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class OutgoingMessage:
     """A message the engine wants delivered.
 
     ``text`` is in Indaba's neutral markup (see :mod:`bot.markup`); adapters render it
     in their own dialect. ``choices`` are offered as buttons or a poll where the
     platform has them; the engine adds numbered lines where it has not.
-    ``edit_of`` replaces the text of a message sent earlier instead of sending a new one.
+    ``edit_of`` replaces the text of a message sent earlier instead of sending a new one;
+    ``close_poll`` stops the native poll sent as ``edit_of``. ``reopener`` asks the
+    platform's re-opening message (WhatsApp's approved template) instead of ``text``.
+    ``mention`` is shown before the text; ``invite_to_dm`` asks the adapter to add its
+    way into a direct chat with the bot (Telegram's ``t.me/<bot>?start`` deep link).
     """
 
     address: Address
@@ -83,15 +95,18 @@ class OutgoingMessage:
     edit_of: str | None = None
     close_poll: bool = False
     reopener: bool = False
+    mention: Mention | None = None
+    invite_to_dm: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class MessageRef:
-    """What the platform answered for a sent message."""
+    """What the platform answered for a sent message (``poll_id`` for a native poll)."""
 
     platform: str
     conversation_id: str
     message_id: str
+    poll_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,14 +146,17 @@ class CommandInvoked(InboundEvent):
 class ChoiceSelected(InboundEvent):
     """A button press, a poll answer or a list selection.
 
-    ``choice_ids`` is the member's whole current selection for the message named by
-    ``choice_message_id`` (an empty tuple retracts the vote), so a re-delivered
-    update or a repeated press changes nothing.
+    With ``toggle`` false, ``choice_ids`` is the member's whole current selection for
+    the message named by ``choice_message_id`` (an empty tuple retracts the vote), as
+    a poll answer reports it, so a re-delivered update changes nothing. With
+    ``toggle`` true (a button press) each id flips that one choice. A poll answer
+    names its poll by ``poll_id`` when the platform does not give the message id.
     """
 
     choice_message_id: str = ""
     choice_ids: tuple[str, ...] = ()
     toggle: bool = False
+    poll_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.adapter import Capabilities
 from bot.clock import Clock
-from bot.messages import Address, Choice, ConversationKind, OutgoingMessage
+from bot.messages import Address, Choice, ConversationKind, Mention, OutgoingMessage
 from storage.bulk import insert_ignore
 from storage.models import OutboxMessage
 
@@ -73,6 +73,8 @@ def row_to_message(row: OutboxMessage) -> OutgoingMessage:
         edit_of=options.get("edit_of"),
         close_poll=bool(options.get("close_poll")),
         reopener=bool(options.get("reopener")),
+        invite_to_dm=bool(options.get("invite_to_dm")),
+        mention=Mention(*options["mention"]) if options.get("mention") else None,
     )
 
 
@@ -102,6 +104,11 @@ class Outbox:
                 ("edit_of", message.edit_of),
                 ("close_poll", message.close_poll),
                 ("reopener", message.reopener),
+                ("invite_to_dm", message.invite_to_dm),
+                (
+                    "mention",
+                    [message.mention.user_id, message.mention.name] if message.mention else None,
+                ),
             )
             if value
         }
@@ -163,13 +170,13 @@ class Outbox:
         return released
 
     async def find_sent(
-        self, session: AsyncSession, platform: str, message_id: str
+        self, session: AsyncSession, platform: str, message_id: str, *, poll: bool = False
     ) -> OutboxMessage | None:
+        """The outbox row of a sent message, by the platform's message id (or poll id)."""
+        column = OutboxMessage.platform_poll_id if poll else OutboxMessage.platform_message_id
         return await session.scalar(
             select(OutboxMessage)
-            .where(
-                OutboxMessage.platform == platform,
-                OutboxMessage.platform_message_id == message_id,
-            )
+            .where(OutboxMessage.platform == platform, column == message_id)
+            .order_by(OutboxMessage.id.desc())
             .limit(1)
         )

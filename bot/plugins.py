@@ -24,6 +24,10 @@ def factories() -> dict[str, Factory]:
     return {ep.name: cast(Factory, ep.load()) for ep in entry_points(group=GROUP)}
 
 
+def factory(name: str) -> Factory:
+    return factories()[name]
+
+
 def configured_adapters(settings: Settings, *, console: bool | None = None) -> list[Adapter]:
     """Every platform whose credentials are set; the console when none is (or when asked)."""
     found = factories()

@@ -23,7 +23,7 @@ from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.services import onboarding
 from bot.settings import Settings
-from bot.steps.premeeting import BriefStep, QuestionsStep, ReminderStep
+from bot.steps import build_steps
 from bot.texts import Texts
 from bot.timetable import Timetable
 from storage.db import create_engine, session_factory
@@ -77,15 +77,12 @@ class Indaba:
             max_attempts=settings.delivery_max_attempts,
             lease_seconds=settings.delivery_lease_seconds,
             reopener_text=self.texts.render("reopener", None, community="Indaba"),
+            nudge_text=self.texts.render("nudge.group", None),
         )
         self.timetable = Timetable(
             self.sessions,
             self.clock,
-            [
-                QuestionsStep(self.engine.questions),
-                ReminderStep(self.engine.questions),
-                BriefStep(self.engine.messenger),
-            ],
+            build_steps(self.engine),
             self.metrics,
         )
         if isinstance(self.clock, VirtualClock):

@@ -56,12 +56,17 @@ class Texts:
 
     @cached_property
     def _sources(self) -> dict[str, dict[str, str]]:
+        """``texts/<language>/*.yaml``, one file per feature, merged per language."""
         sources: dict[str, dict[str, str]] = {}
-        for path in sorted((self._dir / "texts").glob("*.yaml")):
+        for path in sorted((self._dir / "texts").glob("*/*.yaml")):
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            sources[path.stem] = {str(k): str(v).rstrip("\n") for k, v in data.items()}
+            language = sources.setdefault(path.parent.name, {})
+            for key, value in data.items():
+                if str(key) in language:
+                    raise ValueError(f"text {key!r} is defined twice for {path.parent.name}")
+                language[str(key)] = str(value).rstrip("\n")
         if DEFAULT_LANGUAGE not in sources:
-            raise FileNotFoundError(f"no {DEFAULT_LANGUAGE}.yaml under {self._dir / 'texts'}")
+            raise FileNotFoundError(f"no {DEFAULT_LANGUAGE}/ texts under {self._dir / 'texts'}")
         return sources
 
     @property

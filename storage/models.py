@@ -230,6 +230,7 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     platform_message_id: Mapped[str | None] = mapped_column(String(128))
     platform_conversation_id: Mapped[str | None] = mapped_column(String(128))
+    platform_poll_id: Mapped[str | None] = mapped_column(String(128), index=True)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]

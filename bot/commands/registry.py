@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from bot.turn import Turn
 
@@ -22,6 +23,30 @@ class Command:
 
 
 COMMANDS: dict[str, Command] = {}
+
+# What a choice (button, poll answer, numbered reply) means, by the ``kind`` of the
+# context stored with the message that offered it. A handler gets the turn, the
+# outbox row of that message and the member's whole current selection.
+ChoiceHandler = Callable[[Turn, Any, tuple[str, ...]], Awaitable[None]]
+CHOICE_HANDLERS: dict[str, ChoiceHandler] = {}
+
+# Called once when someone becomes a member (welcome extras, wall invitation...).
+JoinHook = Callable[[Any, Any, Any], Awaitable[None]]
+JOIN_HOOKS: list[JoinHook] = []
+
+
+def on_choice(kind: str) -> Callable[[ChoiceHandler], ChoiceHandler]:
+    def register(handler: ChoiceHandler) -> ChoiceHandler:
+        CHOICE_HANDLERS[kind] = handler
+        return handler
+
+    return register
+
+
+def on_join(hook: JoinHook) -> JoinHook:
+    """Register ``hook(engine, session, community, member)``... see Engine.welcome."""
+    JOIN_HOOKS.append(hook)
+    return hook
 
 
 def command(

@@ -98,3 +98,53 @@ class Messenger:
             if space.platform in self.platforms
         ]
         return await self.outbox.put(session, envelopes)
+
+    async def to_community(
+        self,
+        session: AsyncSession,
+        community: Community,
+        key: str,
+        text: str,
+        *,
+        short_text: str | None = None,
+        choices: tuple[Choice, ...] = (),
+        context: Mapping[str, Any] | None = None,
+        poll: bool = False,
+        multi_select: bool = False,
+    ) -> int:
+        """Post to the community's groups, and DM the members who have no group to see it in.
+
+        Members reached on a platform without groups (WhatsApp), or on one where the
+        community has no linked group, get ``short_text`` (or ``text``) as a DM.
+        """
+        posted = await self.to_groups(
+            session,
+            community,
+            key,
+            text,
+            choices=choices,
+            context=context,
+            poll=poll,
+            multi_select=multi_select,
+        )
+        grouped = {
+            space.platform
+            for space in await directory.group_spaces(session, community.id)
+            if space.platform in self.platforms and self.outbox.capabilities(space.platform).groups
+        }
+        envelopes = []
+        for member in await directory.active_members(session, community.id):
+            identities = directory.reachable_identities(member, self.platforms)
+            if not identities or any(i.platform in grouped for i in identities):
+                continue
+            envelope = self.member_envelope(
+                community,
+                member,
+                f"{key}:member:{member.id}",
+                short_text or text,
+                choices=choices,
+                context=context,
+            )
+            if envelope is not None:
+                envelopes.append(envelope)
+        return posted + await self.outbox.put(session, envelopes)

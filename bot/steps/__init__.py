@@ -1,1 +1,19 @@
-"""The steps of the timetable."""
+"""The steps of the timetable; ``build_steps`` lists every step Indaba runs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.steps.premeeting import BriefStep, QuestionsStep, ReminderStep
+from bot.timetable import Step
+
+if TYPE_CHECKING:
+    from bot.engine import Engine
+
+
+def build_steps(engine: Engine) -> list[Step]:
+    return [
+        QuestionsStep(engine.questions),
+        ReminderStep(engine.questions),
+        BriefStep(engine.messenger),
+    ]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 21:28:09.888329
+Create Date: 2026-11-22 21:37:47.526053
 """
 
 from collections.abc import Sequence
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import storage.types
+
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -197,6 +198,7 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("platform_message_id", sa.String(length=128), nullable=True),
         sa.Column("platform_conversation_id", sa.String(length=128), nullable=True),
+        sa.Column("platform_poll_id", sa.String(length=128), nullable=True),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("sent_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("delivered_at", storage.types.UTCDateTime(timezone=True), nullable=True),
@@ -221,6 +223,9 @@ def upgrade() -> None:
         batch_op.create_index("ix_outbox_member", ["member_id", "status"], unique=False)
         batch_op.create_index(
             "ix_outbox_platform_message", ["platform", "platform_message_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_outbox_platform_poll_id"), ["platform_poll_id"], unique=False
         )
 
     op.create_table(
@@ -329,6 +334,7 @@ def downgrade() -> None:
     op.drop_table("prompts")
     op.drop_table("timetable_runs")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_outbox_platform_poll_id"))
         batch_op.drop_index("ix_outbox_platform_message")
         batch_op.drop_index("ix_outbox_member")
         batch_op.drop_index("ix_outbox_due")
