@@ -10,7 +10,7 @@ from typing import Protocol, runtime_checkable
 
 from starlette.routing import BaseRoute
 
-from bot.messages import Address, InboundEvent, MessageRef, OutgoingMessage
+from bot.messages import InboundEvent, MessageRef, OutgoingMessage
 
 EventSink = Callable[[InboundEvent], Awaitable[None]]
 
@@ -40,6 +40,10 @@ class Capabilities:
     # Platforms that only allow free-form messages for a while after the member's
     # last message (WhatsApp's 24 hours); outside it a re-opener is sent first.
     reply_window: timedelta | None = None
+
+
+class StartupError(Exception):
+    """An adapter cannot start (wrong token, bad setting); the message is one line."""
 
 
 class DeliveryError(Exception):
@@ -74,8 +78,11 @@ class PermanentError(DeliveryError):
 class Adapter(Protocol):
     """A platform adapter.
 
-    Lifecycle: ``start(sink)`` once (the adapter calls ``sink`` with neutral events),
-    ``send()`` from the delivery loop, ``aclose()`` at shutdown.
+    Lifecycle: ``start(sink)`` once (the adapter calls ``sink`` with neutral events;
+    raise :class:`StartupError` with one clear line when it cannot start), ``send()``
+    from the delivery loop, ``aclose()`` at shutdown. A DM address carries the
+    platform's user id as ``conversation_id``; the adapter opens the direct line
+    itself where the platform needs that.
     """
 
     name: str
@@ -89,8 +96,4 @@ class Adapter(Protocol):
 
     def routes(self) -> Sequence[BaseRoute]:
         """HTTP routes the adapter mounts on Indaba's server (webhooks)."""
-        ...
-
-    def dm_address(self, user_id: str) -> Address:
-        """Where a direct message to this platform user goes."""
         ...

@@ -16,6 +16,7 @@ import typer
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from bot.adapter import StartupError
 from bot.clock import SystemClock, VirtualClock
 from bot.community_settings import CommunitySettings
 from bot.settings import Settings, SettingsError, describe_validation_error, load_settings
@@ -81,6 +82,8 @@ def _run(coro_factory: Callable[[], Awaitable[T]]) -> T:
         _fail(str(error))
     except SettingsError as error:
         _fail(str(error), 2)
+    except StartupError as error:
+        _fail(str(error))
     raise AssertionError("unreachable")
 
 

@@ -174,6 +174,9 @@ class Engine:
         if turn.member is None or turn.community is None:
             await turn.say("error.not_member")
             return
+        if event.unsupported:
+            await turn.say("error.text_only", kind=event.unsupported)
+            return
         if len(event.text) > MAX_MESSAGE_LENGTH:
             await turn.say("error.too_long", limit=MAX_MESSAGE_LENGTH)
             return
@@ -264,9 +267,17 @@ class Engine:
         if row is None:
             log.info("choice on unknown message %s", event.choice_message_id)
             return
+        choice_ids = event.choice_ids
+        if event.poll_id:
+            options = row.choices or []
+            choice_ids = tuple(
+                str(options[int(i)]["id"])
+                for i in event.choice_ids
+                if i.isdigit() and int(i) < len(options)
+            )
         handler = CHOICE_HANDLERS.get(str(row.context.get("kind")))
         if handler is not None:
-            await handler(turn, row, event.choice_ids)
+            await handler(turn, row, choice_ids)
 
     # -- membership --------------------------------------------------------------------
 

@@ -131,6 +131,8 @@ class MessageReceived(InboundEvent):
     reply_to_id: str | None = None
     thread_id: str | None = None
     sent_at: datetime | None = None
+    # Set (e.g. "image", "sticker") when the member sent something other than text.
+    unsupported: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +152,8 @@ class ChoiceSelected(InboundEvent):
     the message named by ``choice_message_id`` (an empty tuple retracts the vote), as
     a poll answer reports it, so a re-delivered update changes nothing. With
     ``toggle`` true (a button press) each id flips that one choice. A poll answer
-    names its poll by ``poll_id`` when the platform does not give the message id.
+    names its poll by ``poll_id`` when the platform does not give the message id; its
+    ``choice_ids`` are then the 0-based positions of the chosen options, as strings.
     """
 
     choice_message_id: str = ""
