@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from bot.turn import Turn
@@ -31,8 +32,30 @@ ChoiceHandler = Callable[[Turn, Any, tuple[str, ...]], Awaitable[None]]
 CHOICE_HANDLERS: dict[str, ChoiceHandler] = {}
 
 # Called once when someone becomes a member (welcome extras, wall invitation...).
-JoinHook = Callable[[Any, Any, Any], Awaitable[None]]
+JoinHook = Callable[[Any, Any, Any, Any], Awaitable[None]]
 JOIN_HOOKS: list[JoinHook] = []
+
+
+@dataclass(frozen=True, slots=True)
+class Awaiting:
+    """A question Indaba put to a member in their DM and is waiting for text to answer.
+
+    ``asked_at`` lets the engine route plain text to the most recent question (a wall
+    question, a weekly question turn, or the open pre-meeting question).
+    """
+
+    asked_at: datetime
+    answer: Callable[[str], Awaitable[None]]
+
+
+# Each probe looks at the turn's member and returns what it awaits from them, if anything.
+AwaitingProbe = Callable[[Turn], Awaitable[Awaiting | None]]
+AWAITING: list[AwaitingProbe] = []
+
+
+def awaiting(probe: AwaitingProbe) -> AwaitingProbe:
+    AWAITING.append(probe)
+    return probe
 
 
 def on_choice(kind: str) -> Callable[[ChoiceHandler], ChoiceHandler]:
@@ -44,7 +67,7 @@ def on_choice(kind: str) -> Callable[[ChoiceHandler], ChoiceHandler]:
 
 
 def on_join(hook: JoinHook) -> JoinHook:
-    """Register ``hook(engine, session, community, member)``... see Engine.welcome."""
+    """Register ``hook(engine, session, community, member)``, awaited by Engine.welcome."""
     JOIN_HOOKS.append(hook)
     return hook
 
