@@ -54,7 +54,8 @@ class Harness:
             await connection.run_sync(Base.metadata.create_all)
         # Delivery and the timetable are driven by the test, not by background tasks.
         await indaba.start(deliver=False, schedule=False)
-        return cls(indaba, clock, memory)
+        driven = next((a for a in indaba.adapters.values() if isinstance(a, MemoryAdapter)), memory)
+        return cls(indaba, clock, driven)
 
     async def aclose(self) -> None:
         await self.indaba.aclose()
