@@ -1,0 +1,121 @@
+"""A focused Cloud API client: POST ``{api_url}/{phone_number_id}/messages``.
+
+It paces sends under the platform's limits and maps the Cloud API's error codes to
+Indaba's delivery errors, so the delivery loop waits, holds or gives up as it should.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+
+from bot.adapter import PermanentError, RetryAfter, TransientError, Unreachable, WindowClosed
+from bot.pacing import KeyedBuckets, TokenBucket
+
+log = logging.getLogger(__name__)
+
+# Re-engagement message: outside the 24-hour window only a template may be sent.
+WINDOW_CLOSED = 131047
+# Throughput per business number, and the pair rate limit (same member, too often).
+NUMBER_RATE_LIMIT = 130429
+PAIR_RATE_LIMIT = 131056
+SPAM_RATE_LIMIT = 131048
+# Undeliverable (not on WhatsApp, blocked, ...), test number not allowed, user not usable.
+UNREACHABLE = frozenset({131026, 131030, 131051, 131052, 130472})
+# Access token expired or revoked: the operator must fix it, messages must not die meanwhile.
+AUTH = frozenset({190, 0})
+TRANSIENT = frozenset({1, 2, 4, 131000, 131016, 133004})
+
+RETRY_SECONDS = {NUMBER_RATE_LIMIT: 1.0, SPAM_RATE_LIMIT: 60.0}
+
+
+class CloudApiClient:
+    """Sends message bodies to one business number."""
+
+    def __init__(
+        self,
+        api_url: str,
+        phone_number_id: str,
+        access_token: str,
+        *,
+        messages_per_second: float = 80.0,
+        member_interval_seconds: float = 6.0,
+        member_burst: int = 3,
+        timeout: float = 15.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._url = f"{api_url.rstrip('/')}/{phone_number_id}/messages"
+        self._http = httpx.AsyncClient(
+            headers={"Authorization": f"Bearer {access_token}"},
+            timeout=timeout,
+            transport=transport,
+        )
+        self._number = TokenBucket(messages_per_second, burst=messages_per_second)
+        self._member_interval = member_interval_seconds
+        self._members = (
+            KeyedBuckets(1, per=member_interval_seconds, burst=member_burst)
+            if member_interval_seconds > 0
+            else None
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def send(self, to: str, body: dict[str, Any], reply_to: str | None = None) -> str:
+        """POST one message; returns its ``wamid``. Raises a delivery error otherwise."""
+        payload: dict[str, Any] = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": to,
+            **body,
+        }
+        if reply_to:
+            payload["context"] = {"message_id": reply_to}
+        if self._members is not None:
+            await self._members.acquire(to)
+        await self._number.acquire()
+        try:
+            response = await self._http.post(self._url, json=payload)
+        except httpx.HTTPError as error:
+            raise TransientError(f"WhatsApp API unreachable: {type(error).__name__}") from None
+        if response.status_code < 400:
+            try:
+                return str(response.json()["messages"][0]["id"])
+            except (ValueError, KeyError, IndexError, TypeError):
+                raise TransientError("WhatsApp API answered without a message id") from None
+        raise self._error(to, response)
+
+    def _error(self, to: str, response: httpx.Response) -> Exception:
+        code, detail = _error_of(response)
+        text = f"WhatsApp error {code}: {detail}" if code is not None else detail
+        if code == WINDOW_CLOSED:
+            return WindowClosed(text)
+        if code == PAIR_RATE_LIMIT:
+            seconds = max(self._member_interval, 1.0)
+            if self._members is not None:
+                self._members.bucket(to).penalise(seconds)
+            return RetryAfter(seconds, text)
+        if code in RETRY_SECONDS or response.status_code == 429:
+            seconds = RETRY_SECONDS.get(code or 0, 1.0)
+            self._number.penalise(seconds)
+            return RetryAfter(seconds, text)
+        if code in UNREACHABLE:
+            return Unreachable(text)
+        if response.status_code >= 500 or code in TRANSIENT:
+            return TransientError(text)
+        if response.status_code == 401 or code in AUTH:
+            log.error("WhatsApp refused the access token: %s", text)
+            return TransientError(text)
+        return PermanentError(text)
+
+
+def _error_of(response: httpx.Response) -> tuple[int | None, str]:
+    try:
+        error = response.json()["error"]
+        code = int(error["code"])
+    except (ValueError, KeyError, TypeError):
+        return None, f"HTTP {response.status_code}"
+    details = (error.get("error_data") or {}).get("details") or error.get("message") or ""
+    return code, str(details)

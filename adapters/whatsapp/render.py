@@ -1,0 +1,156 @@
+"""Neutral outgoing messages → WhatsApp Cloud API message bodies.
+
+WhatsApp formats ``*bold*``, ``_italic_``, ``~strike~`` and ``` ```mono``` ```. Only our
+own bold becomes ``*…*``; every literal marker in the text gets a zero-width space on
+each side, so nothing a member wrote can turn into formatting for others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot import markup
+from bot.messages import Choice, OutgoingMessage
+
+TEXT_LIMIT = 4096
+BUTTON_BODY_LIMIT = 1024
+LIST_BODY_LIMIT = 4096
+MAX_BUTTONS = 3
+MAX_ROWS = 10
+BUTTON_TITLE_LIMIT = 20
+ROW_TITLE_LIMIT = 24
+ROW_DESCRIPTION_LIMIT = 72
+LIST_BUTTON_LABEL = "Choose"
+
+_MARKERS = "*_~`"
+_ZWSP = "\u200b"
+
+
+def neutralise(text: str) -> str:
+    """Literal ``* _ ~ ``` shown as typed, never as WhatsApp formatting."""
+    return "".join(f"{_ZWSP}{ch}{_ZWSP}" if ch in _MARKERS else ch for ch in text)
+
+
+def _bold(text: str) -> str:
+    core = text.strip()
+    if not core:
+        return text
+    lead = text[: len(text) - len(text.lstrip())]
+    trail = text[len(text.rstrip()) :]
+    return f"{lead}*{neutralise(core)}*{trail}"
+
+
+def render_text(text: str) -> str:
+    """Neutral markup → WhatsApp's formatted text."""
+    lines: list[str] = []
+    for block in markup.parse(text):
+        line = "".join(_bold(s.text) if s.bold else neutralise(s.text) for s in block.spans)
+        if block.kind is markup.BlockKind.HEADING:
+            line = _bold(block.plain) if block.plain.strip() else ""
+        elif block.kind is markup.BlockKind.BULLET:
+            line = "• " + line
+        elif block.kind is markup.BlockKind.QUOTE:
+            line = "> " + line
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def numbered(choices: tuple[Choice, ...]) -> str:
+    return "\n".join(f"{i}. {neutralise(c.label)}" for i, c in enumerate(choices, start=1))
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """The bodies to POST, in order; ``primary`` is the one whose id names the message
+    (the first interactive one when there are choices, else the last)."""
+
+    bodies: tuple[dict[str, Any], ...]
+    primary: int
+
+
+def _text_body(text: str) -> dict[str, Any]:
+    return {"type": "text", "text": {"body": text, "preview_url": False}}
+
+
+def _buttons(body: str, choices: tuple[Choice, ...]) -> dict[str, Any]:
+    return {
+        "type": "interactive",
+        "interactive": {
+            "type": "button",
+            "body": {"text": body},
+            "action": {
+                "buttons": [
+                    {
+                        "type": "reply",
+                        "reply": {"id": c.id, "title": _clip(c.label, BUTTON_TITLE_LIMIT)},
+                    }
+                    for c in choices
+                ]
+            },
+        },
+    }
+
+
+def _row(choice: Choice) -> dict[str, Any]:
+    row: dict[str, Any] = {"id": choice.id, "title": _clip(choice.label, ROW_TITLE_LIMIT)}
+    description = choice.description
+    if not description and len(choice.label) > ROW_TITLE_LIMIT:
+        description = choice.label
+    if description:
+        row["description"] = _clip(description, ROW_DESCRIPTION_LIMIT)
+    return row
+
+
+def _list(body: str, choices: tuple[Choice, ...]) -> dict[str, Any]:
+    return {
+        "type": "interactive",
+        "interactive": {
+            "type": "list",
+            "body": {"text": body},
+            "action": {
+                "button": LIST_BUTTON_LABEL,
+                "sections": [{"rows": [_row(c) for c in choices]}],
+            },
+        },
+    }
+
+
+def render(message: OutgoingMessage) -> Rendered:
+    """Everything but the template (see :func:`template`)."""
+    text = render_text(message.text)
+    if message.mention is not None:
+        text = f"{neutralise(message.mention.name)}: {text}"
+    choices = message.choices
+    if not choices:
+        chunks = markup.split_text(text, TEXT_LIMIT)
+        return Rendered(tuple(_text_body(c) for c in chunks), len(chunks) - 1)
+    if len(choices) > MAX_ROWS:
+        # The outbox already wrote the numbered lines into the text: send it, then the
+        # rows in pages of ten, each page saying which numbers it holds.
+        bodies = [_text_body(c) for c in markup.split_text(text, TEXT_LIMIT)]
+        primary = len(bodies)
+        for start in range(0, len(choices), MAX_ROWS):
+            page = choices[start : start + MAX_ROWS]
+            label = f"Options {start + 1}–{start + len(page)} of {len(choices)}"
+            bodies.append(_list(label, page))
+        return Rendered(tuple(bodies), primary)
+    # Numbered lines stay in the body, so a typed number works as well as a tap.
+    body = f"{text}\n\n{numbered(choices)}"
+    limit = BUTTON_BODY_LIMIT if len(choices) <= MAX_BUTTONS else LIST_BODY_LIMIT
+    bodies = []
+    if len(body) > limit:
+        bodies = [_text_body(c) for c in markup.split_text(text, TEXT_LIMIT)]
+        body = _clip(numbered(choices), limit)
+    build = _buttons if len(choices) <= MAX_BUTTONS else _list
+    bodies.append(build(body, choices))
+    return Rendered(tuple(bodies), len(bodies) - 1)
+
+
+def template(name: str, language: str) -> dict[str, Any]:
+    """The approved template that re-opens the member's 24-hour window."""
+    return {"type": "template", "template": {"name": name, "language": {"code": language}}}

@@ -1,0 +1,68 @@
+"""The WhatsApp adapter's settings: environment variables prefixed ``INDABA_WHATSAPP_``."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.settings import SettingsError, describe_validation_error
+
+PREFIX = "INDABA_WHATSAPP_"
+
+
+class WhatsAppSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    access_token: SecretStr = SecretStr("")
+    phone_number_id: str = ""
+    app_secret: SecretStr = SecretStr("")
+    verify_token: SecretStr = SecretStr("")
+    # Pinned Graph API version; a business service provider sets its own API root here.
+    api_url: str = "https://graph.facebook.com/v23.0"
+    # The approved template that re-opens a member's 24-hour window.
+    template_name: str = ""
+    template_language: str = "en"
+    # The business number in international format without "+", for wa.me join links.
+    business_number: str = ""
+    # Pacing: Cloud API default throughput per number, and the pair rate limit.
+    messages_per_second: float = Field(default=80.0, gt=0)
+    member_interval_seconds: float = Field(default=6.0, ge=0)
+    member_burst: int = Field(default=3, ge=1)
+    timeout_seconds: float = Field(default=15.0, gt=0)
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL such as https://graph.facebook.com/v23.0")
+        return value.rstrip("/")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.access_token.get_secret_value())
+
+    def check(self) -> None:
+        """Raise :class:`SettingsError` naming what is missing when the adapter is enabled."""
+        missing = [
+            PREFIX + name.upper()
+            for name, value in (
+                ("phone_number_id", self.phone_number_id),
+                ("app_secret", self.app_secret.get_secret_value()),
+                ("verify_token", self.verify_token.get_secret_value()),
+                ("template_name", self.template_name),
+            )
+            if not value
+        ]
+        if missing:
+            raise SettingsError(
+                "INDABA_WHATSAPP_ACCESS_TOKEN is set but these are missing: " + ", ".join(missing)
+            )
+
+
+def load() -> WhatsAppSettings:
+    try:
+        return WhatsAppSettings()
+    except ValidationError as error:
+        raise SettingsError(describe_validation_error(PREFIX, error)) from None
