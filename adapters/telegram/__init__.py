@@ -1,10 +1,18 @@
-"""The telegram adapter (under construction: not configured yet, so never started)."""
+"""The Telegram adapter: a CoP's Telegram group and its members' private chats."""
 
 from __future__ import annotations
 
-from bot.adapter import Adapter
+from adapters.telegram.adapter import TelegramAdapter
+from adapters.telegram.settings import load_telegram_settings
 from bot.settings import Settings
 
 
-def create(settings: Settings) -> Adapter | None:
-    return None
+def create(settings: Settings) -> TelegramAdapter | None:
+    """The adapter when ``INDABA_TELEGRAM_BOT_TOKEN`` is set, otherwise None."""
+    telegram = load_telegram_settings()
+    if not telegram.bot_token:
+        return None
+    return TelegramAdapter(telegram, prompts_dir=settings.prompts_dir)
+
+
+__all__ = ["TelegramAdapter", "create"]
