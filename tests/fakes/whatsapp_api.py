@@ -1,0 +1,382 @@
+"""A fake WhatsApp Cloud API over real HTTP on 127.0.0.1 (port 0).
+
+It answers ``POST /{phone_number_id}/messages`` for text, interactive (buttons, list)
+and template messages as the Cloud API does, with its error bodies: the documented
+limits (3 buttons, 10 rows, title and body lengths), the 24-hour window per member
+(131047), the throughput per number (130429) and the pair rate limit (131056). It
+records every call, and sends signed webhooks (messages, button and list replies,
+statuses) to Indaba's ``/whatsapp/webhook``.
+
+The window is measured on the clock given (the test's virtual clock); rate limits on
+real time, since they protect the real Cloud API from real bursts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+WINDOW = timedelta(hours=24)
+
+
+@dataclass
+class Call:
+    """One request the fake received, and what it answered."""
+
+    payload: dict[str, Any]
+    status_code: int
+    wamid: str | None = None
+    error_code: int | None = None
+
+    @property
+    def to(self) -> str:
+        return str(self.payload.get("to", ""))
+
+    @property
+    def type(self) -> str:
+        return str(self.payload.get("type", ""))
+
+    @property
+    def ok(self) -> bool:
+        return self.wamid is not None
+
+    @property
+    def text(self) -> str:
+        """The visible text: a text body, an interactive body or the template's name."""
+        if self.type == "text":
+            return str(self.payload["text"]["body"])
+        if self.type == "interactive":
+            return str(self.payload["interactive"]["body"]["text"])
+        if self.type == "template":
+            return f"[template {self.payload['template']['name']}]"
+        return ""
+
+    @property
+    def choice_ids(self) -> list[str]:
+        if self.type != "interactive":
+            return []
+        interactive = self.payload["interactive"]
+        if interactive["type"] == "button":
+            return [b["reply"]["id"] for b in interactive["action"]["buttons"]]
+        return [r["id"] for s in interactive["action"]["sections"] for r in s["rows"]]
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, message: str, details: str = "", status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details or message
+        self.status = status
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "error": {
+                "message": f"({self.code}) {self.message}",
+                "type": "OAuthException",
+                "code": self.code,
+                "error_data": {"messaging_product": "whatsapp", "details": self.details},
+                "fbtrace_id": "AbCdEfFakeTrace",
+            }
+        }
+
+
+def _invalid(details: str) -> ApiError:
+    return ApiError(131009, "Parameter value is not valid", details)
+
+
+def _length(value: Any, low: int, high: int, what: str) -> None:
+    if not isinstance(value, str) or not low <= len(value) <= high:
+        raise _invalid(f"{what} length invalid. Min length: {low}, Max length: {high}")
+
+
+@dataclass
+class FakeWhatsApp:
+    phone_number_id: str = "1234567890"
+    access_token: str = "test-token"
+    app_secret: str = "test-app-secret"
+    templates: set[str] = field(default_factory=lambda: {"indaba_reopen"})
+    # Messages per second per number (None: unlimited), pair limit per member.
+    number_rate: float | None = None
+    pair_interval: float | None = None
+    pair_burst: int = 1
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # Members whose number cannot receive anything (not on WhatsApp).
+    undeliverable: set[str] = field(default_factory=set)
+    calls: list[Call] = field(default_factory=list)
+    errors: Counter[int] = field(default_factory=Counter)
+    last_inbound: dict[str, datetime] = field(default_factory=dict)
+    webhook_url: str = ""
+    url: str = ""
+    _server: uvicorn.Server | None = None
+    _task: asyncio.Task[None] | None = None
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _number_sends: deque[float] = field(default_factory=deque)
+    _pair_sends: dict[str, deque[float]] = field(default_factory=dict)
+
+    # -- serving -----------------------------------------------------------------------
+
+    async def start(self) -> str:
+        app = Starlette(
+            routes=[Route("/{phone_number_id}/messages", self._messages, methods=["POST"])]
+        )
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve())
+        # uvicorn offers a flag, not an event, for "listening".
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()
+            await asyncio.sleep(0.01)
+        port = self._server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    async def aclose(self) -> None:
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    # -- the messages endpoint -----------------------------------------------------------
+
+    async def _messages(self, request: Request) -> Response:
+        if request.headers.get("authorization") != f"Bearer {self.access_token}":
+            error = ApiError(190, "Invalid OAuth access token", status=401)
+            return JSONResponse(error.body(), status_code=401)
+        if request.path_params["phone_number_id"] != self.phone_number_id:
+            error = ApiError(100, "Unsupported post request", "Unknown phone number id")
+            return JSONResponse(error.body(), status_code=400)
+        try:
+            payload = await request.json()
+        except ValueError:
+            payload = {}
+        call = Call(payload if isinstance(payload, dict) else {}, 200)
+        self.calls.append(call)
+        try:
+            self._check(call.payload)
+        except ApiError as error:
+            call.status_code, call.error_code = error.status, error.code
+            self.errors[error.code] += 1
+            return JSONResponse(error.body(), status_code=error.status)
+        call.wamid = f"wamid.FAKE{next(self._ids):08d}"
+        return JSONResponse(
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": call.to, "wa_id": call.to}],
+                "messages": [{"id": call.wamid}],
+            }
+        )
+
+    def _check(self, payload: dict[str, Any]) -> None:
+        if payload.get("messaging_product") != "whatsapp":
+            raise ApiError(100, "Invalid parameter", "messaging_product must be whatsapp")
+        to = payload.get("to")
+        if not isinstance(to, str) or not to.isdigit():
+            raise ApiError(100, "Invalid parameter", "to must be a phone number")
+        kind = payload.get("type")
+        if kind == "text":
+            _length((payload.get("text") or {}).get("body"), 1, 4096, "Text body")
+        elif kind == "interactive":
+            self._check_interactive(payload.get("interactive") or {})
+        elif kind == "template":
+            template = payload.get("template") or {}
+            if template.get("name") not in self.templates or not (
+                template.get("language") or {}
+            ).get("code"):
+                raise ApiError(
+                    132001, "Template name does not exist in the translation", "Unknown template"
+                )
+        else:
+            raise ApiError(100, "Invalid parameter", f"Unsupported message type {kind!r}")
+        self._rate_limits(to)
+        if to in self.undeliverable:
+            raise ApiError(131026, "Message undeliverable", "Recipient cannot receive messages")
+        if kind != "template":
+            last = self.last_inbound.get(to)
+            if last is None or self.clock() - last >= WINDOW:
+                raise ApiError(
+                    131047,
+                    "Re-engagement message",
+                    "Message failed to send because more than 24 hours have passed since "
+                    "the customer last replied to this number.",
+                )
+
+    def _check_interactive(self, interactive: dict[str, Any]) -> None:
+        kind = interactive.get("type")
+        action = interactive.get("action") or {}
+        if kind == "button":
+            _length((interactive.get("body") or {}).get("text"), 1, 1024, "Body text")
+            buttons = action.get("buttons") or []
+            if not 1 <= len(buttons) <= 3:
+                raise _invalid("Number of buttons invalid. Min: 1, Max: 3")
+            ids = []
+            for button in buttons:
+                reply = button.get("reply") or {}
+                _length(reply.get("title"), 1, 20, "Button title")
+                _length(reply.get("id"), 1, 256, "Button id")
+                ids.append(reply["id"])
+            if len(set(ids)) != len(ids):
+                raise _invalid("Button ids must be unique")
+        elif kind == "list":
+            _length((interactive.get("body") or {}).get("text"), 1, 4096, "Body text")
+            _length(action.get("button"), 1, 20, "Button label")
+            sections = action.get("sections") or []
+            rows = [row for section in sections for row in section.get("rows") or []]
+            if not 1 <= len(sections) <= 10 or not 1 <= len(rows) <= 10:
+                raise _invalid("Total row count exceed max allowed count: 10")
+            for row in rows:
+                _length(row.get("title"), 1, 24, "Row title")
+                _length(row.get("id"), 1, 200, "Row id")
+                if "description" in row:
+                    _length(row["description"], 0, 72, "Row description")
+        else:
+            raise ApiError(100, "Invalid parameter", f"Unsupported interactive type {kind!r}")
+
+    def _rate_limits(self, to: str) -> None:
+        now = time.monotonic()
+        if self.number_rate is not None:
+            sends = self._number_sends
+            while sends and now - sends[0] >= 1.0:
+                sends.popleft()
+            if len(sends) >= self.number_rate:
+                raise ApiError(130429, "Rate limit hit", "Cloud API message throughput reached")
+            sends.append(now)
+        if self.pair_interval is not None:
+            pair = self._pair_sends.setdefault(to, deque())
+            span = self.pair_interval * self.pair_burst
+            while pair and now - pair[0] >= span:
+                pair.popleft()
+            if len(pair) >= self.pair_burst:
+                raise ApiError(
+                    131056,
+                    "(Business Account, Consumer Account) pair rate limit hit",
+                    "Too many messages sent from this phone number to the same recipient",
+                )
+            pair.append(now)
+
+    # -- reading what was sent -----------------------------------------------------------
+
+    def delivered(self, to: str | None = None) -> list[Call]:
+        return [c for c in self.calls if c.ok and (to is None or c.to == to)]
+
+    def take(self) -> list[Call]:
+        """Accepted calls since the last take (refused ones stay in ``calls``)."""
+        out = [c for c in self.calls if c.ok]
+        self.calls = []
+        return out
+
+    # -- webhooks ------------------------------------------------------------------------
+
+    def sign(self, body: bytes) -> str:
+        return "sha256=" + hmac.new(self.app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+    async def post_webhook(
+        self, payload: dict[str, Any] | bytes, *, signature: str | None = None
+    ) -> httpx.Response:
+        """POST a webhook body to Indaba, signed with the app secret unless told otherwise."""
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        headers = {
+            "content-type": "application/json",
+            "x-hub-signature-256": signature if signature is not None else self.sign(body),
+        }
+        async with httpx.AsyncClient() as client:
+            return await client.post(self.webhook_url, content=body, headers=headers)
+
+    def envelope(self, value: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": "WABA_ID",
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {
+                                    "display_phone_number": "15550001111",
+                                    "phone_number_id": self.phone_number_id,
+                                },
+                                **value,
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+
+    def _inbound(self, wa_id: str, name: str, message: dict[str, Any]) -> dict[str, Any]:
+        now = self.clock()
+        self.last_inbound[wa_id] = now
+        message = {
+            "from": wa_id,
+            "id": f"wamid.IN{next(self._ids):08d}",
+            "timestamp": str(int(now.timestamp())),
+            **message,
+        }
+        return self.envelope(
+            {"contacts": [{"profile": {"name": name}, "wa_id": wa_id}], "messages": [message]}
+        )
+
+    async def member_says(
+        self, wa_id: str, text: str, *, name: str = "", reply_to: str | None = None
+    ) -> httpx.Response:
+        message: dict[str, Any] = {"type": "text", "text": {"body": text}}
+        if reply_to:
+            message["context"] = {"from": "15550001111", "id": reply_to}
+        return await self.post_webhook(self._inbound(wa_id, name or wa_id, message))
+
+    async def member_taps(
+        self, wa_id: str, message_id: str, choice_id: str, *, title: str = "", name: str = ""
+    ) -> httpx.Response:
+        """A tap on a reply button or a list row of the message ``message_id``."""
+        sent = next((c for c in self.calls if c.wamid == message_id), None)
+        kind = "button_reply"
+        if sent is not None and sent.payload["interactive"]["type"] == "list":
+            kind = "list_reply"
+        message = {
+            "type": "interactive",
+            "context": {"from": "15550001111", "id": message_id},
+            "interactive": {"type": kind, kind: {"id": choice_id, "title": title or choice_id}},
+        }
+        return await self.post_webhook(self._inbound(wa_id, name or wa_id, message))
+
+    async def member_sends_media(self, wa_id: str, kind: str = "image") -> httpx.Response:
+        message = {"type": kind, kind: {"id": "MEDIA_ID", "mime_type": "image/jpeg"}}
+        return await self.post_webhook(self._inbound(wa_id, wa_id, message))
+
+    def status_payload(
+        self, wamid: str, recipient: str, status: str, error_code: int | None = None
+    ) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "id": wamid,
+            "status": status,
+            "timestamp": str(int(self.clock().timestamp())),
+            "recipient_id": recipient,
+        }
+        if error_code is not None:
+            entry["errors"] = [{"code": error_code, "title": "Message failed"}]
+        return self.envelope({"statuses": [entry]})
+
+    async def report_status(
+        self, wamid: str, recipient: str, status: str, error_code: int | None = None
+    ) -> httpx.Response:
+        return await self.post_webhook(self.status_payload(wamid, recipient, status, error_code))
