@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -127,14 +127,32 @@ def run(
         bool,
         typer.Option("--http/--no-http", help="Serve /healthz, /readyz, /metrics and webhooks."),
     ] = True,
+    clock: Annotated[
+        str | None,
+        typer.Option(
+            "--clock",
+            help="Console only: start the virtual clock at this UTC time, e.g. '2027-03-01 06:00'.",
+        ),
+    ] = None,
 ) -> None:
     """Run Indaba: every configured platform adapter, or the console when none is."""
     settings = _settings()
-    _run(lambda: _serve(settings, migrate, console, demo, http))
+    start = None
+    if clock is not None:
+        try:
+            start = datetime.fromisoformat(clock.replace(" ", "T")).replace(tzinfo=UTC)
+        except ValueError:
+            _fail(f"--clock: not a date and time: {clock!r} (try '2027-03-01 06:00')", 2)
+    _run(lambda: _serve(settings, migrate, console, demo, http, start))
 
 
 async def _serve(
-    settings: Settings, migrate: bool, console: bool | None, demo: bool, http: bool
+    settings: Settings,
+    migrate: bool,
+    console: bool | None,
+    demo: bool,
+    http: bool,
+    start: datetime | None = None,
 ) -> None:
     from bot.demo import seed_demo
     from bot.plugins import CONSOLE, configured_adapters
@@ -146,7 +164,7 @@ async def _serve(
         raise Fatal(str(error)) from None
     console_adapter = next((a for a in adapters if a.name == CONSOLE), None)
     _configure_logging(settings, quiet=console_adapter is not None)
-    clock = VirtualClock() if console_adapter is not None else SystemClock()
+    clock = VirtualClock(start) if console_adapter is not None else SystemClock()
     indaba = Indaba(settings, adapters, clock=clock)
     try:
         await indaba.check_schema(migrate)

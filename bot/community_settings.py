@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import time
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -21,8 +21,29 @@ class CommunitySettings(BaseModel):
     reminder_days_before: int = Field(default=3, ge=0, le=60)
     brief_days_before: int = Field(default=1, ge=0, le=60)
     send_time: str = "09:00"
+    # Facilitators get the brief; they are asked the questions only when this is on.
+    ask_facilitators: bool = False
 
-    @field_validator("send_time")
+    # The co-built agenda: proposals open, voting opens, voting closes (days before).
+    agenda_open_days_before: int = Field(default=14, ge=1, le=90)
+    agenda_vote_days_before: int = Field(default=7, ge=1, le=90)
+    agenda_close_days_before: int = Field(default=2, ge=0, le=90)
+    agenda_voting: Literal["approval", "dots"] = "approval"
+    agenda_dots: int = Field(default=3, ge=1, le=20)
+    # The wall: every member is invited to refresh their entry this long before each
+    # workshop (0 turns it off) and at least every ``wall_refresh_days`` days.
+    wall_refresh_days_before_workshop: int = Field(default=10, ge=0, le=90)
+    wall_refresh_days: int = Field(default=91, ge=0, le=365)
+    # The weekly digest (0 = Monday) and the member-led weekly question.
+    digest_weekday: int = Field(default=0, ge=0, le=6)
+    digest_time: str = "09:00"
+    question_weekday: int = Field(default=2, ge=0, le=6)
+    question_time: str = "10:00"
+    question_decline_weeks: int = Field(default=8, ge=0, le=52)
+    # Hours after a meeting starts when attendees are asked for their take-away practice.
+    practice_ask_hours_after: int = Field(default=3, ge=0, le=72)
+
+    @field_validator("send_time", "digest_time", "question_time")
     @classmethod
     def _time(cls, value: str) -> str:
         time.fromisoformat(value)
@@ -31,6 +52,14 @@ class CommunitySettings(BaseModel):
     @property
     def send_at(self) -> time:
         return time.fromisoformat(self.send_time)
+
+    @property
+    def digest_at(self) -> time:
+        return time.fromisoformat(self.digest_time)
+
+    @property
+    def question_at(self) -> time:
+        return time.fromisoformat(self.question_time)
 
     @classmethod
     def of(cls, raw: dict[str, Any] | None) -> CommunitySettings:

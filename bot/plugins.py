@@ -7,12 +7,15 @@ imports an adapter; the installed package declares them.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import cast
 
 from bot.adapter import Adapter
 from bot.settings import Settings
+
+log = logging.getLogger(__name__)
 
 GROUP = "indaba.adapters"
 CONSOLE = "console"
@@ -21,7 +24,14 @@ Factory = Callable[[Settings], Adapter | None]
 
 
 def factories() -> dict[str, Factory]:
-    return {ep.name: cast(Factory, ep.load()) for ep in entry_points(group=GROUP)}
+    """Every installed adapter factory; one that cannot be imported is left out, loudly."""
+    found: dict[str, Factory] = {}
+    for entry in entry_points(group=GROUP):
+        try:
+            found[entry.name] = cast(Factory, entry.load())
+        except ImportError as error:
+            log.error("adapter %s cannot be loaded and is left out: %s", entry.name, error)
+    return found
 
 
 def factory(name: str) -> Factory:

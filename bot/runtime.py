@@ -212,7 +212,7 @@ class Indaba:
             lines.append(
                 f"meeting {meeting.id}: {meeting.title} at {meeting.starts_at:%Y-%m-%d %H:%M} UTC"
             )
-        plan = await self.timetable.plan(self.clock.now())
+        plan = await self.timetable.plan(self.clock.now(), horizon=timedelta(days=400))
         for occurrence in plan[:5]:
             lines.append(f"next: {occurrence.key} at {occurrence.due_at:%Y-%m-%d %H:%M} UTC")
         lines.append(

@@ -38,7 +38,8 @@ Console commands (the console's own; everything else goes to Indaba):
   /reply N TEXT        reply to the bot's message [N] (like reply-to on a phone)
   /clock               show the virtual clock; /clock +7d, +12h, +30m moves it forward
   /clock YYYY-MM-DD [HH:MM]  jump forward to that time (UTC)
-  /community new NAME [TIMEZONE] [LANGUAGE]  create a community (prints its codes)
+  /community new NAME [TIMEZONE] [LANGUAGE]  create a community (prints its codes;
+                       later lines may type them as $SETUP_CODE and $JOIN_CODE)
   /status              communities, next meetings, timetable, outbox
   /quit                leave (Ctrl-D works too)"""
 
@@ -79,6 +80,9 @@ class ConsoleAdapter:
         self.group = group
         self.in_dm = False
         self._lock = asyncio.Lock()
+        # The codes of the last community created here, typed back as $SETUP_CODE and
+        # $JOIN_CODE (so a scripted session can use codes it cannot know in advance).
+        self.codes: dict[str, str] = {}
 
     # -- the adapter protocol ----------------------------------------------------------
 
@@ -149,6 +153,8 @@ class ConsoleAdapter:
     async def on_line(self, line: str) -> bool:
         """Handle one typed line; False ends the session."""
         assert self._control is not None
+        for name, code in self.codes.items():
+            line = line.replace(f"${name}", code)
         parsed = parse_command(line)
         if parsed is None:
             await self._say(line)
@@ -237,6 +243,7 @@ class ConsoleAdapter:
         except OnboardingError as error:
             self._print(f"  cannot create it: {error.key}")
             return
+        self.codes = {"SETUP_CODE": setup, "JOIN_CODE": join}
         self._print(
             f"  community {words[1]!r} created ({timezone}).\n"
             f"  facilitator code (one use): {setup}   → type /setup {setup} in its group\n"

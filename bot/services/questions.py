@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.community_settings import CommunitySettings
 from bot.outbox import Envelope
 from bot.services import directory
 from bot.services.meetings import local_time
@@ -113,6 +114,8 @@ class QuestionService:
     ) -> int:
         """The questions step: queue every question for every active member, ask the first."""
         members = await directory.active_members(session, community.id)
+        if not CommunitySettings.of(community.settings).ask_facilitators:
+            members = [m for m in members if not m.is_facilitator]
         return await self._ask_members(session, community, meeting, members, now)
 
     async def catch_up(
