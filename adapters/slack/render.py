@@ -1,0 +1,193 @@
+"""Neutral messages → Slack mrkdwn and Block Kit, within Block Kit's limits.
+
+Text is escaped for mrkdwn (``&``, ``<``, ``>``) so nothing a member wrote can become
+a link, a mention or a broadcast (``<!channel>``) when it is echoed to others. A
+message too long for one Slack message is split over several, each within the limits
+(50 blocks, 3000 characters per section, 150 per header); the buttons go on the last.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.markup import Block, BlockKind, parse
+from bot.messages import Choice, OutgoingMessage
+
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+MAX_HEADER_TEXT = 150
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2000
+MAX_BUTTONS = 25  # elements in one actions block
+MAX_FALLBACK_TEXT = 3000
+ACTION_PREFIX = "indaba_choice"
+
+Blocks = list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class SlackMessage:
+    """One ``chat.postMessage`` worth: blocks and the notification text."""
+
+    text: str
+    blocks: Blocks = field(default_factory=list)
+
+
+def escape(text: str) -> str:
+    """Escape the three characters mrkdwn gives meaning to."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _inline(block: Block) -> str:
+    out = []
+    for span in block.spans:
+        text = escape(span.text)
+        # A bold span of only spaces would render the asterisks themselves.
+        out.append(f"*{text}*" if span.bold and text.strip() else text)
+    return "".join(out)
+
+
+def mrkdwn_line(block: Block) -> str:
+    line = _inline(block)
+    if block.kind is BlockKind.HEADING:
+        return f"*{escape(block.plain)}*" if block.plain.strip() else ""
+    if block.kind is BlockKind.BULLET:
+        return "• " + line
+    if block.kind is BlockKind.QUOTE:
+        return "> " + line
+    return line
+
+
+def to_mrkdwn(text: str) -> str:
+    """The whole text as mrkdwn (for ephemeral messages and notification text)."""
+    return "\n".join(mrkdwn_line(block) for block in parse(text))
+
+
+def _sections(lines: list[str]) -> Blocks:
+    """Section blocks of at most 3000 characters, split on line breaks."""
+    sections: list[str] = []
+    current = ""
+    for line in lines:
+        while len(line) > MAX_SECTION_TEXT:
+            if current:
+                sections.append(current)
+                current = ""
+            sections.append(line[:MAX_SECTION_TEXT])
+            line = line[MAX_SECTION_TEXT:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > MAX_SECTION_TEXT:
+            sections.append(current)
+            current = line
+        else:
+            current = candidate
+    if current.strip():
+        sections.append(current)
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+        for text in sections
+        if text.strip()
+    ]
+
+
+def _header(text: str) -> dict[str, Any]:
+    if len(text) > MAX_HEADER_TEXT:
+        text = text[: MAX_HEADER_TEXT - 1] + "…"
+    return {"type": "header", "text": {"type": "plain_text", "text": text, "emoji": True}}
+
+
+def content_blocks(text: str, mention: str | None = None) -> Blocks:
+    """Headings become header blocks, the lines between them sections."""
+    blocks: Blocks = []
+    pending: list[str] = [mention] if mention else []
+    for block in parse(text):
+        if block.kind is BlockKind.HEADING and block.plain.strip():
+            blocks.extend(_sections(pending))
+            pending = []
+            blocks.append(_header(block.plain))
+        else:
+            pending.append(mrkdwn_line(block))
+    blocks.extend(_sections(pending))
+    return blocks
+
+
+def _button_text(label: str) -> str:
+    return label if len(label) <= MAX_BUTTON_TEXT else label[: MAX_BUTTON_TEXT - 1] + "…"
+
+
+def actions_block(choices: tuple[Choice, ...]) -> Blocks:
+    """One button per choice, the choice id as the button's value."""
+    rows: Blocks = []
+    for start in range(0, len(choices), MAX_BUTTONS):
+        elements = [
+            {
+                "type": "button",
+                "action_id": f"{ACTION_PREFIX}:{start + index}",
+                "text": {"type": "plain_text", "text": _button_text(choice.label), "emoji": True},
+                "value": choice.id[:MAX_BUTTON_VALUE],
+            }
+            for index, choice in enumerate(choices[start : start + MAX_BUTTONS])
+        ]
+        rows.append(
+            {"type": "actions", "block_id": f"indaba_choices_{start}", "elements": elements}
+        )
+    return rows
+
+
+def descriptions_block(choices: tuple[Choice, ...]) -> Blocks:
+    lines = [
+        f"*{escape(choice.label)}*: {escape(choice.description)}"
+        for choice in choices
+        if choice.description
+    ]
+    if not lines:
+        return []
+    text = "\n".join(lines)[:MAX_SECTION_TEXT]
+    return [{"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}]
+
+
+def _fallback(blocks: Blocks) -> str:
+    """Notification text for a chunk: its visible text, shortened."""
+    parts: list[str] = []
+    for block in blocks:
+        text = block.get("text", {}).get("text")
+        if text:
+            parts.append(str(text))
+    joined = "\n".join(parts) or " "
+    return joined if len(joined) <= MAX_FALLBACK_TEXT else joined[: MAX_FALLBACK_TEXT - 1] + "…"
+
+
+def render(message: OutgoingMessage) -> list[SlackMessage]:
+    """The Slack messages to post for ``message``, in order; buttons on the last one."""
+    mention = f"<@{message.mention.user_id}>" if message.mention else None
+    blocks = content_blocks(message.text, mention)
+    tail = descriptions_block(message.choices) + actions_block(message.choices)
+    if not blocks and not tail:
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": " "}}]
+    chunks: list[Blocks] = []
+    room = MAX_BLOCKS
+    current: Blocks = []
+    for block in blocks:
+        if len(current) == room:
+            chunks.append(current)
+            current = []
+        current.append(block)
+    if len(current) + len(tail) > MAX_BLOCKS:
+        chunks.append(current)
+        current = []
+    current.extend(tail)
+    chunks.append(current)
+    return [SlackMessage(_fallback(chunk), chunk) for chunk in chunks if chunk]
+
+
+def render_single(message: OutgoingMessage) -> SlackMessage:
+    """One message only (``chat.update`` replaces one message): the end is cut if need be."""
+    chunks = render(message)
+    if len(chunks) == 1:
+        return chunks[0]
+    mention = f"<@{message.mention.user_id}>" if message.mention else None
+    tail = descriptions_block(message.choices) + actions_block(message.choices)
+    head = content_blocks(message.text, mention)[: MAX_BLOCKS - len(tail) - 1]
+    head.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "…"}]})
+    blocks = head + tail
+    return SlackMessage(_fallback(blocks), blocks)
