@@ -59,9 +59,7 @@ async def refresh_depth(sessions: async_sessionmaker[AsyncSession], metrics: Met
                 await session.execute(
                     select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
     for status in ("pending", "sending", "held", "dead", "unreachable"):
         metrics.outbox_depth.labels(status).set(counts.get(status, 0))

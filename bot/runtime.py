@@ -201,9 +201,7 @@ class Indaba:
                     await session.execute(
                         select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
                     )
-                )
-                .tuples()
-                .all()
+                ).all()
             )
         lines = [f"now: {self.clock.now():%a %d %b %Y %H:%M} UTC"]
         for community in communities:
