@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.commands.registry import CHOICE_HANDLERS, COMMANDS, JOIN_HOOKS, Command
+from bot.commands.registry import AWAITING, CHOICE_HANDLERS, COMMANDS, JOIN_HOOKS, Awaiting, Command
 from bot.messages import (
     ChoiceSelected,
     CommandInvoked,
@@ -200,6 +200,12 @@ class Engine:
                     prompt = found
         if prompt is None:
             prompt = await self.questions.open_prompt(turn.session, turn.member, now)
+            other = await self._awaiting(turn)
+            if other is not None and (
+                prompt is None or prompt.asked_at is None or other.asked_at >= prompt.asked_at
+            ):
+                await other.answer(text)
+                return
         if prompt is not None:
             ack = await self.questions.record_reply(
                 turn.session,
@@ -215,6 +221,11 @@ class Engine:
                 await turn.say(ack, limit=MAX_MESSAGE_LENGTH)
             return
         await turn.say("error.not_understood")
+
+    async def _awaiting(self, turn: Turn) -> Awaiting | None:
+        """The most recent non-prompt question waiting for this member's text, if any."""
+        found = [a for a in [await probe(turn) for probe in AWAITING] if a is not None]
+        return max(found, key=lambda a: a.asked_at, default=None)
 
     async def _numbered_choice(self, turn: Turn, text: str) -> bool:
         """A number typed in answer to the latest message that offered numbered choices."""

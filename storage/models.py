@@ -269,3 +269,164 @@ class ProcessedEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(300), unique=True)
     received_at: Mapped[datetime]
+
+
+class AgendaRound(Base):
+    """The co-built agenda of one meeting: proposals, then voting, then the ranking."""
+
+    __tablename__ = "agenda_rounds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), unique=True
+    )
+    # "proposals", "voting" or "closed".
+    status: Mapped[str] = mapped_column(String(16), default="proposals")
+    opened_at: Mapped[datetime]
+    voting_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    # The ranked agenda as posted at close: [{rank, item_id, title, votes, voters, proposer}].
+    ranking: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class AgendaItem(Base):
+    """An item a member proposed for a meeting's agenda."""
+
+    __tablename__ = "agenda_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("agenda_rounds.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    withdrawn_at: Mapped[datetime | None]
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agenda_items.id", ondelete="SET NULL")
+    )
+
+    __table_args__ = (Index("ix_agenda_items_round", "round_id"),)
+
+
+class AgendaVote(Base):
+    """One member's vote on one item: 1 in approval voting, their dots in dot voting."""
+
+    __tablename__ = "agenda_votes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("agenda_items.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    dots: Mapped[int] = mapped_column(Integer, default=1)
+    voted_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("item_id", "member_id", name="uq_agenda_votes_item_member"),)
+
+
+class WallEntry(Base):
+    """A member's line on the wall of passions: passions, what they offer, what they need."""
+
+    __tablename__ = "wall_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), unique=True
+    )
+    passions: Mapped[str | None] = mapped_column(Text)
+    contributes: Mapped[str | None] = mapped_column(Text)
+    needs: Mapped[str | None] = mapped_column(Text)
+    # The field Indaba asked about and is waiting for, in the member's DM.
+    pending_field: Mapped[str | None] = mapped_column(String(16))
+    pending_since: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+    refreshed_at: Mapped[datetime | None]
+
+
+class Introduction(Base):
+    """Two members Indaba offered to introduce; ``member_a_id < member_b_id``."""
+
+    __tablename__ = "introductions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    member_a_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    member_b_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    # "need" (one's need meets the other's offer) or "passion" (a shared passion).
+    reason: Mapped[str] = mapped_column(String(16))
+    topics: Mapped[str] = mapped_column(String(300))
+    a_answer: Mapped[str | None] = mapped_column(String(16))
+    b_answer: Mapped[str | None] = mapped_column(String(16))
+    offered_at: Mapped[datetime]
+    made_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint(
+            "community_id", "member_a_id", "member_b_id", name="uq_introductions_pair"
+        ),
+    )
+
+
+class Practice(Base):
+    """A best practice a member shared, at any time or after a meeting."""
+
+    __tablename__ = "practices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class PracticeVote(Base):
+    __tablename__ = "practice_votes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    voted_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("practice_id", "member_id", name="uq_practice_votes_practice_member"),
+    )
+
+
+class PracticeAsk(Base):
+    """After a meeting, the member was asked for the one practice they take away."""
+
+    __tablename__ = "practice_asks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    asked_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "member_id", name="uq_practice_asks_meeting_member"),
+    )
+
+
+class QuestionTurn(Base):
+    """The member invited to post one week's question to the group."""
+
+    __tablename__ = "question_turns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    # ISO year-week, e.g. "2026-W45".
+    week: Mapped[str] = mapped_column(String(10))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    # "invited", "declined", "posted" (by the member) or "library" (Indaba's fallback).
+    status: Mapped[str] = mapped_column(String(16), default="invited")
+    text: Mapped[str | None] = mapped_column(Text)
+    invited_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
+    posted_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("community_id", "week", name="uq_question_turns_community_week"),
+    )

@@ -1,6 +1,15 @@
 """Every ``/command``; importing this package registers them all."""
 
-from bot.commands import help, membership, onboarding, questions
+from bot.commands import agenda, help, membership, onboarding, questions
 from bot.commands.registry import COMMANDS, Command, command
 
-__all__ = ["COMMANDS", "Command", "command", "help", "membership", "onboarding", "questions"]
+__all__ = [
+    "COMMANDS",
+    "Command",
+    "agenda",
+    "command",
+    "help",
+    "membership",
+    "onboarding",
+    "questions",
+]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.steps.agenda import AgendaCloseStep, AgendaOpenStep, AgendaVoteStep
 from bot.steps.premeeting import BriefStep, QuestionsStep, ReminderStep
 from bot.timetable import Step
 
@@ -16,4 +17,7 @@ def build_steps(engine: Engine) -> list[Step]:
         QuestionsStep(engine.questions),
         ReminderStep(engine.questions),
         BriefStep(engine.messenger),
+        AgendaOpenStep(engine.messenger),
+        AgendaVoteStep(engine.messenger),
+        AgendaCloseStep(engine.messenger),
     ]
