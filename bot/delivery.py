@@ -114,13 +114,25 @@ class DeliveryLoop:
     # -- one pass --------------------------------------------------------------
 
     async def deliver_due(self, batch_size: int | None = None) -> int:
-        rows = await self._claim(batch_size or self._concurrency * 8 * max(len(self._adapters), 1))
+        """Claim a batch, send it, and record every outcome in one transaction.
+
+        Writing the outcomes of a batch together keeps the database out of the hot
+        path; the price is that a crash between sending and recording repeats at most
+        one batch (``concurrency × 4`` messages per adapter).
+        """
+        rows = await self._claim(batch_size or self._concurrency * 4 * max(len(self._adapters), 1))
         if not rows:
             return 0
         groups: dict[tuple[str, str], list[OutboxMessage]] = {}
         for row in rows:
             groups.setdefault((row.platform, row.conversation_id), []).append(row)
-        await asyncio.gather(*(self._deliver_group(group) for group in groups.values()))
+        outcomes: list[tuple[OutboxMessage, _Outcome]] = []
+        held: list[OutboxMessage] = []
+        released: list[tuple[OutboxMessage, float]] = []
+        await asyncio.gather(
+            *(self._deliver_group(group, outcomes, held, released) for group in groups.values())
+        )
+        await self._record(outcomes, held, released)
         return len(rows)
 
     async def _claim(self, limit: int) -> Sequence[OutboxMessage]:
@@ -154,7 +166,13 @@ class DeliveryLoop:
             )
             return [row for row in rows if row.id in claimed]
 
-    async def _deliver_group(self, rows: list[OutboxMessage]) -> None:
+    async def _deliver_group(
+        self,
+        rows: list[OutboxMessage],
+        outcomes: list[tuple[OutboxMessage, _Outcome]],
+        held: list[OutboxMessage],
+        released: list[tuple[OutboxMessage, float]],
+    ) -> None:
         platform = rows[0].platform
         adapter = self._adapters[platform]
         async with self._semaphores[platform]:
@@ -162,16 +180,16 @@ class DeliveryLoop:
             for index, row in enumerate(rows):
                 message = row_to_message(row)
                 if not window_open and not message.reopener:
-                    await self._hold(rows[index:])
+                    held.extend(rows[index:])
                     return
                 outcome = await self._send(adapter, message)
-                await self._record(row, outcome)
+                outcomes.append((row, outcome))
                 if outcome.status == "pending":
                     # Keep the conversation in order: the rest waits as long as this one.
-                    await self._release(rows[index + 1 :], outcome.delay)
+                    released.extend((rest, outcome.delay) for rest in rows[index + 1 :])
                     return
                 if outcome.status == "held":
-                    await self._hold(rows[index + 1 :])
+                    held.extend(rows[index + 1 :])
                     return
 
     async def _window_open(self, adapter: Adapter, row: OutboxMessage) -> bool:
@@ -179,11 +197,17 @@ class DeliveryLoop:
         if window is None or row.conversation_kind != ConversationKind.DM.value:
             return True
         async with self._sessions() as session:
-            last = await session.scalar(
-                select(func.max(Identity.last_inbound_at)).where(
-                    Identity.platform == row.platform, Identity.user_id == row.conversation_id
+            known, last = (
+                await session.execute(
+                    select(func.count(Identity.id), func.max(Identity.last_inbound_at)).where(
+                        Identity.platform == row.platform, Identity.user_id == row.conversation_id
+                    )
                 )
-            )
+            ).one()
+        if not known:
+            # Not a member yet (an answer to someone who just wrote, e.g. "how to join"):
+            # the platform enforces the window itself, and WindowClosed holds the message.
+            return True
         return last is not None and self._clock.now() - last < window - timedelta(minutes=1)
 
     async def _send(self, adapter: Adapter, message: OutgoingMessage) -> _Outcome:
@@ -209,8 +233,7 @@ class DeliveryLoop:
         self._metrics.sent.labels(platform).inc()
         return _Outcome("sent", ref=ref)
 
-    async def _record(self, row: OutboxMessage, outcome: _Outcome) -> None:
-        now = self._clock.now()
+    def _values(self, row: OutboxMessage, outcome: _Outcome, now: datetime) -> dict[str, object]:
         values: dict[str, object] = {"lease_until": None, "last_error": outcome.error}
         if outcome.status == "sent":
             assert outcome.ref is not None
@@ -236,40 +259,55 @@ class DeliveryLoop:
                 values.update(status="pending", next_attempt_at=now + timedelta(seconds=backoff))
         else:
             values["status"] = outcome.status
-        async with self._sessions() as session, session.begin():
-            await session.execute(
-                update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values)
-            )
-            if outcome.status == "unreachable":
-                await self._unreachable(session, row, outcome.error or "", now)
-            elif outcome.status == "held":
-                await self._queue_reopener(session, row, now)
+        return values
 
-    async def _release(self, rows: Sequence[OutboxMessage], delay: float) -> None:
-        if not rows:
-            return
-        async with self._sessions() as session, session.begin():
-            await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_([row.id for row in rows]))
-                .values(
-                    status="pending",
-                    lease_until=None,
-                    next_attempt_at=self._clock.now() + timedelta(seconds=delay),
-                )
-            )
-
-    async def _hold(self, rows: Sequence[OutboxMessage]) -> None:
-        if not rows:
-            return
+    async def _record(
+        self,
+        outcomes: Sequence[tuple[OutboxMessage, _Outcome]],
+        held: Sequence[OutboxMessage],
+        released: Sequence[tuple[OutboxMessage, float]],
+    ) -> None:
         now = self._clock.now()
         async with self._sessions() as session, session.begin():
-            await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_([row.id for row in rows]))
-                .values(status="held", lease_until=None)
-            )
-            await self._queue_reopener(session, rows[0], now)
+            sent = [
+                {"id": row.id, **self._values(row, outcome, now)}
+                for row, outcome in outcomes
+                if outcome.status == "sent"
+            ]
+            if sent:
+                # One executemany for the common case: every message accepted.
+                await session.execute(update(OutboxMessage), sent)
+            for row, outcome in outcomes:
+                if outcome.status == "sent":
+                    continue
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == row.id)
+                    .values(**self._values(row, outcome, now))
+                )
+                if outcome.status == "unreachable":
+                    await self._unreachable(session, row, outcome.error or "", now)
+                elif outcome.status == "held":
+                    await self._queue_reopener(session, row, now)
+            if held:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_([row.id for row in held]))
+                    .values(status="held", lease_until=None)
+                )
+                await self._queue_reopener(session, held[0], now)
+                for row in {(r.platform, r.conversation_id): r for r in held[1:]}.values():
+                    await self._queue_reopener(session, row, now)
+            for row, delay in released:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == row.id)
+                    .values(
+                        status="pending",
+                        lease_until=None,
+                        next_attempt_at=now + timedelta(seconds=delay),
+                    )
+                )
 
     async def _queue_reopener(
         self, session: AsyncSession, row: OutboxMessage, now: datetime

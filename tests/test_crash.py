@@ -116,4 +116,5 @@ async def test_sigkill_mid_fan_out_loses_nothing(database_url: str, tmp_path: Pa
     received = Counter(HEADER.findall(seen) + HEADER.findall(after))
     assert set(received) == {f"m{i}" for i in range(MEMBERS)}
     repeated = sum(count - 1 for count in received.values())
-    assert repeated <= CONCURRENCY, f"{repeated} repeated, more than the {CONCURRENCY} in flight"
+    # At most one claimed batch (concurrency x 4) was sent but not yet recorded.
+    assert repeated <= CONCURRENCY * 4, f"{repeated} repeated, more than one batch"
