@@ -80,8 +80,14 @@ async def seed(indaba: Indaba, members: int) -> None:
             session,
             Member,
             [
-                {"community_id": community.id, "display_name": f"Member {i}", "role": "member",
-                 "opted_out": False, "anonymous": False, "joined_at": START}
+                {
+                    "community_id": community.id,
+                    "display_name": f"Member {i}",
+                    "role": "member",
+                    "opted_out": False,
+                    "anonymous": False,
+                    "joined_at": START,
+                }
                 for i in range(members)
             ],
             ["id"],
@@ -90,15 +96,25 @@ async def seed(indaba: Indaba, members: int) -> None:
             session,
             Identity,
             [
-                {"member_id": member_id, "community_id": community.id, "platform": "null",
-                 "user_id": f"u{member_id}", "display_name": f"Member {member_id}",
-                 "last_inbound_at": START, "created_at": START}
+                {
+                    "member_id": member_id,
+                    "community_id": community.id,
+                    "platform": "null",
+                    "user_id": f"u{member_id}",
+                    "display_name": f"Member {member_id}",
+                    "last_inbound_at": START,
+                    "created_at": START,
+                }
                 for member_id in member_ids
             ],
             ["id"],
         )
         await add_meeting(
-            session, community, START + timedelta(days=8), "Bench meeting", MeetingKind.MEETING,
+            session,
+            community,
+            START + timedelta(days=8),
+            "Bench meeting",
+            MeetingKind.MEETING,
             START,
         )
 
@@ -122,7 +138,7 @@ async def run_one(database: str, members: int) -> dict[str, float | int | str]:
         await upgrade(indaba.db)
         await seed(indaba, members)
         baseline = rss_mib()
-        clock._offset += timedelta(days=1, hours=4)  # past the questions step  # noqa: SLF001
+        clock._offset += timedelta(days=1, hours=4)  # past the questions step
         started = time.perf_counter()
         await indaba.timetable.run_due()
         enqueue_s = time.perf_counter() - started
@@ -159,17 +175,34 @@ def main() -> None:
         result = asyncio.run(run_one(args.database, args.members))
         print(json.dumps(result) if args.json else result)
         return
-    print(f"{'database':<10}{'members':>8}{'enqueue s':>11}{'enqueue/s':>11}"
-          f"{'deliver s':>11}{'deliver/s':>11}{'RSS peak MiB':>14}")
+    print(
+        f"{'database':<10}{'members':>8}{'enqueue s':>11}{'enqueue/s':>11}"
+        f"{'deliver s':>11}{'deliver/s':>11}{'RSS peak MiB':>14}"
+    )
     for database in ("sqlite", "postgres"):
-        out = subprocess.run(
-            [sys.executable, __file__, "--members", str(args.members), "--database", database,
-             "--json"],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip().splitlines()[-1]
+        out = (
+            subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--members",
+                    str(args.members),
+                    "--database",
+                    database,
+                    "--json",
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         r = json.loads(out)
-        print(f"{r['database']:<10}{r['members']:>8}{r['enqueue_s']:>11}{r['enqueue_per_s']:>11}"
-              f"{r['deliver_s']:>11}{r['deliver_per_s']:>11}{r['rss_peak_mib']:>14}")
+        print(
+            f"{r['database']:<10}{r['members']:>8}{r['enqueue_s']:>11}{r['enqueue_per_s']:>11}"
+            f"{r['deliver_s']:>11}{r['deliver_per_s']:>11}{r['rss_peak_mib']:>14}"
+        )
 
 
 if __name__ == "__main__":

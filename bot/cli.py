@@ -113,7 +113,7 @@ def run(
         bool | None,
         typer.Option(
             "--console/--no-console",
-            help="Force the console adapter on or off (default: on when no platform is configured).",
+            help="Force the console on or off (default: on when no platform is configured).",
         ),
     ] = None,
     demo: Annotated[
@@ -439,7 +439,8 @@ def status() -> None:
                 "dead or unreachable messages (newest first; retry with 'indaba outbox retry'):"
             )
             lines.extend(
-                f"  {row.id}\t{row.status}\t{row.platform}:{row.conversation_id}\t{row.attempts} attempts\t{(row.last_error or '')[:80]}"
+                f"  {row.id}\t{row.status}\t{row.platform}:{row.conversation_id}"
+                f"\t{row.attempts} attempts\t{(row.last_error or '')[:80]}"
                 for row in dead
             )
         return "\n".join(lines)

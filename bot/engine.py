@@ -81,7 +81,8 @@ class Engine:
             suffix = f":{hash(event.text)}"
         elif isinstance(event, DeliveryStatus):
             suffix = f":{event.status}"
-        key = f"{event.platform}:{type(event).__name__}:{event.conversation.id}:{event.message_id}{suffix}"
+        kind = type(event).__name__
+        key = f"{event.platform}:{kind}:{event.conversation.id}:{event.message_id}{suffix}"
         inserted = await insert_ignore(
             session, ProcessedEvent, [{"key": key[:300], "received_at": self.clock.now()}], ["key"]
         )

@@ -25,9 +25,10 @@ _real_connect = socket.socket.connect
 
 def _loopback_only(self: socket.socket, address: object) -> object:
     host = address[0] if isinstance(address, tuple) else address
-    if isinstance(host, str) and self.family in (socket.AF_INET, socket.AF_INET6):
-        if host not in ("127.0.0.1", "::1", "localhost") and not host.startswith("127."):
-            raise OSError(f"tests may not reach the network ({host})")
+    inet = self.family in (socket.AF_INET, socket.AF_INET6)
+    loopback = host in ("127.0.0.1", "::1", "localhost") or str(host).startswith("127.")
+    if isinstance(host, str) and inet and not loopback:
+        raise OSError(f"tests may not reach the network ({host})")
     return _real_connect(self, address)  # type: ignore[arg-type]
 
 

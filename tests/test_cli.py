@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from datetime import date, timedelta
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent

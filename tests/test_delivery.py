@@ -164,7 +164,7 @@ async def test_reply_window_holds_messages_until_the_member_writes(
 async def test_lost_lease_is_claimed_again(harness: Harness) -> None:
     h = harness
     await put(h, Envelope("k1", dm("amina", "hello")))
-    claimed = await h.indaba.delivery._claim(10)  # noqa: SLF001 - a claimer that died
+    claimed = await h.indaba.delivery._claim(10)
     assert [row.idempotency_key for row in claimed] == ["k1"]
     assert await h.settle() == []  # the lease still holds
     sent = await h.advance(seconds=6)

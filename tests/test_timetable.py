@@ -52,7 +52,7 @@ async def test_missed_step_runs_on_restart_when_still_useful(harness: Harness) -
     h = harness
     await plan_meeting(h)
     # "Down" from before the questions were due until two days after: nothing ran.
-    h.clock._offset += datetime(2026, 11, 15, 10, 0, tzinfo=UTC) - h.clock.now()  # noqa: SLF001
+    h.clock._offset += datetime(2026, 11, 15, 10, 0, tzinfo=UTC) - h.clock.now()
     assert await runs(h) == {}
     sent = await h.settle()  # what a start does: run what is due
     assert "Question 1 of 3" in to(sent, "amina")[0]
@@ -65,7 +65,7 @@ async def test_step_too_late_is_skipped_with_a_log_line(
     h = harness
     await plan_meeting(h)
     # Down until after the meeting started: asking questions now would be useless.
-    h.clock._offset += datetime(2026, 11, 20, 15, 0, tzinfo=UTC) - h.clock.now()  # noqa: SLF001
+    h.clock._offset += datetime(2026, 11, 20, 15, 0, tzinfo=UTC) - h.clock.now()
     with caplog.at_level(logging.INFO, logger="bot.timetable"):
         sent = await h.settle()
     assert sent == []

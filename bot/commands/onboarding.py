@@ -18,10 +18,10 @@ async def setup(turn: Turn, args: str) -> None:
     In a DM (WhatsApp has no groups) the code makes the sender a facilitator only.
     """
     now = turn.engine.clock.now()
-    if turn.space is not None and turn.space.community_id is not None and turn.in_group:
-        if turn.member is not None and turn.member.is_facilitator:
-            await turn.say("setup.already", community=turn.community.name if turn.community else "")
-            return
+    linked = turn.space is not None and turn.space.community_id is not None and turn.in_group
+    if linked and turn.member is not None and turn.member.is_facilitator:
+        await turn.say("setup.already", community=turn.community.name if turn.community else "")
+        return
     try:
         redeemed = await redeem(turn.session, args, CodeKind.SETUP, now)
     except OnboardingError as error:
