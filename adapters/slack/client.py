@@ -70,6 +70,9 @@ class Pacing:
     channel_burst: float = 1.0
     workspace_rate: float = 50.0
     workspace_burst: float = 50.0
+    # conversations.open is Tier 3 (50+ per minute); opened DMs are cached.
+    open_rate: float = 50 / 60
+    open_burst: float = 50.0
     max_wait: float = 10.0
 
 
@@ -89,6 +92,7 @@ class SlackClient:
             self.pacing.channel_rate, burst=self.pacing.channel_burst, size=50_000
         )
         self._workspace = TokenBucket(self.pacing.workspace_rate, burst=self.pacing.workspace_burst)
+        self._opens = TokenBucket(self.pacing.open_rate, burst=self.pacing.open_burst)
         self._dms: dict[str, str] = {}
         self._profiles: dict[str, tuple[float, Profile]] = {}
         self.rate_limited = 0
@@ -112,12 +116,15 @@ class SlackClient:
         except (TimeoutError, aiohttp.ClientError, OSError) as error:
             raise TransientError(f"slack: {type(error).__name__}: {error}") from None
 
+    async def _take(self, bucket: TokenBucket) -> None:
+        try:
+            await asyncio.wait_for(bucket.acquire(), self.pacing.max_wait)
+        except TimeoutError:
+            raise RetryAfter(self.pacing.max_wait, "slack: paced") from None
+
     async def _pace(self, channel: str) -> None:
-        for bucket in (self._channels.bucket(channel), self._workspace):
-            try:
-                await asyncio.wait_for(bucket.acquire(), self.pacing.max_wait)
-            except TimeoutError:
-                raise RetryAfter(self.pacing.max_wait, "slack: paced") from None
+        await self._take(self._channels.bucket(channel))
+        await self._take(self._workspace)
 
     def _penalise(self, channel: str, seconds: float) -> None:
         self._channels.bucket(channel).penalise(seconds)
@@ -129,7 +136,12 @@ class SlackClient:
         """The DM channel with a member (``conversations.open``), cached."""
         channel = self._dms.get(user_id)
         if channel is None:
-            response = await self.call(self.web.conversations_open, users=user_id)
+            await self._take(self._opens)
+            try:
+                response = await self.call(self.web.conversations_open, users=user_id)
+            except RetryAfter as error:
+                self._opens.penalise(error.seconds)
+                raise
             channel = str(response["channel"]["id"])
             self._dms[user_id] = channel
         return channel
