@@ -25,6 +25,7 @@ from bot.messages import (
     ConversationKind,
     DeliveryStatus,
     InboundEvent,
+    MessageReceived,
     MessageRef,
     OutgoingMessage,
 )
@@ -90,6 +91,9 @@ class WhatsAppAdapter:
         self._worker: asyncio.Task[None] | None = None
         self._seen = _Lru()
         self._pages = _Lru()
+        # Members sent the re-opening template and not heard from since: their first
+        # words answer the template, not the question they have not seen yet.
+        self._reopened: set[str] = set()
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -119,6 +123,7 @@ class WhatsAppAdapter:
         if message.reopener:
             body = render.template(self._settings.template_name, self._settings.template_language)
             wamid = await self._client.send(to, body)
+            self._reopened.add(to)
             return MessageRef(self.name, to, wamid)
         rendered = render.render(message)
         ids: list[str] = []
@@ -171,7 +176,7 @@ class WhatsAppAdapter:
             events = []
         for event in events:
             if self._seen.put(self._key(event)):
-                self._queue.put_nowait(self._resolve_page(event))
+                self._queue.put_nowait(self._after_template(self._resolve_page(event)))
         return PlainTextResponse("ok")
 
     @staticmethod
@@ -193,6 +198,17 @@ class WhatsAppAdapter:
                     choice_ids=event.choice_ids,
                     toggle=event.toggle,
                 )
+        return event
+
+    def _after_template(self, event: InboundEvent) -> InboundEvent:
+        """The first text after the template opens the window; it is not an answer."""
+        if isinstance(event, DeliveryStatus) or event.sender.user_id not in self._reopened:
+            return event
+        self._reopened.discard(event.sender.user_id)
+        if isinstance(event, MessageReceived) and event.text and not event.unsupported:
+            return MessageReceived(
+                event.conversation, event.sender, event.message_id, raw=event.raw
+            )
         return event
 
     async def _work(self) -> None:

@@ -129,7 +129,7 @@ class FakeWhatsApp:
     _task: asyncio.Task[None] | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _number_sends: deque[float] = field(default_factory=deque)
-    _pair_sends: dict[str, deque[float]] = field(default_factory=dict)
+    _pair_tokens: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     # -- serving -----------------------------------------------------------------------
 
@@ -260,17 +260,17 @@ class FakeWhatsApp:
                 raise ApiError(130429, "Rate limit hit", "Cloud API message throughput reached")
             sends.append(now)
         if self.pair_interval is not None:
-            pair = self._pair_sends.setdefault(to, deque())
-            span = self.pair_interval * self.pair_burst
-            while pair and now - pair[0] >= span:
-                pair.popleft()
-            if len(pair) >= self.pair_burst:
+            # A bucket per member: a burst of ``pair_burst``, then one per interval.
+            tokens, updated = self._pair_tokens.get(to, (float(self.pair_burst), now))
+            tokens = min(float(self.pair_burst), tokens + (now - updated) / self.pair_interval)
+            if tokens < 1:
+                self._pair_tokens[to] = (tokens, now)
                 raise ApiError(
                     131056,
                     "(Business Account, Consumer Account) pair rate limit hit",
                     "Too many messages sent from this phone number to the same recipient",
                 )
-            pair.append(now)
+            self._pair_tokens[to] = (tokens - 1, now)
 
     # -- reading what was sent -----------------------------------------------------------
 
