@@ -380,3 +380,12 @@ class FakeWhatsApp:
         self, wamid: str, recipient: str, status: str, error_code: int | None = None
     ) -> httpx.Response:
         return await self.post_webhook(self.status_payload(wamid, recipient, status, error_code))
+
+    async def member_taps_template(self, wa_id: str, template_id: str) -> httpx.Response:
+        """A tap on the quick-reply button of the re-opening template."""
+        message = {
+            "type": "button",
+            "context": {"from": "15550001111", "id": template_id},
+            "button": {"payload": "Show me", "text": "Show me"},
+        }
+        return await self.post_webhook(self._inbound(wa_id, wa_id, message))
