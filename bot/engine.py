@@ -254,17 +254,17 @@ class Engine:
 
     async def _latest_choice_message(self, turn: Turn) -> OutboxMessage | None:
         event = turn.event
-        return await turn.session.scalar(
+        recent = await turn.session.scalars(
             select(OutboxMessage)
             .where(
                 OutboxMessage.platform == event.platform,
                 OutboxMessage.conversation_id == event.conversation.id,
                 OutboxMessage.status == "sent",
-                OutboxMessage.choices != [],
             )
             .order_by(OutboxMessage.id.desc())
-            .limit(1)
+            .limit(20)
         )
+        return next((row for row in recent if row.choices), None)
 
     async def _choice(self, turn: Turn, event: ChoiceSelected) -> None:
         if turn.member is None:

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Base
 
-# Both drivers cap the number of bound parameters of one statement.
-CHUNK = 500
+# Rows per round trip; SQLAlchemy splits further to stay within the drivers' limits.
+CHUNK = 1000
 
 
 async def insert_ignore(
@@ -30,13 +30,15 @@ async def insert_ignore(
     bind = session.get_bind()
     inserter = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
     table: Any = model.__table__
+    statement = (
+        inserter(table)
+        .on_conflict_do_nothing(index_elements=list(conflict_columns))
+        .returning(table.c.id)
+    )
     ids: list[int] = []
+    # An executemany: SQLAlchemy batches it into multi-row INSERTs ("insertmanyvalues")
+    # with a compiled statement it caches, instead of compiling one huge VALUES list.
     for start in range(0, len(rows), CHUNK):
-        statement = (
-            inserter(table)
-            .values(list(rows[start : start + CHUNK]))
-            .on_conflict_do_nothing(index_elements=list(conflict_columns))
-            .returning(table.c.id)
-        )
-        ids.extend(row[0] for row in (await session.execute(statement)).all())
+        result = await session.execute(statement, list(rows[start : start + CHUNK]))
+        ids.extend(row[0] for row in result.all())
     return ids

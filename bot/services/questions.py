@@ -208,6 +208,7 @@ class QuestionService:
                 update(Prompt)
                 .where(Prompt.id.in_(prompt_ids[start : start + 500]))
                 .values(status="asked", asked_at=now)
+                .execution_options(synchronize_session=False)
             )
 
     def _question_envelope(
@@ -476,5 +477,6 @@ class QuestionService:
                 update(Prompt)
                 .where(Prompt.id.in_(reminded[start : start + 500]))
                 .values(reminded_at=now)
+                .execution_options(synchronize_session=False)
             )
         return len(envelopes)
