@@ -52,7 +52,8 @@ class CloudApiClient:
             timeout=timeout,
             transport=transport,
         )
-        self._number = TokenBucket(messages_per_second, burst=messages_per_second)
+        # Smooth, not bursty: Meta counts messages per second, a full bucket would double it.
+        self._number = TokenBucket(messages_per_second, burst=1)
         self._member_interval = member_interval_seconds
         self._members = (
             KeyedBuckets(1, per=member_interval_seconds, burst=member_burst)
