@@ -30,6 +30,7 @@ from adapters.telegram.render import MAX_TEXT
 from adapters.telegram.settings import TelegramSettings
 from bot.adapter import Capabilities, EventSink, MarkupDialect, StartupError
 from bot.messages import MessageRef, OutgoingMessage
+from bot.settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ class TelegramAdapter:
         poll_timeout: float = 10.0,
     ) -> None:
         self.settings = settings
-        self._prompts_dir = prompts_dir
+        self._prompts_dir = prompts_dir or PROJECT_ROOT / "prompts"
         self._limits = limits
         self._poll_timeout = poll_timeout
         self._sink: EventSink | None = None

@@ -240,6 +240,7 @@ class FakeTelegram:
                     "poll_id": poll_id,
                     "user": self.users[user_id],
                     "option_ids": option_ids,
+                    "option_persistent_ids": [str(i) for i in option_ids],
                 }
             }
         )

