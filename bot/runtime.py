@@ -135,10 +135,10 @@ class Indaba:
         self._server = uvicorn.Server(config)
         self._tasks.append(asyncio.create_task(self._server.serve(), name="http"))
 
-    async def http_port(self, timeout: float = 10.0) -> int:
+    async def http_port(self, within: float = 10.0) -> int:
         """The port the HTTP server listens on, once it does (useful with port 0)."""
         assert self._server is not None, "serve_http() first"
-        for _ in range(int(timeout / 0.05)):
+        for _ in range(int(within / 0.05)):
             if self._server.started and self._server.servers:
                 port: int = self._server.servers[0].sockets[0].getsockname()[1]
                 return port
