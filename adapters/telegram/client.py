@@ -63,9 +63,10 @@ class TelegramSender:
     def __init__(self, bot: Bot, limits: Limits | None = None) -> None:
         self.bot = bot
         self.limits = limits or Limits()
-        self._overall = TokenBucket(self.limits.per_second)
+        # Bursts of one: evenly spaced sends never trip a sliding-window counter.
+        self._overall = TokenBucket(self.limits.per_second, burst=1)
         self._chats = KeyedBuckets(self.limits.per_chat_per_second, burst=1)
-        self._groups = KeyedBuckets(self.limits.per_group_per_minute, per=60.0)
+        self._groups = KeyedBuckets(self.limits.per_group_per_minute, per=60.0, burst=1)
 
     @property
     def username(self) -> str:

@@ -465,6 +465,8 @@ class FakeTelegram:
             "is_anonymous": params.get("is_anonymous") not in (False, "false", "False"),
             "type": "regular",
             "allows_multiple_answers": params.get("allows_multiple_answers") in (True, "true"),
+            "allows_revoting": True,
+            "members_only": False,
         }
         message = self._store(chat["id"], await self._m_getMe({}), poll=poll)
         self.polls[poll_id] = {"chat_id": chat["id"], "message_id": message["message_id"]}
