@@ -1,0 +1,73 @@
+"""DM fan-out on Telegram: 1,000 members through Indaba's real delivery loop.
+
+Runs a whole Indaba (outbox, delivery loop, the Telegram adapter with its pacing)
+against the fake Bot API enforcing Telegram's limits (30 messages/s overall, 1/s per
+chat) and prints the sustained rate and the 429s it caused.
+
+    python -m benchmarks.telegram_fanout [MEMBERS]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from adapters.telegram.adapter import TelegramAdapter
+from adapters.telegram.settings import TelegramSettings
+from bot.messages import Address, ConversationKind, OutgoingMessage
+from bot.outbox import Envelope
+from bot.runtime import Indaba
+from bot.settings import Settings
+from storage.models import Base
+from tests.fakes.telegram_api import TOKEN, FakeLimits, FakeTelegram
+
+
+async def fan_out(members: int) -> None:
+    fake = await FakeTelegram(limits=FakeLimits(per_second=30, per_chat_per_second=1)).start()
+    for user_id in range(1, members + 1):
+        fake.user(user_id, f"Member {user_id}")
+        fake.started.add(user_id)
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'fanout.db'}", data_dir=Path(tmp)
+        )
+        adapter = TelegramAdapter(TelegramSettings(bot_token=TOKEN, api_url=fake.url))
+        indaba = Indaba(settings, [adapter])
+        async with indaba.db.begin() as connection:
+            await connection.run_sync(Base.metadata.create_all)
+        await indaba.start(deliver=False, schedule=False)
+        async with indaba.sessions() as session, session.begin():
+            await indaba.outbox.put(
+                session,
+                [
+                    Envelope(
+                        f"fanout:{user_id}",
+                        OutgoingMessage(
+                            Address("telegram", ConversationKind.DM, str(user_id)),
+                            f"**Question 1 of 3** for member {user_id}",
+                        ),
+                    )
+                    for user_id in range(1, members + 1)
+                ],
+            )
+        fake.clear()
+        started = time.monotonic()
+        loop = asyncio.create_task(indaba.delivery.run())
+        while len(fake.called("sendMessage")) - fake.rate_limited < members:
+            await asyncio.sleep(0.05)
+        elapsed = time.monotonic() - started
+        indaba.delivery.stop()
+        await loop
+        await indaba.aclose()
+    await fake.aclose()
+    print(
+        f"{members} DMs in {elapsed:.1f} s: {members / elapsed:.1f} messages/s "
+        f"(ceiling 30/s), {fake.rate_limited} answered 429"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(fan_out(int(sys.argv[1]) if len(sys.argv) > 1 else 1000))
