@@ -1,6 +1,6 @@
 """Every ``/command``; importing this package registers them all."""
 
-from bot.commands import agenda, help, membership, onboarding, questions
+from bot.commands import agenda, help, membership, onboarding, practice, questions, wall
 from bot.commands.registry import COMMANDS, Command, command
 
 __all__ = [
@@ -11,5 +11,7 @@ __all__ = [
     "help",
     "membership",
     "onboarding",
+    "practice",
     "questions",
+    "wall",
 ]

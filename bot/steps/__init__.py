@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.steps.agenda import AgendaCloseStep, AgendaOpenStep, AgendaVoteStep
+from bot.steps.practices import TakeawayStep
 from bot.steps.premeeting import BriefStep, QuestionsStep, ReminderStep
+from bot.steps.wall import WallRefreshStep
 from bot.timetable import Step
 
 if TYPE_CHECKING:
@@ -20,4 +22,6 @@ def build_steps(engine: Engine) -> list[Step]:
         AgendaOpenStep(engine.messenger),
         AgendaVoteStep(engine.messenger),
         AgendaCloseStep(engine.messenger),
+        TakeawayStep(engine.messenger),
+        WallRefreshStep(engine.messenger),
     ]
