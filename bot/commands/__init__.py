@@ -1,6 +1,16 @@
 """Every ``/command``; importing this package registers them all."""
 
-from bot.commands import agenda, help, membership, onboarding, practice, questions, wall
+from bot.commands import (
+    agenda,
+    digest,
+    harvest,
+    help,
+    membership,
+    onboarding,
+    practice,
+    questions,
+    wall,
+)
 from bot.commands.registry import COMMANDS, Command, command
 
 __all__ = [
@@ -8,6 +18,8 @@ __all__ = [
     "Command",
     "agenda",
     "command",
+    "digest",
+    "harvest",
     "help",
     "membership",
     "onboarding",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.steps.agenda import AgendaCloseStep, AgendaOpenStep, AgendaVoteStep
+from bot.steps.digest import DigestStep
 from bot.steps.practices import TakeawayStep
 from bot.steps.premeeting import BriefStep, QuestionsStep, ReminderStep
 from bot.steps.wall import WallRefreshStep
@@ -24,4 +25,5 @@ def build_steps(engine: Engine) -> list[Step]:
         AgendaCloseStep(engine.messenger),
         TakeawayStep(engine.messenger),
         WallRefreshStep(engine.messenger),
+        DigestStep(engine.messenger),
     ]
