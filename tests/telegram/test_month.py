@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from storage.models import Identity, Reply
+from storage.models import AgendaItem, AgendaRound, AgendaVote, Identity, Reply
 from tests.fakes.telegram_api import BOT_USERNAME
 from tests.telegram.conftest import TelegramStory
 
@@ -57,15 +57,47 @@ async def test_a_month_on_telegram(story: TelegramStory) -> None:
         ).all()
     assert unreachable == [str(THANDI)]
 
-    # A meeting; a week before it the questions arrive as private messages.
+    # A meeting. Two weeks before it the agenda opens for proposals in the group.
     await story.say(FATIMA, "/meeting add 2026-11-20 14:00 November meeting", GROUP)
     assert "Planned" in fake.texts_to(GROUP)[-1]
+    await story.advance(days=4, hours=3)
+    assert "open for proposals" in fake.texts_to(GROUP)[-1]
+
+    # Members propose in the group (with or without the bot's name); each proposer
+    # is thanked privately, the group is not flooded.
+    in_group = len(fake.sent_to(GROUP))
+    await story.say(AMINA, f"/agenda@{BOT_USERNAME} add Open data portals", GROUP)
+    await story.say(KWAME, "/agenda add Procurement monitoring", GROUP)
+    await story.say(FATIMA, "/agenda add Budget literacy\nReading a county budget", GROUP)
+    assert len(fake.sent_to(GROUP)) == in_group
+    assert fake.texts_to(AMINA)[-1] == "Added as item 1: Open data portals. Thank you!"
+    assert fake.texts_to(KWAME)[-1] == "Added as item 2: Procurement monitoring. Thank you!"
+    assert fake.texts_to(FATIMA)[-1] == "Added as item 3: Budget literacy. Thank you!"
+
+    # A week before the meeting the questions arrive as private messages and the
+    # ballot is posted to the group as a native, non-anonymous, multiple-answer poll.
     before = {m: len(fake.sent_to(m)) for m in (AMINA, KWAME)}
-    await story.advance(days=11, hours=3)
+    await story.advance(days=7)
     questions = {
         m: next(q for q in fake.sent_to(m)[before[m] :] if "Question 1 of 3" in q["text"])
         for m in (AMINA, KWAME)
     }
+    [sent_poll] = fake.called("sendPoll")
+    assert int(sent_poll["chat_id"]) == GROUP
+    assert sent_poll["is_anonymous"] in (False, "false", "False")
+    assert sent_poll["allows_multiple_answers"] in (True, "true", "True")
+    [(poll_id, where)] = fake.polls.items()
+    ballot = fake.messages[(where["chat_id"], where["message_id"])]["poll"]
+    assert "Vote on the agenda of November meeting" in ballot["question"]
+    assert [o["text"] for o in ballot["options"]] == [
+        "Open data portals",
+        "Procurement monitoring",
+        "Budget literacy",
+    ]
+    assert not ballot["is_anonymous"] and ballot["allows_multiple_answers"]
+    # Telegram only sends poll answers to a bot that asks for them.
+    asked = fake.called("setWebhook") or fake.called("getUpdates")
+    assert "poll_answer" in asked[-1]["allowed_updates"]
 
     # Amina answers by replying to the question, then corrects herself by editing.
     answer = await story.say(
@@ -81,10 +113,66 @@ async def test_a_month_on_telegram(story: TelegramStory) -> None:
         answers = sorted((await session.scalars(select(Reply.text))).all())
     assert answers == ["Budget portal went live <3", "We trained 40 clerks & 3 judges"]
 
+    # Members answer the poll: Telegram sends each member's whole selection, again
+    # whenever they change it, and an empty one when they retract their vote. Thandi
+    # never started the bot, yet her answers in the group count.
+    dms = {m: len(fake.sent_to(m)) for m in (FATIMA, AMINA, KWAME)}
+    for user, options in (
+        (AMINA, [0, 1]),
+        (KWAME, [1, 2]),
+        (THANDI, [0]),
+        (FATIMA, [1]),
+        (AMINA, [1, 2]),  # changed her mind: not item 1 after all
+        (THANDI, []),  # retracted
+    ):
+        await story.processed(await fake.vote(user, poll_id, options))
+    # The poll shows each member their own answer: no private confirmation.
+    assert {m: len(fake.sent_to(m)) for m in dms} == dms
+    async with story.h.indaba.sessions() as session:
+        votes = (
+            await session.execute(
+                select(AgendaItem.title, func.count(AgendaVote.member_id))
+                .join(AgendaVote, AgendaVote.item_id == AgendaItem.id)
+                .group_by(AgendaItem.title)
+                .order_by(AgendaItem.title)
+            )
+        ).all()
+    assert [tuple(v) for v in votes] == [("Budget literacy", 2), ("Procurement monitoring", 3)]
+
+    # A member cannot close the vote; the facilitator can, and the ranking is posted
+    # to the group (the retracted and the changed votes are not counted).
+    await story.say(KWAME, "/agenda close", GROUP)
+    assert "Only a facilitator can use /agenda" in fake.texts_to(KWAME)[-1]
+    in_group = len(fake.sent_to(GROUP))
+    await story.say(FATIMA, "/agenda close", GROUP)
+    [ranking] = fake.texts_to(GROUP)[in_group:]
+    assert ranking.splitlines()[1:4] == [
+        "• 1. Procurement monitoring · 3 votes",
+        "• 2. Budget literacy · 2 votes",
+        "• 3. Open data portals · 0 votes",
+    ]
+    assert "<b>Agenda of November meeting</b>" in ranking
+    assert "Thank you to Kwame, Fatima, Amina for proposing items!" in ranking
+    assert "1. Procurement monitoring · 3 votes" in fake.texts_to(FATIMA)[-1]
+    async with story.h.indaba.sessions() as session:
+        closed = await session.scalar(select(AgendaRound))
+    assert closed is not None and closed.status == "closed"
+    assert [(r["rank"], r["title"], r["votes"]) for r in closed.ranking] == [
+        (1, "Procurement monitoring", 3),
+        (2, "Budget literacy", 2),
+        (3, "Open data portals", 0),
+    ]
+    # An answer after the close changes nothing; the member is told voting is over.
+    await story.processed(await fake.vote(KWAME, poll_id, [0]))
+    assert fake.texts_to(KWAME)[-1] == "Voting on the agenda is not open right now."
+
     # A day before the meeting the facilitator gets the brief in her private chat,
     # with member text escaped for Telegram's HTML.
     await story.advance(days=6)
     brief = fake.texts_to(FATIMA)[-1]
     assert "Budget portal went live &lt;3" in brief
     assert "40 clerks &amp; 3 judges" in brief
+    # The timetable's own close two days before found the agenda closed already:
+    # the ranking reached the group once.
+    assert sum("Agenda of November meeting" in t for t in fake.texts_to(GROUP)) == 1
     assert not story.fake.webhook_failures
