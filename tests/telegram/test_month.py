@@ -166,13 +166,67 @@ async def test_a_month_on_telegram(story: TelegramStory) -> None:
     await story.processed(await fake.vote(KWAME, poll_id, [0]))
     assert fake.texts_to(KWAME)[-1] == "Voting on the agenda is not open right now."
 
+    # Monday 16 November, 09:00 in Lagos: the week's digest in the group, once, with
+    # the standings of the closed agenda and the answers so far.
+    in_group = len(fake.sent_to(GROUP))
+    await story.advance(days=3)
+    [digest] = fake.texts_to(GROUP)[in_group:]
+    assert digest.splitlines() == [
+        "<b>This week in Lagos Civic Tech</b>",
+        "<b>November meeting</b> is in 4 days.",
+        "<b>Agenda standings</b>",
+        "• Procurement monitoring · 3 votes",
+        "• Budget literacy · 2 votes",
+        "• Open data portals · 0 votes",
+        "<b>Participation:</b> 2 of 2 answered the pre-meeting questions (100%).",
+    ]
+    assert await story.h.indaba.timetable.run_due() == 0
+    await story.advance(hours=2)
+    assert len(fake.sent_to(GROUP)) == in_group + 1
+
     # A day before the meeting the facilitator gets the brief in her private chat,
     # with member text escaped for Telegram's HTML.
-    await story.advance(days=6)
+    await story.advance(days=3)
     brief = fake.texts_to(FATIMA)[-1]
     assert "Budget portal went live &lt;3" in brief
     assert "40 clerks &amp; 3 judges" in brief
     # The timetable's own close two days before found the agenda closed already:
     # the ranking reached the group once.
     assert sum("Agenda of November meeting" in t for t in fake.texts_to(GROUP)) == 1
+
+    # After the meeting a member shares a practice and another upvotes it.
+    await story.advance(days=2)
+    await story.say(KWAME, "/practice Share the slides a day before")
+    await story.say(AMINA, "/practice vote 1")
+    # Only the facilitator gets the harvest, in her private chat: the answers, the
+    # ranked agenda, the practices and who took part.
+    await story.say(KWAME, "/harvest", GROUP)
+    assert fake.texts_to(KWAME)[-1] == "Only a facilitator can use /harvest. Ask Fatima."
+    in_group = len(fake.sent_to(GROUP))
+    await story.say(FATIMA, f"/harvest@{BOT_USERNAME}", GROUP)
+    assert len(fake.sent_to(GROUP)) == in_group
+    harvest = fake.texts_to(FATIMA)[-1].splitlines()
+    assert harvest[0] == "<b>Harvest: November meeting</b>"
+    for line in (
+        "• Amina: Budget portal went live &lt;3",
+        "• Kwame: We trained 40 clerks &amp; 3 judges",
+        "• 1. Procurement monitoring · 3 votes",
+        "• 2. Budget literacy · 2 votes",
+        "• 3. Open data portals · 0 votes",
+        "• Share the slides a day before · Kwame · 1 vote",
+        "• Asked: 2 (Amina, Kwame)",
+        "• Answered: 2 (Amina, Kwame)",
+        "• Response rate: 100%",
+    ):
+        assert line in harvest
+
+    # Monday 23 November: one digest, with the practice leaders.
+    await story.advance(days=2)
+    await story.advance(hours=2)
+    [digest] = fake.texts_to(GROUP)[in_group:]
+    assert digest.splitlines() == [
+        "<b>This week in Lagos Civic Tech</b>",
+        "<b>Best practice leaders</b>",
+        "• Share the slides a day before · 1 vote",
+    ]
     assert not story.fake.webhook_failures
