@@ -75,6 +75,14 @@ def days_before(meeting: Meeting, community: Community, days: int, at: time) -> 
     return local_instant(local_day - timedelta(days=days), at, community.timezone)
 
 
+async def live_meeting(session: AsyncSession, occurrence: Occurrence) -> Meeting | None:
+    """The meeting an occurrence belongs to, unless it was deleted or cancelled since."""
+    if occurrence.meeting_id is None:
+        return None
+    meeting = await session.get(Meeting, occurrence.meeting_id)
+    return None if meeting is None or meeting.cancelled_at is not None else meeting
+
+
 class Timetable:
     def __init__(
         self,

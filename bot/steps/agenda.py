@@ -11,14 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.community_settings import CommunitySettings
 from bot.services import agenda
 from bot.services.messenger import Messenger
-from bot.timetable import Occurrence, days_before
+from bot.timetable import Occurrence, days_before, live_meeting
 from storage.models import Community, Meeting
-
-
-async def _meeting(session: AsyncSession, occurrence: Occurrence) -> Meeting | None:
-    assert occurrence.meeting_id is not None
-    meeting = await session.get(Meeting, occurrence.meeting_id)
-    return None if meeting is None or meeting.cancelled_at is not None else meeting
 
 
 @dataclass(slots=True)
@@ -52,7 +46,7 @@ class AgendaOpenStep:
     async def run(
         self, session: AsyncSession, community: Community, occurrence: Occurrence, now: datetime
     ) -> str:
-        meeting = await _meeting(session, occurrence)
+        meeting = await live_meeting(session, occurrence)
         if meeting is None:
             return "meeting gone"
         _round, created = await agenda.open_round(session, community, meeting, now)
@@ -96,7 +90,7 @@ class AgendaVoteStep:
     async def run(
         self, session: AsyncSession, community: Community, occurrence: Occurrence, now: datetime
     ) -> str:
-        meeting = await _meeting(session, occurrence)
+        meeting = await live_meeting(session, occurrence)
         if meeting is None:
             return "meeting gone"
         settings = CommunitySettings.of(community.settings)
@@ -135,7 +129,7 @@ class AgendaCloseStep:
     async def run(
         self, session: AsyncSession, community: Community, occurrence: Occurrence, now: datetime
     ) -> str:
-        meeting = await _meeting(session, occurrence)
+        meeting = await live_meeting(session, occurrence)
         if meeting is None:
             return "meeting gone"
         found = await agenda.round_for(session, meeting)

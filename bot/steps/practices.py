@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.community_settings import CommunitySettings
 from bot.services import practices
 from bot.services.messenger import Messenger
-from bot.timetable import Occurrence
+from bot.timetable import Occurrence, live_meeting
 from storage.models import Community, Meeting
 
 
@@ -41,9 +41,8 @@ class TakeawayStep:
     async def run(
         self, session: AsyncSession, community: Community, occurrence: Occurrence, now: datetime
     ) -> str:
-        assert occurrence.meeting_id is not None
-        meeting = await session.get(Meeting, occurrence.meeting_id)
-        if meeting is None or meeting.cancelled_at is not None:
+        meeting = await live_meeting(session, occurrence)
+        if meeting is None:
             return "meeting gone"
         asked = await practices.ask_takeaways(session, self.messenger, community, meeting, now)
         return f"asked {asked} members for their take-away"

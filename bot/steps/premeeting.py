@@ -13,18 +13,8 @@ from bot.services import directory
 from bot.services.brief import brief_text
 from bot.services.messenger import Messenger
 from bot.services.questions import QuestionService
-from bot.timetable import Occurrence, days_before
+from bot.timetable import Occurrence, days_before, live_meeting
 from storage.models import Community, Meeting
-
-
-def _meeting(occurrence: Occurrence) -> int:
-    assert occurrence.meeting_id is not None
-    return occurrence.meeting_id
-
-
-async def _load(session: AsyncSession, occurrence: Occurrence) -> Meeting | None:
-    meeting = await session.get(Meeting, _meeting(occurrence))
-    return None if meeting is None or meeting.cancelled_at is not None else meeting
 
 
 @dataclass(slots=True)
@@ -53,7 +43,7 @@ class QuestionsStep:
     async def run(
         self, session: AsyncSession, community: Community, occurrence: Occurrence, now: datetime
     ) -> str:
-        meeting = await _load(session, occurrence)
+        meeting = await live_meeting(session, occurrence)
         if meeting is None:
             return "meeting gone"
         asked = await self.questions.ask_all(session, community, meeting, now)
@@ -84,7 +74,7 @@ class ReminderStep:
     async def run(
         self, session: AsyncSession, community: Community, occurrence: Occurrence, now: datetime
     ) -> str:
-        meeting = await _load(session, occurrence)
+        meeting = await live_meeting(session, occurrence)
         if meeting is None:
             return "meeting gone"
         reminded = await self.questions.remind(session, community, meeting, now)
@@ -112,7 +102,7 @@ class BriefStep:
     async def run(
         self, session: AsyncSession, community: Community, occurrence: Occurrence, now: datetime
     ) -> str:
-        meeting = await _load(session, occurrence)
+        meeting = await live_meeting(session, occurrence)
         if meeting is None:
             return "meeting gone"
         sent = 0
