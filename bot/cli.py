@@ -30,10 +30,12 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 community_app = typer.Typer(no_args_is_help=True, help="Communities and their codes.")
 meeting_app = typer.Typer(no_args_is_help=True, help="Meetings and workshops.")
 outbox_app = typer.Typer(no_args_is_help=True, help="The outbox of outgoing messages.")
+harvest_app = typer.Typer(no_args_is_help=True, help="Harvests of meetings.")
 app.add_typer(db_app, name="db")
 app.add_typer(community_app, name="community")
 app.add_typer(meeting_app, name="meeting")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(harvest_app, name="harvest")
 
 T = TypeVar("T")
 
@@ -411,6 +413,51 @@ def meeting_list() -> None:
 
     for line in _run(lambda: _with_app(settings, job)) or ["no meetings ahead"]:
         typer.echo(line)
+
+
+# -- harvest -----------------------------------------------------------------------------
+
+HARVEST_FORMATS = ("md", "csv", "json")
+
+
+@harvest_app.command("export")
+def harvest_export(
+    meeting_id: Annotated[int, typer.Option("--meeting", help="the meeting's id")],
+    fmt: Annotated[str, typer.Option("--format", help="md, csv or json")] = "md",
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="file to write (default harvest-ID.EXT)")
+    ] = None,
+) -> None:
+    """Write a meeting's harvest to a Markdown, CSV or JSON file."""
+    if fmt not in HARVEST_FORMATS:
+        _fail("--format must be md, csv or json", 2)
+    settings = _settings()
+
+    async def job(indaba: Any) -> str:
+        from bot.services.harvest import build_harvest, render_csv, render_json, render_text
+        from storage.models import Community, Meeting
+
+        async with indaba.sessions() as session:
+            meeting = await session.get(Meeting, meeting_id)
+            community = await session.get(Community, meeting.community_id) if meeting else None
+            if meeting is None or community is None:
+                raise Fatal(f"no meeting with id {meeting_id} (see 'indaba meeting list')")
+            language = community.language
+            harvest = await build_harvest(session, indaba.texts, community, meeting, language)
+        if fmt == "csv":
+            return render_csv(harvest)
+        if fmt == "json":
+            return render_json(harvest) + "\n"
+        return render_text(indaba.texts, harvest, language) + "\n"
+
+    content = _run(lambda: _with_app(settings, job))
+    path = output or f"harvest-{meeting_id}.{fmt}"
+    try:
+        with open(path, "w", encoding="utf-8", newline="") as file:
+            file.write(content)
+    except OSError as error:
+        _fail(f"cannot write {path}: {error.strerror}")
+    typer.echo(f"harvest of meeting {meeting_id} written to {path}")
 
 
 # -- status and outbox ----------------------------------------------------------------------

@@ -1,0 +1,124 @@
+"""``indaba harvest export``: a meeting's harvest written as Markdown, CSV and JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import select
+
+from storage.models import Meeting
+from tests.harness import Harness
+from tests.test_cli import ROOT, db_env, indaba
+
+
+def export_in(cwd: Path, *args: str, env: dict[str, str]) -> tuple[int, str]:
+    """``indaba harvest export`` run from ``cwd``, where the default file name lands."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("INDABA_")}
+    full_env.update(env, PYTHONPATH=str(ROOT))
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "harvest", "export", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=120,
+    )
+    return result.returncode, result.stdout
+
+
+def read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+async def _prepare(database_url: str, tmp_path: Path) -> int:
+    """A meeting with answers, a ranked agenda and an upvoted practice; returns its id."""
+    h = await Harness.create(database_url, tmp_path)
+    try:
+        await h.setup_community(members=("amina", "kwame", "thandi"))
+        await h.say("fatima", "/meeting add 2026-11-20 14:00 November meeting", "#cop")
+        await h.say("fatima", "/agenda open", "#cop")
+        await h.say("amina", "/agenda add Open data", "#cop")
+        await h.say("kwame", "/agenda add Budgets", "#cop")
+        await h.say("fatima", "/agenda open", "#cop")
+        await h.say("amina", "/agenda vote 2", "#cop")
+        await h.say("kwame", "/agenda vote 2", "#cop")
+        await h.say("fatima", "/agenda close", "#cop")
+        await h.advance(days=11, hours=3)
+        await h.say("amina", "Portal launched")
+        await h.say("kwame", "/practice Weekly office hours", "#cop")
+        await h.say("amina", "/practice vote 1", "#cop")
+        async with h.indaba.sessions() as session:
+            meeting = await session.scalar(select(Meeting))
+            assert meeting is not None
+            return meeting.id
+    finally:
+        await h.aclose()
+
+
+async def test_export_in_three_formats(tmp_path: Path, database_url: str) -> None:
+    env = db_env(tmp_path, database_url)
+    assert indaba("db", "upgrade", env=env).returncode == 0
+    meeting_id = await _prepare(database_url, tmp_path)
+
+    code, stdout = export_in(tmp_path, "--meeting", str(meeting_id), "--format", "md", env=env)
+    assert code == 0
+    assert stdout.strip() == f"harvest of meeting {meeting_id} written to harvest-{meeting_id}.md"
+    markdown = read(tmp_path / f"harvest-{meeting_id}.md")
+    assert "# Harvest: November meeting" in markdown
+    assert "- Amina: Portal launched" in markdown
+    assert "- 1. Budgets · 2 votes" in markdown and "- 2. Open data · 0 votes" in markdown
+    assert "- Weekly office hours · Kwame · 1 vote" in markdown
+    assert "- Asked: 3" in markdown and "- Answered: 1" in markdown
+    assert "Response rate: 33%" in markdown
+
+    out_csv = tmp_path / "h.csv"
+    result = indaba(
+        "harvest", "export", "--meeting", str(meeting_id), "--format", "csv",
+        "--output", str(out_csv), env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.reader(io.StringIO(read(out_csv))))
+    assert rows[0] == ["section", "item", "member", "text", "figure"]
+    assert ["agenda", "1", "", "Budgets", "2"] in rows
+    assert ["agenda", "2", "", "Open data", "0"] in rows
+    assert ["practice", "", "Kwame", "Weekly office hours", "1"] in rows
+    assert ["participation", "asked", "", "", "3"] in rows
+    assert ["participation", "answered", "", "", "1"] in rows
+    assert ["participation", "response_rate", "", "", "33"] in rows
+
+    out_json = tmp_path / "h.json"
+    result = indaba(
+        "harvest", "export", "--meeting", str(meeting_id), "--format", "json",
+        "-o", str(out_json), env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = json.loads(read(out_json))
+    assert data["meeting"]["id"] == meeting_id
+    assert data["meeting"]["title"] == "November meeting"
+    assert data["agenda"] == [
+        {"rank": 1, "title": "Budgets", "votes": 2},
+        {"rank": 2, "title": "Open data", "votes": 0},
+    ]
+    assert data["participation"]["response_rate"] == 33
+
+
+async def test_unknown_meeting_or_format_is_one_clear_line(
+    tmp_path: Path, database_url: str
+) -> None:
+    env = db_env(tmp_path, database_url)
+    assert indaba("db", "upgrade", env=env).returncode == 0
+    result = indaba("harvest", "export", "--meeting", "999", "-o", str(tmp_path / "x"), env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "indaba: no meeting with id 999 (see 'indaba meeting list')"
+    ]
+    assert "x" not in os.listdir(tmp_path)
+    result = indaba("harvest", "export", "--meeting", "1", "--format", "pdf", env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["indaba: --format must be md, csv or json"]
