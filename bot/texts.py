@@ -107,6 +107,19 @@ class Texts:
             for kind, keys in order.items()
         }
 
+    @cached_property
+    def provocations(self) -> list[LibraryQuestion]:
+        """Indaba's own weekly questions, in the English file's order."""
+        merged: dict[str, dict[str, str]] = {}
+        order: list[str] = []
+        for path in sorted((self._dir / "provocations").glob("*.yaml")):
+            for entry in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+                key = str(entry["key"])
+                merged.setdefault(key, {})[path.stem] = str(entry["text"]).strip()
+                if path.stem == DEFAULT_LANGUAGE and key not in order:
+                    order.append(key)
+        return [LibraryQuestion(key, merged[key]) for key in order]
+
     def library_question(self, key: str) -> LibraryQuestion | None:
         for questions in self.questions.values():
             for question in questions:

@@ -10,6 +10,7 @@ from bot.commands import (
     practice,
     questions,
     wall,
+    weekly_question,
 )
 from bot.commands.registry import COMMANDS, Command, command
 
@@ -26,4 +27,5 @@ __all__ = [
     "practice",
     "questions",
     "wall",
+    "weekly_question",
 ]

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import introductions, practices
+from bot.services import introductions, practices, rotation
 from bot.services.agenda import ranked, round_for, standings
 from bot.services.brief import build_brief
 from bot.services.meetings import next_meeting
@@ -30,6 +30,8 @@ class Digest:
     agenda_votes: int
     asked: int
     answered: int
+    # The member-led weekly question: (who asked, the question).
+    question: tuple[str, str] | None = None
 
     @property
     def empty(self) -> bool:
@@ -40,6 +42,7 @@ class Digest:
             or self.new_practices
             or self.practice_votes
             or self.agenda_votes
+            or self.question
         )
 
 
@@ -107,6 +110,9 @@ async def build_digest(
         agenda_votes=agenda_votes,
         asked=asked,
         answered=answered,
+        question=await rotation.member_question_since(
+            session, texts, community, since, community.language
+        ),
     )
 
 

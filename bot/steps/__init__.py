@@ -8,6 +8,7 @@ from bot.steps.agenda import AgendaCloseStep, AgendaOpenStep, AgendaVoteStep
 from bot.steps.digest import DigestStep
 from bot.steps.practices import TakeawayStep
 from bot.steps.premeeting import BriefStep, QuestionsStep, ReminderStep
+from bot.steps.rotation import WeeklyQuestionStep
 from bot.steps.wall import WallRefreshStep
 from bot.timetable import Step
 
@@ -26,4 +27,5 @@ def build_steps(engine: Engine) -> list[Step]:
         TakeawayStep(engine.messenger),
         WallRefreshStep(engine.messenger),
         DigestStep(engine.messenger),
+        WeeklyQuestionStep(engine.messenger),
     ]
