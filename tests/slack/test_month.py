@@ -1,13 +1,14 @@
 """A Community of Practice's month on Slack, through real signed requests and the fake
-Web API: setup in the channel, members, questions by DM, answers in threads and just
-below, an edit, Slack's retries, the brief."""
+Web API: setup in the channel, members, agenda proposals by slash command, questions by
+DM, answers in threads and just below, an edit, Slack's retries, votes by button, the
+ranked agenda, the Monday digest, the brief and the harvest."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from storage.models import Member, Reply
-from tests.fakes.slack_api import Posted
+from storage.models import AgendaItem, AgendaVote, Member, Reply
+from tests.fakes.slack_api import FakeSlack, Posted
 from tests.slack.conftest import CHANNEL, Workspace
 
 FATIMA, AMINA, KWAME, THANDI = "U0FATIMA", "U0AMINA", "U0KWAME", "U0THANDI"
@@ -25,6 +26,36 @@ async def answers(ws: Workspace) -> list[tuple[str, str]]:
             .order_by(Member.display_name, Reply.text)
         )
         return [(name, text) for name, text in rows]
+
+
+async def votes(ws: Workspace) -> list[tuple[str, int]]:
+    async with ws.h.indaba.sessions() as session:
+        rows = await session.execute(
+            select(AgendaItem.title, func.count(AgendaVote.member_id))
+            .join(AgendaVote, AgendaVote.item_id == AgendaItem.id)
+            .group_by(AgendaItem.title)
+            .order_by(AgendaItem.title)
+        )
+        return [(title, count) for title, count in rows]
+
+
+def ephemeral(fake: FakeSlack, user: str) -> list[str]:
+    return [p.text for p in fake.in_channel(CHANNEL) if p.ephemeral_to == user]
+
+
+def public(fake: FakeSlack) -> list[Posted]:
+    return [p for p in fake.in_channel(CHANNEL) if p.ephemeral_to is None]
+
+
+def digests(fake: FakeSlack) -> list[Posted]:
+    """The digests posted to the channel (a header block "This week in ...")."""
+    return [
+        p
+        for p in public(fake)
+        if p.blocks
+        and p.blocks[0]["type"] == "header"
+        and p.blocks[0]["text"]["text"] == "This week in Lagos Civic Tech"
+    ]
 
 
 async def setup_cop(ws: Workspace) -> None:
@@ -60,13 +91,40 @@ async def test_premeeting_month(workspace: Workspace) -> None:
     ws, fake = workspace, workspace.fake
     await setup_cop(ws)
 
-    # A week before: the first question arrives as a DM to each member.
+    # Two weeks before: the agenda opens for proposals in the channel; members propose
+    # with the slash command and are thanked where only they see it.
     fake.posted.clear()
-    await ws.h.advance(days=11, hours=3)
+    await ws.h.advance(days=4, hours=3)
+    assert any(
+        "*The agenda of November meeting is open for proposals.*" in p.text for p in public(fake)
+    )
+    fake.posted.clear()
+    for user, title in (
+        (AMINA, "Open data portals"),
+        (KWAME, "Procurement monitoring"),
+        (THANDI, "Budget literacy"),
+    ):
+        assert (await ws.command(user, f"/agenda add {title}")).status_code == 200
+    assert not [p for p in public(fake) if "Open data portals" in p.text]
+    assert ephemeral(fake, AMINA) == ["Added as item 1: Open data portals. Thank you!"]
+    assert ephemeral(fake, KWAME) == ["Added as item 2: Procurement monitoring. Thank you!"]
+    assert ephemeral(fake, THANDI) == ["Added as item 3: Budget literacy. Thank you!"]
+
+    # A week before: the first question arrives as a DM to each member, and the ballot
+    # is posted to the channel with one Block Kit button per item.
+    fake.posted.clear()
+    await ws.h.advance(days=7)
     for user in (AMINA, KWAME, THANDI):
         [question] = fake.to_user(user)
         assert "*Question 1 of 3*" in question.text
         assert question.blocks[0]["type"] == "section"
+    [ballot] = [p for p in fake.in_channel(CHANNEL) if "Vote on the agenda" in p.text]
+    assert ballot.blocks[0]["type"] == "section"
+    assert "*Vote on the agenda of November meeting*" in ballot.blocks[0]["text"]["text"]
+    [actions] = [b for b in ballot.blocks if b["type"] == "actions"]
+    buttons = {e["text"]["text"]: e["value"] for e in actions["elements"]}
+    assert list(buttons) == ["Open data portals", "Procurement monitoring", "Budget literacy"]
+    assert all(e["type"] == "button" for e in actions["elements"])
 
     # Amina answers in the question's thread; the next question follows.
     q1 = fake.to_user(AMINA)[0]
@@ -97,9 +155,75 @@ async def test_premeeting_month(workspace: Workspace) -> None:
         ("Kwame", "We trained 40 clerks"),
     ]
 
+    # Members vote with the ballot's buttons (signed block_actions payloads): a press
+    # adds a vote, a second press on the same button takes it back. Each member is
+    # told their votes where only they see it.
+    fake.posted.clear()
+    data, procurement, budget = buttons.values()
+    for user, value in (
+        (AMINA, data),
+        (AMINA, procurement),
+        (KWAME, procurement),
+        (KWAME, budget),
+        (THANDI, data),
+        (THANDI, budget),
+        (FATIMA, procurement),
+        (AMINA, data),  # changed her mind
+        (THANDI, data),  # and so did Thandi
+    ):
+        assert (await ws.press(user, ballot.ts, value, CHANNEL)).status_code == 200
+    assert not public(fake)
+    assert ephemeral(fake, AMINA)[-1] == "Your votes: 2. You can change them until voting closes."
+    assert ephemeral(fake, THANDI)[-1] == "Your votes: 3. You can change them until voting closes."
+    assert await votes(ws) == [("Budget literacy", 2), ("Procurement monitoring", 3)]
+    # The engine keeps the ballot as posted (no live tally): the buttons stay usable.
+    assert ballot.edits == 0
+    assert not fake.calls_to("chat.update")
+
+    # Only the facilitator closes the vote; the ranking goes to the channel with a
+    # Block Kit header, and she gets it too.
+    fake.posted.clear()
+    await ws.command(KWAME, "/agenda close")
+    assert "Only a facilitator can use /agenda" in ephemeral(fake, KWAME)[-1]
+    await ws.command(FATIMA, "/agenda close")
+    [ranking] = [p for p in public(fake) if "Agenda of" in p.text]
+    assert ranking.blocks[0] == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": "Agenda of November meeting", "emoji": True},
+    }
+    assert ranking.blocks[1]["text"]["text"].splitlines() == [
+        "• 1. Procurement monitoring · 3 votes",
+        "• 2. Budget literacy · 2 votes",
+        "• 3. Open data portals · 0 votes",
+        "Thank you to Kwame, Thandi, Amina for proposing items!",
+    ]
+    assert "1. Procurement monitoring · 3 votes" in ephemeral(fake, FATIMA)[-1]
+    # A press after the close changes nothing.
+    await ws.press(KWAME, ballot.ts, data, CHANNEL)
+    assert ephemeral(fake, KWAME)[-1] == "Voting on the agenda is not open right now."
+    assert await votes(ws) == [("Budget literacy", 2), ("Procurement monitoring", 3)]
+
+    # Monday 16 November, 09:00 in Lagos: the week's digest in the channel, once, as a
+    # header and a section.
+    fake.posted.clear()
+    await ws.h.advance(days=3)
+    await ws.h.advance(hours=2)
+    assert await ws.h.indaba.timetable.run_due() == 0
+    [digest] = digests(fake)
+    assert [b["type"] for b in digest.blocks] == ["header", "section"]
+    body = digest.blocks[1]["text"]["text"]
+    assert "*November meeting* is in 4 days." in body
+    assert (
+        "*Agenda standings*\n"
+        "• Procurement monitoring · 3 votes\n"
+        "• Budget literacy · 2 votes\n"
+        "• Open data portals · 0 votes\n"
+    ) in body
+    assert "*Participation:* 2 of 3 answered the pre-meeting questions (67%)." in body
+
     # A day before: the facilitator's brief, with the answers escaped for mrkdwn.
     fake.posted.clear()
-    await ws.h.advance(days=6)
+    await ws.h.advance(days=3)
     brief = "\n".join(texts(fake.to_user(FATIMA)))
     assert "Amina: Our budget portal went live &amp; 3 councils use it" in brief
     assert "Kwame: We trained 40 clerks" in brief
@@ -117,3 +241,41 @@ async def test_premeeting_month(workspace: Workspace) -> None:
         }
     )
     assert len(fake.posted) == before
+    # The timetable's close two days before found the agenda closed: no second ranking.
+    assert not [p for p in public(fake) if "Agenda of November meeting" in p.text]
+
+    # After the meeting: a practice and an upvote; the harvest for the facilitator only,
+    # where only she sees it.
+    await ws.h.advance(days=2)
+    await ws.command(KWAME, "/practice Share the slides a day before")
+    await ws.command(AMINA, "/practice vote 1")
+    fake.posted.clear()
+    await ws.command(KWAME, "/harvest")
+    assert ephemeral(fake, KWAME) == ["Only a facilitator can use /harvest. Ask Fatima."]
+    await ws.command(FATIMA, "/harvest")
+    assert not public(fake)
+    [harvest] = ephemeral(fake, FATIMA)
+    lines = harvest.splitlines()
+    assert lines[0] == "Harvest: November meeting"
+    for line in (
+        "• Amina: Our budget portal went live &amp; 3 councils use it",
+        "• Kwame: We trained 40 clerks",
+        "• Amina: Procurement data",
+        "• 1. Procurement monitoring · 3 votes",
+        "• 2. Budget literacy · 2 votes",
+        "• 3. Open data portals · 0 votes",
+        "• Share the slides a day before · Kwame · 1 vote",
+        "• Asked: 3 (Amina, Kwame, Thandi)",
+        "• Answered: 2 (Amina, Kwame)",
+        "• Response rate: 67%",
+    ):
+        assert line in lines
+
+    # Monday 23 November: one digest, with the practice leaders.
+    fake.posted.clear()
+    await ws.h.advance(days=2)
+    await ws.h.advance(hours=2)
+    [digest] = digests(fake)
+    assert [b["type"] for b in digest.blocks] == ["header", "section"]
+    body = digest.blocks[1]["text"]["text"]
+    assert "*Best practice leaders*\n• Share the slides a day before · 1 vote" in body

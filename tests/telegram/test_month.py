@@ -12,6 +12,10 @@ GROUP = -1001234
 FATIMA, AMINA, KWAME, THANDI = 100, 101, 102, 103
 
 
+def digests(texts: list[str]) -> list[str]:
+    return [t for t in texts if t.startswith("<b>This week in ")]
+
+
 async def test_a_month_on_telegram(story: TelegramStory) -> None:
     fake = story.fake
     setup, join = await story.h.create_community()
@@ -61,7 +65,7 @@ async def test_a_month_on_telegram(story: TelegramStory) -> None:
     await story.say(FATIMA, "/meeting add 2026-11-20 14:00 November meeting", GROUP)
     assert "Planned" in fake.texts_to(GROUP)[-1]
     await story.advance(days=4, hours=3)
-    assert "open for proposals" in fake.texts_to(GROUP)[-1]
+    assert any("open for proposals" in t for t in fake.texts_to(GROUP))
 
     # Members propose in the group (with or without the bot's name); each proposer
     # is thanked privately, the group is not flooded.
@@ -170,19 +174,18 @@ async def test_a_month_on_telegram(story: TelegramStory) -> None:
     # the standings of the closed agenda and the answers so far.
     in_group = len(fake.sent_to(GROUP))
     await story.advance(days=3)
-    [digest] = fake.texts_to(GROUP)[in_group:]
-    assert digest.splitlines() == [
-        "<b>This week in Lagos Civic Tech</b>",
-        "<b>November meeting</b> is in 4 days.",
-        "<b>Agenda standings</b>",
-        "• Procurement monitoring · 3 votes",
-        "• Budget literacy · 2 votes",
-        "• Open data portals · 0 votes",
-        "<b>Participation:</b> 2 of 2 answered the pre-meeting questions (100%).",
-    ]
-    assert await story.h.indaba.timetable.run_due() == 0
     await story.advance(hours=2)
-    assert len(fake.sent_to(GROUP)) == in_group + 1
+    assert await story.h.indaba.timetable.run_due() == 0
+    [digest] = digests(fake.texts_to(GROUP)[in_group:])
+    assert digest.startswith("<b>This week in Lagos Civic Tech</b>\n")
+    assert "<b>November meeting</b> is in 4 days." in digest
+    assert (
+        "<b>Agenda standings</b>\n"
+        "• Procurement monitoring · 3 votes\n"
+        "• Budget literacy · 2 votes\n"
+        "• Open data portals · 0 votes\n"
+    ) in digest
+    assert "<b>Participation:</b> 2 of 2 answered the pre-meeting questions (100%)." in digest
 
     # A day before the meeting the facilitator gets the brief in her private chat,
     # with member text escaped for Telegram's HTML.
@@ -223,10 +226,6 @@ async def test_a_month_on_telegram(story: TelegramStory) -> None:
     # Monday 23 November: one digest, with the practice leaders.
     await story.advance(days=2)
     await story.advance(hours=2)
-    [digest] = fake.texts_to(GROUP)[in_group:]
-    assert digest.splitlines() == [
-        "<b>This week in Lagos Civic Tech</b>",
-        "<b>Best practice leaders</b>",
-        "• Share the slides a day before · 1 vote",
-    ]
+    [digest] = digests(fake.texts_to(GROUP)[in_group:])
+    assert "<b>Best practice leaders</b>\n• Share the slides a day before · 1 vote" in digest
     assert not story.fake.webhook_failures
