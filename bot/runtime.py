@@ -25,7 +25,7 @@ from bot.services import onboarding
 from bot.settings import Settings
 from bot.steps import build_steps
 from bot.texts import Texts
-from bot.timetable import Timetable
+from bot.timetable import Occurrence, Timetable
 from storage.db import create_engine, session_factory
 from storage.migrate import is_up_to_date, upgrade
 from storage.models import Community, Meeting, OutboxMessage
@@ -221,7 +221,12 @@ class Indaba:
                 f"meeting {meeting.id}: {meeting.title} at {meeting.starts_at:%Y-%m-%d %H:%M} UTC"
             )
         plan = await self.timetable.plan(self.clock.now(), horizon=timedelta(days=400))
-        for occurrence in plan[:5]:
+        # The next occurrence of each step and community: weekly steps would otherwise
+        # hide the meeting steps further ahead.
+        nexts: dict[tuple[str, int], Occurrence] = {}
+        for occurrence in plan:
+            nexts.setdefault((occurrence.step, occurrence.community_id), occurrence)
+        for occurrence in sorted(nexts.values(), key=lambda o: (o.due_at, o.key))[:12]:
             lines.append(f"next: {occurrence.key} at {occurrence.due_at:%Y-%m-%d %H:%M} UTC")
         lines.append(
             "outbox: " + (", ".join(f"{k} {v}" for k, v in sorted(depth.items())) or "empty")
