@@ -1,0 +1,44 @@
+"""French texts: the same keys as English for every feature file, rendered for members."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from tests.harness import Harness, to
+
+TEXTS = Path(__file__).resolve().parent.parent / "prompts" / "texts"
+
+
+def test_french_feature_files_have_the_english_keys() -> None:
+    for english in sorted((TEXTS / "en").glob("*.yaml")):
+        if english.name == "core.yaml":
+            continue
+        french = TEXTS / "fr" / english.name
+        assert french.exists(), english.name
+        assert set(yaml.safe_load(french.read_text(encoding="utf-8"))) == set(
+            yaml.safe_load(english.read_text(encoding="utf-8"))
+        ), english.name
+
+
+async def test_a_french_community_gets_its_features_in_french(harness: Harness) -> None:
+    h = harness
+    setup, _ = await h.create_community("Dakar Données", "Africa/Dakar", "fr")
+    await h.say("fatima", f"/setup {setup}", "#cop")
+    sent = await h.say("awa", "Bonjour", "#cop")
+    assert any("Le mur des passions de Dakar Données" in t for t in to(sent, "awa"))
+    await h.say("fatima", "/meeting add 2026-11-20 14:00 Rencontre de novembre", "#cop")
+    opened = await h.say("fatima", "/agenda open", "#cop")
+    assert any("ouvert aux propositions" in t for t in to(opened, "#cop"))
+    added = await h.say("awa", "/agenda add Données ouvertes", "#cop")
+    assert to(added, "awa") == ["Ajouté comme sujet 1 : Données ouvertes. Merci !"]
+    # Wednesday 10:00 in Dakar: the weekly question invitation, in French.
+    sent = await h.advance(days=2, hours=4, minutes=5)
+    invitation = [s for s in sent if s.message.choices]
+    assert len(invitation) == 1
+    assert "c'est à vous de poser une question" in invitation[0].message.text
+    assert [c.label for c in invitation[0].message.choices] == [
+        "Oui, je pose une question",
+        "Pas cette semaine",
+    ]
