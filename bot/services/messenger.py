@@ -37,6 +37,7 @@ class Messenger:
         *,
         choices: tuple[Choice, ...] = (),
         context: Mapping[str, Any] | None = None,
+        multi_select: bool = False,
     ) -> Envelope | None:
         """A DM to the member on their best platform; None when they cannot be reached."""
         identities = directory.reachable_identities(member, self.platforms)
@@ -45,7 +46,10 @@ class Messenger:
         return Envelope(
             key,
             OutgoingMessage(
-                address=directory.dm_address(identities[0]), text=text, choices=choices
+                address=directory.dm_address(identities[0]),
+                text=text,
+                choices=choices,
+                multi_select=multi_select,
             ),
             community_id=community.id,
             member_id=member.id,
@@ -144,6 +148,7 @@ class Messenger:
                 short_text or text,
                 choices=choices,
                 context=context,
+                multi_select=multi_select,
             )
             if envelope is not None:
                 envelopes.append(envelope)
