@@ -2,8 +2,9 @@
 
 Invitations rotate fairly: the member invited least recently (or never) goes first;
 members who declined within ``question_decline_weeks`` and members who opted out are
-skipped. When nobody has posted a question a day after the invitation, Indaba posts
-one from its provocations library instead, going through the library in order.
+skipped. When the invited member has not posted a question a day after the
+invitation, Indaba posts one from its provocations library instead, going through the
+library in order.
 
 One ``question_turns`` row per community and ISO week keeps it to once a week. A
 library question is a row with ``posted_at`` set and a status other than ``posted``
@@ -208,7 +209,10 @@ async def post_library_question(
     if not library:
         return "no provocations in the library"
     turn = await turn_for(session, community, week)
-    if turn is not None and turn.posted_at is not None:
+    if turn is None:
+        # The invitation did not go out (nobody to invite, or Indaba was down).
+        return f"nobody was invited in {week}: no question"
+    if turn.posted_at is not None:
         return f"{week} question already posted"
     previous = (
         await session.scalars(
@@ -223,10 +227,7 @@ async def post_library_question(
     ).all()
     index = next_provocation(library, previous[0].text if previous else None, len(previous))
     text = library[index].in_language(community.language)
-    if turn is None:
-        turn = QuestionTurn(community_id=community.id, week=week, status="library", invited_at=now)
-        session.add(turn)
-    elif turn.status != "declined":
+    if turn.status != "declined":
         turn.status = "library"
     turn.text = text
     turn.posted_at = now

@@ -39,6 +39,9 @@ class WeeklyQuestionStep:
             invite_at = local_instant(day, settings.question_at, community.timezone)
             fallback_at = invite_at + rotation.ANSWER_WITHIN
             label = rotation.week_of(day)
+            if week < 0 and fallback_at <= now:
+                # Last week is only looked at for a fallback still to come.
+                continue
             yield Occurrence(
                 f"{INVITE}:{community.id}:{label}",
                 self.name,
@@ -51,7 +54,7 @@ class WeeklyQuestionStep:
                 self.name,
                 community.id,
                 fallback_at,
-                fallback_at + timedelta(days=2),
+                fallback_at + timedelta(hours=12),
             )
 
     async def run(
