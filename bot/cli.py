@@ -326,6 +326,28 @@ def community_configure(
         str | None, typer.Option(help="HH:MM, community time, for every step")
     ] = None,
     language: Annotated[str | None, typer.Option(help="default language")] = None,
+    agenda_voting: Annotated[
+        str | None, typer.Option(help="approval (choose any items) or dots (a few dots each)")
+    ] = None,
+    agenda_dots: Annotated[int | None, typer.Option(help="dots per member in dots voting")] = None,
+    agenda_open_days: Annotated[
+        int | None, typer.Option(help="days before the meeting proposals open")
+    ] = None,
+    agenda_vote_days: Annotated[
+        int | None, typer.Option(help="days before the meeting voting opens")
+    ] = None,
+    agenda_close_days: Annotated[
+        int | None, typer.Option(help="days before the meeting voting closes")
+    ] = None,
+    digest_weekday: Annotated[
+        int | None, typer.Option(help="day of the weekly digest, 0 = Monday")
+    ] = None,
+    digest_time: Annotated[
+        str | None, typer.Option(help="HH:MM, community time, of the weekly digest")
+    ] = None,
+    wall_refresh_days: Annotated[
+        int | None, typer.Option(help="invite members to refresh the wall every N days (0 = off)")
+    ] = None,
 ) -> None:
     """Change a community's timetable offsets and defaults."""
     settings = _settings()
@@ -344,6 +366,14 @@ def community_configure(
                 ("reminder_days_before", reminder_days),
                 ("brief_days_before", brief_days),
                 ("send_time", send_time),
+                ("agenda_voting", agenda_voting),
+                ("agenda_dots", agenda_dots),
+                ("agenda_open_days_before", agenda_open_days),
+                ("agenda_vote_days_before", agenda_vote_days),
+                ("agenda_close_days_before", agenda_close_days),
+                ("digest_weekday", digest_weekday),
+                ("digest_time", digest_time),
+                ("wall_refresh_days", wall_refresh_days),
             ):
                 if value is not None:
                     merged[key] = value
