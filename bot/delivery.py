@@ -76,6 +76,9 @@ class DeliveryLoop:
         self._nudge_text = nudge_text
         self._semaphores = {name: asyncio.Semaphore(concurrency) for name in adapters}
         self._stopping = asyncio.Event()
+        # One pass at a time per process (the loop and drain() may both call), so at most
+        # one claimed batch is in flight: that bounds what a crash can repeat.
+        self._pass = asyncio.Lock()
 
     # -- running ---------------------------------------------------------------
 
@@ -120,6 +123,10 @@ class DeliveryLoop:
         path; the price is that a crash between sending and recording repeats at most
         one batch (``concurrency × 4`` messages per adapter).
         """
+        async with self._pass:
+            return await self._deliver_batch(batch_size)
+
+    async def _deliver_batch(self, batch_size: int | None) -> int:
         rows = await self._claim(batch_size or self._concurrency * 4 * max(len(self._adapters), 1))
         if not rows:
             return 0
