@@ -16,11 +16,20 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.community_settings import CommunitySettings
-from bot.messages import Choice
+from bot.messages import Choice, OutgoingMessage
+from bot.outbox import Envelope, row_to_message
 from bot.services.brief import shown_name
 from bot.services.messenger import Messenger
 from bot.texts import Texts
-from storage.models import AgendaItem, AgendaRound, AgendaVote, Community, Meeting, Member
+from storage.models import (
+    AgendaItem,
+    AgendaRound,
+    AgendaVote,
+    Community,
+    Meeting,
+    Member,
+    OutboxMessage,
+)
 
 MAX_TITLE_LENGTH = 200
 MAX_DETAIL_LENGTH = 1000
@@ -433,8 +442,9 @@ async def finish(
     agenda: AgendaRound,
     now: datetime,
 ) -> list[Standing]:
-    """Close voting, keep the ranking and post it to the community."""
+    """Close voting, keep the ranking, stop the native polls and post the ranking."""
     rows = await close(session, agenda, now)
+    await stop_polls(session, messenger, community, agenda)
     await messenger.to_community(
         session,
         community,
@@ -442,3 +452,31 @@ async def finish(
         render_ranking(messenger.texts, community.language, meeting, rows),
     )
     return rows
+
+
+async def stop_polls(
+    session: AsyncSession, messenger: Messenger, community: Community, agenda: AgendaRound
+) -> int:
+    """Close the native polls that carried this round's ballot, so members see it ended."""
+    ballots = await session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.community_id == community.id,
+            OutboxMessage.status == "sent",
+            OutboxMessage.platform_poll_id.is_not(None),
+        )
+    )
+    envelopes = [
+        Envelope(
+            f"agenda-stop-poll:{row.id}",
+            OutgoingMessage(
+                address=row_to_message(row).address,
+                text="",
+                edit_of=row.platform_message_id,
+                close_poll=True,
+            ),
+            community_id=community.id,
+        )
+        for row in ballots
+        if row.context.get("kind") == "agenda-ballot" and row.context.get("round_id") == agenda.id
+    ]
+    return await messenger.outbox.put(session, envelopes)

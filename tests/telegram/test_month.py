@@ -156,6 +156,13 @@ async def test_a_month_on_telegram(story: TelegramStory) -> None:
         "• 3. Open data portals · 0 votes",
     ]
     assert "<b>Agenda of November meeting</b>" in ranking
+    # The ballot's native poll is stopped, so members see the vote has ended.
+    [stopped] = fake.called("stopPoll")
+    assert (int(stopped["chat_id"]), int(stopped["message_id"])) == (
+        where["chat_id"],
+        where["message_id"],
+    )
+    assert fake.messages[(where["chat_id"], where["message_id"])]["poll"]["is_closed"]
     assert "Thank you to Kwame, Fatima, Amina for proposing items!" in ranking
     assert "1. Procurement monitoring · 3 votes" in fake.texts_to(FATIMA)[-1]
     async with story.h.indaba.sessions() as session:
