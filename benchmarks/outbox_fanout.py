@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import text  # noqa: E402
 from starlette.routing import BaseRoute  # noqa: E402
 
+from benchmarks.members import add_members  # noqa: E402
 from bot.adapter import Capabilities, EventSink  # noqa: E402
 from bot.clock import VirtualClock  # noqa: E402
 from bot.messages import MessageRef, OutgoingMessage  # noqa: E402
@@ -37,10 +38,8 @@ from bot.runtime import Indaba  # noqa: E402
 from bot.services import onboarding  # noqa: E402
 from bot.services.meetings import MeetingKind, add_meeting  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from storage.bulk import insert_ignore  # noqa: E402
 from storage.db import create_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.models import Identity, Member  # noqa: E402
 
 PG_URL = os.environ.get("INDABA_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 START = datetime(2027, 3, 1, 6, 0, tzinfo=UTC)
@@ -76,39 +75,7 @@ def rss_mib() -> float:
 async def seed(indaba: Indaba, members: int) -> None:
     async with indaba.sessions() as session, session.begin():
         community = await onboarding.create_community(session, "Bench CoP", "UTC", "en", START)
-        member_ids = await insert_ignore(
-            session,
-            Member,
-            [
-                {
-                    "community_id": community.id,
-                    "display_name": f"Member {i}",
-                    "role": "member",
-                    "opted_out": False,
-                    "anonymous": False,
-                    "joined_at": START,
-                }
-                for i in range(members)
-            ],
-            ["id"],
-        )
-        await insert_ignore(
-            session,
-            Identity,
-            [
-                {
-                    "member_id": member_id,
-                    "community_id": community.id,
-                    "platform": "null",
-                    "user_id": f"u{member_id}",
-                    "display_name": f"Member {member_id}",
-                    "last_inbound_at": START,
-                    "created_at": START,
-                }
-                for member_id in member_ids
-            ],
-            ["id"],
-        )
+        await add_members(session, community, members, "null", lambda i: f"u{i}", START)
         await add_meeting(
             session,
             community,

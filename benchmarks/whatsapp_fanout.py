@@ -28,13 +28,13 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func, select  # noqa: E402
 
 from adapters.whatsapp import WhatsAppAdapter, WhatsAppSettings  # noqa: E402
+from benchmarks.members import add_members  # noqa: E402
 from bot.messages import Address, ConversationKind, OutgoingMessage  # noqa: E402
 from bot.outbox import Envelope  # noqa: E402
 from bot.runtime import Indaba  # noqa: E402
 from bot.services import onboarding  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from storage.bulk import insert_ignore  # noqa: E402
-from storage.models import Base, Identity, Member, OutboxMessage  # noqa: E402
+from storage.models import Base, OutboxMessage  # noqa: E402
 from tests.fakes.whatsapp_api import FakeWhatsApp  # noqa: E402
 
 TEMPLATE = "indaba_reopen"
@@ -48,39 +48,7 @@ async def seed(indaba: Indaba, members: int, last_inbound: datetime) -> None:
     now = datetime.now(UTC)
     async with indaba.sessions() as session, session.begin():
         community = await onboarding.create_community(session, "Bench CoP", "UTC", "en", now)
-        ids = await insert_ignore(
-            session,
-            Member,
-            [
-                {
-                    "community_id": community.id,
-                    "display_name": f"Member {i}",
-                    "role": "member",
-                    "opted_out": False,
-                    "anonymous": False,
-                    "joined_at": now,
-                }
-                for i in range(members)
-            ],
-            ["id"],
-        )
-        await insert_ignore(
-            session,
-            Identity,
-            [
-                {
-                    "member_id": member_id,
-                    "community_id": community.id,
-                    "platform": "whatsapp",
-                    "user_id": wa_id(i),
-                    "display_name": f"Member {i}",
-                    "last_inbound_at": last_inbound,
-                    "created_at": now,
-                }
-                for i, member_id in enumerate(ids)
-            ],
-            ["id"],
-        )
+        ids = await add_members(session, community, members, "whatsapp", wa_id, now, last_inbound)
         await indaba.outbox.put(
             session,
             [

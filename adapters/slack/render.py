@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.markup import Block, BlockKind, parse
+from bot.markup import Block, BlockKind, parse, split_text
 from bot.messages import Choice, OutgoingMessage
 
 MAX_BLOCKS = 50
@@ -66,23 +66,7 @@ def to_mrkdwn(text: str) -> str:
 
 def _sections(lines: list[str]) -> Blocks:
     """Section blocks of at most 3000 characters, split on line breaks."""
-    sections: list[str] = []
-    current = ""
-    for line in lines:
-        while len(line) > MAX_SECTION_TEXT:
-            if current:
-                sections.append(current)
-                current = ""
-            sections.append(line[:MAX_SECTION_TEXT])
-            line = line[MAX_SECTION_TEXT:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > MAX_SECTION_TEXT:
-            sections.append(current)
-            current = line
-        else:
-            current = candidate
-    if current.strip():
-        sections.append(current)
+    sections = split_text("\n".join(lines), MAX_SECTION_TEXT)
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": text}}
         for text in sections
