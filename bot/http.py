@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -63,6 +63,3 @@ async def refresh_depth(sessions: async_sessionmaker[AsyncSession], metrics: Met
         )
     for status in ("pending", "sending", "held", "dead", "unreachable"):
         metrics.outbox_depth.labels(status).set(counts.get(status, 0))
-
-
-Starter = Callable[[], Awaitable[None]]

@@ -34,10 +34,6 @@ def factories() -> dict[str, Factory]:
     return found
 
 
-def factory(name: str) -> Factory:
-    return factories()[name]
-
-
 def configured_adapters(settings: Settings, *, console: bool | None = None) -> list[Adapter]:
     """Every platform whose credentials are set; the console when none is (or when asked)."""
     found = factories()

@@ -83,6 +83,48 @@ async def live_meeting(session: AsyncSession, occurrence: Occurrence) -> Meeting
     return None if meeting is None or meeting.cancelled_at is not None else meeting
 
 
+class MeetingStep:
+    """A step that happens once per meeting, keyed ``<name>:<meeting id>``.
+
+    A subclass says when it runs (``window``: due, and no longer useful after) and what
+    it does (``run_for``); the loop over meetings and the lookup of a meeting that may
+    have been cancelled since are here once.
+    """
+
+    name: str
+
+    def window(
+        self, meeting: Meeting, community: Community, settings: CommunitySettings
+    ) -> tuple[datetime, datetime]:
+        raise NotImplementedError
+
+    async def run_for(
+        self, session: AsyncSession, community: Community, meeting: Meeting, now: datetime
+    ) -> str:
+        raise NotImplementedError
+
+    def occurrences(
+        self,
+        community: Community,
+        settings: CommunitySettings,
+        meetings: Sequence[Meeting],
+        now: datetime,
+    ) -> Iterable[Occurrence]:
+        for meeting in meetings:
+            due, expires = self.window(meeting, community, settings)
+            yield Occurrence(
+                f"{self.name}:{meeting.id}", self.name, community.id, due, expires, meeting.id
+            )
+
+    async def run(
+        self, session: AsyncSession, community: Community, occurrence: Occurrence, now: datetime
+    ) -> str:
+        meeting = await live_meeting(session, occurrence)
+        if meeting is None:
+            return "meeting gone"
+        return await self.run_for(session, community, meeting, now)
+
+
 class Timetable:
     def __init__(
         self,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,44 +10,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.community_settings import CommunitySettings
 from bot.services import agenda
 from bot.services.messenger import Messenger
-from bot.timetable import Occurrence, days_before, live_meeting
+from bot.timetable import MeetingStep, days_before
 from storage.models import Community, Meeting
 
 
 @dataclass(slots=True)
-class AgendaOpenStep:
+class AgendaOpenStep(MeetingStep):
     messenger: Messenger
     name: str = "agenda-open"
 
-    def occurrences(
-        self,
-        community: Community,
-        settings: CommunitySettings,
-        meetings: Sequence[Meeting],
-        now: datetime,
-    ) -> Iterable[Occurrence]:
-        for meeting in meetings:
-            due = days_before(
-                meeting, community, settings.agenda_open_days_before, settings.send_at
-            )
-            voting = days_before(
-                meeting, community, settings.agenda_vote_days_before, settings.send_at
-            )
-            yield Occurrence(
-                f"agenda-open:{meeting.id}",
-                self.name,
-                community.id,
-                due,
-                max(voting, due),
-                meeting.id,
-            )
+    def window(
+        self, meeting: Meeting, community: Community, settings: CommunitySettings
+    ) -> tuple[datetime, datetime]:
+        due = days_before(meeting, community, settings.agenda_open_days_before, settings.send_at)
+        voting = days_before(meeting, community, settings.agenda_vote_days_before, settings.send_at)
+        return due, max(voting, due)
 
-    async def run(
-        self, session: AsyncSession, community: Community, occurrence: Occurrence, now: datetime
+    async def run_for(
+        self, session: AsyncSession, community: Community, meeting: Meeting, now: datetime
     ) -> str:
-        meeting = await live_meeting(session, occurrence)
-        if meeting is None:
-            return "meeting gone"
         _round, created = await agenda.open_round(session, community, meeting, now)
         if not created:
             return "already open"
@@ -60,39 +40,22 @@ class AgendaOpenStep:
 
 
 @dataclass(slots=True)
-class AgendaVoteStep:
+class AgendaVoteStep(MeetingStep):
     messenger: Messenger
     name: str = "agenda-vote"
 
-    def occurrences(
-        self,
-        community: Community,
-        settings: CommunitySettings,
-        meetings: Sequence[Meeting],
-        now: datetime,
-    ) -> Iterable[Occurrence]:
-        for meeting in meetings:
-            due = days_before(
-                meeting, community, settings.agenda_vote_days_before, settings.send_at
-            )
-            closing = days_before(
-                meeting, community, settings.agenda_close_days_before, settings.send_at
-            )
-            yield Occurrence(
-                f"agenda-vote:{meeting.id}",
-                self.name,
-                community.id,
-                due,
-                max(closing, due),
-                meeting.id,
-            )
+    def window(
+        self, meeting: Meeting, community: Community, settings: CommunitySettings
+    ) -> tuple[datetime, datetime]:
+        due = days_before(meeting, community, settings.agenda_vote_days_before, settings.send_at)
+        closing = days_before(
+            meeting, community, settings.agenda_close_days_before, settings.send_at
+        )
+        return due, max(closing, due)
 
-    async def run(
-        self, session: AsyncSession, community: Community, occurrence: Occurrence, now: datetime
+    async def run_for(
+        self, session: AsyncSession, community: Community, meeting: Meeting, now: datetime
     ) -> str:
-        meeting = await live_meeting(session, occurrence)
-        if meeting is None:
-            return "meeting gone"
         settings = CommunitySettings.of(community.settings)
         found = await agenda.round_for(session, meeting)
         if found is not None and found.status != "proposals":
@@ -102,36 +65,19 @@ class AgendaVoteStep:
 
 
 @dataclass(slots=True)
-class AgendaCloseStep:
+class AgendaCloseStep(MeetingStep):
     messenger: Messenger
     name: str = "agenda-close"
 
-    def occurrences(
-        self,
-        community: Community,
-        settings: CommunitySettings,
-        meetings: Sequence[Meeting],
-        now: datetime,
-    ) -> Iterable[Occurrence]:
-        for meeting in meetings:
-            due = days_before(
-                meeting, community, settings.agenda_close_days_before, settings.send_at
-            )
-            yield Occurrence(
-                f"agenda-close:{meeting.id}",
-                self.name,
-                community.id,
-                due,
-                max(meeting.starts_at, due),
-                meeting.id,
-            )
+    def window(
+        self, meeting: Meeting, community: Community, settings: CommunitySettings
+    ) -> tuple[datetime, datetime]:
+        due = days_before(meeting, community, settings.agenda_close_days_before, settings.send_at)
+        return due, max(meeting.starts_at, due)
 
-    async def run(
-        self, session: AsyncSession, community: Community, occurrence: Occurrence, now: datetime
+    async def run_for(
+        self, session: AsyncSession, community: Community, meeting: Meeting, now: datetime
     ) -> str:
-        meeting = await live_meeting(session, occurrence)
-        if meeting is None:
-            return "meeting gone"
         found = await agenda.round_for(session, meeting)
         if found is None or found.status != "voting":
             return "nothing to close"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -11,38 +10,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.community_settings import CommunitySettings
 from bot.services import practices
 from bot.services.messenger import Messenger
-from bot.timetable import Occurrence, live_meeting
+from bot.timetable import MeetingStep
 from storage.models import Community, Meeting
 
 
 @dataclass(slots=True)
-class TakeawayStep:
+class TakeawayStep(MeetingStep):
     messenger: Messenger
     name: str = "practice-ask"
 
-    def occurrences(
-        self,
-        community: Community,
-        settings: CommunitySettings,
-        meetings: Sequence[Meeting],
-        now: datetime,
-    ) -> Iterable[Occurrence]:
-        for meeting in meetings:
-            due = meeting.starts_at + timedelta(hours=settings.practice_ask_hours_after)
-            yield Occurrence(
-                f"practice-ask:{meeting.id}",
-                self.name,
-                community.id,
-                due,
-                due + timedelta(days=2),
-                meeting.id,
-            )
+    def window(
+        self, meeting: Meeting, community: Community, settings: CommunitySettings
+    ) -> tuple[datetime, datetime]:
+        due = meeting.starts_at + timedelta(hours=settings.practice_ask_hours_after)
+        return due, due + timedelta(days=2)
 
-    async def run(
-        self, session: AsyncSession, community: Community, occurrence: Occurrence, now: datetime
+    async def run_for(
+        self, session: AsyncSession, community: Community, meeting: Meeting, now: datetime
     ) -> str:
-        meeting = await live_meeting(session, occurrence)
-        if meeting is None:
-            return "meeting gone"
         asked = await practices.ask_takeaways(session, self.messenger, community, meeting, now)
         return f"asked {asked} members for their take-away"
