@@ -32,12 +32,12 @@ from starlette.routing import BaseRoute  # noqa: E402
 
 from benchmarks.members import add_members  # noqa: E402
 from bot.adapter import Capabilities, EventSink  # noqa: E402
-from bot.clock import VirtualClock  # noqa: E402
+from bot.app.settings import Settings  # noqa: E402
+from bot.app.wiring import Indaba  # noqa: E402
+from bot.engine.services import onboarding  # noqa: E402
+from bot.engine.services.meetings import MeetingKind, add_meeting  # noqa: E402
 from bot.messages import MessageRef, OutgoingMessage  # noqa: E402
-from bot.runtime import Indaba  # noqa: E402
-from bot.services import onboarding  # noqa: E402
-from bot.services.meetings import MeetingKind, add_meeting  # noqa: E402
-from bot.settings import Settings  # noqa: E402
+from bot.runtime.clock import VirtualClock  # noqa: E402
 from storage.db import create_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 

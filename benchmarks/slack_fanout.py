@@ -26,10 +26,10 @@ from sqlalchemy import func, select  # noqa: E402
 from adapters.slack import SlackAdapter  # noqa: E402
 from adapters.slack.client import Pacing  # noqa: E402
 from adapters.slack.settings import SlackSettings  # noqa: E402
+from bot.app.settings import Settings  # noqa: E402
+from bot.app.wiring import Indaba  # noqa: E402
 from bot.messages import Address, ConversationKind, OutgoingMessage  # noqa: E402
-from bot.outbox import Envelope  # noqa: E402
-from bot.runtime import Indaba  # noqa: E402
-from bot.settings import Settings  # noqa: E402
+from bot.runtime.outbox import Envelope  # noqa: E402
 from storage.models import Base, OutboxMessage  # noqa: E402
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack, Limit  # noqa: E402
 

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from adapters.telegram.adapter import TelegramAdapter
 from adapters.telegram.settings import TelegramSettings
+from bot.app.settings import Settings
+from bot.app.wiring import Indaba
 from bot.messages import Address, ConversationKind, OutgoingMessage
-from bot.outbox import Envelope
-from bot.runtime import Indaba
-from bot.settings import Settings
+from bot.runtime.outbox import Envelope
 from storage.models import Base
 from tests.fakes.telegram_api import TOKEN, FakeLimits, FakeTelegram
 

@@ -1,6 +1,6 @@
 """DM fan-out to WhatsApp members through the real delivery loop and the rate-limited fake.
 
-Runs ``bot.runtime.Indaba`` with the WhatsApp adapter (80 messages/s per number, about
+Runs ``bot.app.wiring.Indaba`` with the WhatsApp adapter (80 messages/s per number, about
 1 per 6 s per member) against the fake Cloud API enforcing the same limits (130429,
 131056) and the 24-hour window (131047), on SQLite, and prints the rates:
 
@@ -29,11 +29,11 @@ from sqlalchemy import func, select  # noqa: E402
 
 from adapters.whatsapp import WhatsAppAdapter, WhatsAppSettings  # noqa: E402
 from benchmarks.members import add_members  # noqa: E402
+from bot.app.settings import Settings  # noqa: E402
+from bot.app.wiring import Indaba  # noqa: E402
+from bot.engine.services import onboarding  # noqa: E402
 from bot.messages import Address, ConversationKind, OutgoingMessage  # noqa: E402
-from bot.outbox import Envelope  # noqa: E402
-from bot.runtime import Indaba  # noqa: E402
-from bot.services import onboarding  # noqa: E402
-from bot.settings import Settings  # noqa: E402
+from bot.runtime.outbox import Envelope  # noqa: E402
 from storage.models import Base, OutboxMessage  # noqa: E402
 from tests.fakes.whatsapp_api import FakeWhatsApp  # noqa: E402
 

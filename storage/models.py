@@ -41,7 +41,7 @@ class Community(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     timezone: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8), default="en")
-    # Timetable offsets and other per-community choices; see bot.community_settings.
+    # Timetable offsets and other per-community choices; see bot.engine.community_settings.
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
 

@@ -10,7 +10,8 @@ from typing import Any
 from adapters.memory import MemoryAdapter
 from adapters.memory.adapter import Sent
 from bot.adapter import Adapter
-from bot.clock import VirtualClock
+from bot.app.settings import Settings
+from bot.app.wiring import Indaba
 from bot.messages import (
     CommandInvoked,
     Conversation,
@@ -19,8 +20,7 @@ from bot.messages import (
     Sender,
     parse_command,
 )
-from bot.runtime import Indaba
-from bot.settings import Settings
+from bot.runtime.clock import VirtualClock
 from storage.models import Base
 
 # A Monday morning, so weekly steps line up predictably.

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from bot.engine.services import directory, onboarding
+from bot.engine.services.meetings import MeetingKind, add_meeting
 from bot.messages import Sender
-from bot.services import directory, onboarding
-from bot.services.meetings import MeetingKind, add_meeting
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import OutboxMessage

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from adapters.memory import MemoryAdapter
 from bot.adapter import Capabilities, RetryAfter, TransientError, Unreachable, WindowClosed
+from bot.engine.services import directory
 from bot.messages import Address, ConversationKind, OutgoingMessage, Sender
-from bot.outbox import Envelope
-from bot.services import directory
+from bot.runtime.outbox import Envelope
 from storage.models import Community, Identity, OutboxMessage
 from tests.harness import Harness
 

@@ -8,7 +8,7 @@ import json
 
 from sqlalchemy import select
 
-from bot.services.harvest import build_harvest, render_csv, render_json
+from bot.engine.services.harvest import build_harvest, render_csv, render_json
 from storage.models import Community, Meeting
 from tests.harness import Harness, to
 

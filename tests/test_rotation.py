@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.services import rotation
-from bot.texts import LibraryQuestion
+from bot.engine.services import rotation
+from bot.engine.texts import LibraryQuestion
 from storage.models import Community
 from tests.harness import Harness, to
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from bot.community_settings import CommunitySettings
+from bot.engine.community_settings import CommunitySettings
 from storage.models import Community, TimetableRun
 from tests.harness import Harness, to
 
@@ -66,7 +66,7 @@ async def test_step_too_late_is_skipped_with_a_log_line(
     await plan_meeting(h)
     # Down until after the meeting started: asking questions now would be useless.
     h.clock._offset += datetime(2026, 11, 20, 15, 0, tzinfo=UTC) - h.clock.now()
-    with caplog.at_level(logging.INFO, logger="bot.timetable"):
+    with caplog.at_level(logging.INFO, logger="bot.runtime.timetable"):
         sent = await h.settle()
     assert sent == []
     assert {r.outcome for r in (await runs(h)).values()} == {"skipped"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.services.wall import keywords
+from bot.engine.services.wall import keywords
 from storage.models import Introduction, WallEntry
 from tests.harness import Harness, to
 

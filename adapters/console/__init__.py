@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from adapters.console.adapter import ConsoleAdapter
-from bot.settings import Settings
+from bot.app.settings import Settings
 
 
 def create(settings: Settings) -> ConsoleAdapter:

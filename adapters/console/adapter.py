@@ -14,7 +14,6 @@ from starlette.routing import BaseRoute
 
 from adapters.console.render import render_outgoing, render_speaker
 from bot.adapter import Capabilities, EventSink, MarkupDialect
-from bot.clock import parse_duration
 from bot.control import Control
 from bot.messages import (
     CommandInvoked,
@@ -27,6 +26,7 @@ from bot.messages import (
     Sender,
     parse_command,
 )
+from bot.runtime.clock import parse_duration
 
 PLATFORM = "console"
 
@@ -236,7 +236,7 @@ class ConsoleAdapter:
             return
         timezone = words[2] if len(words) > 2 else "UTC"
         language = words[3] if len(words) > 3 else "en"
-        from bot.services.onboarding import OnboardingError
+        from bot.engine.services.onboarding import OnboardingError
 
         try:
             setup, join = await self._control.create_community(words[1], timezone, language)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from adapters.slack.adapter import SlackAdapter
 from adapters.slack.settings import load_slack_settings
 from bot.adapter import Adapter
-from bot.settings import Settings
+from bot.app.settings import Settings
 
 
 def create(settings: Settings) -> Adapter | None:

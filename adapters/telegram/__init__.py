@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from adapters.telegram.adapter import TelegramAdapter
 from adapters.telegram.settings import load_telegram_settings
-from bot.settings import Settings
+from bot.app.settings import Settings
 
 
 def create(settings: Settings) -> TelegramAdapter | None:

@@ -29,8 +29,8 @@ from adapters.telegram.normalise import ALLOWED_UPDATES, PLATFORM, normalise
 from adapters.telegram.render import MAX_TEXT
 from adapters.telegram.settings import TelegramSettings
 from bot.adapter import Capabilities, EventSink, MarkupDialect, StartupError
+from bot.app.settings import PROJECT_ROOT
 from bot.messages import MessageRef, OutgoingMessage
-from bot.settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 
@@ -145,9 +145,9 @@ class TelegramAdapter:
         await self._app.bot.set_my_commands(group, scope=BotCommandScopeAllGroupChats())
 
     def bot_commands(self) -> list[tuple[str, str]]:
-        import bot.commands  # noqa: F401  (registers every command)
-        from bot.commands.registry import COMMANDS
-        from bot.texts import Texts
+        import bot.engine.commands  # noqa: F401  (registers every command)
+        from bot.engine.registry import COMMANDS
+        from bot.engine.texts import Texts
 
         texts = Texts(self._prompts_dir) if self._prompts_dir else None
         out: list[tuple[str, str]] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from adapters.whatsapp.adapter import WhatsAppAdapter
 from adapters.whatsapp.settings import WhatsAppSettings, load
 from bot.adapter import Adapter
-from bot.settings import Settings
+from bot.app.settings import Settings
 
 
 def create(settings: Settings) -> Adapter | None:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from adapters.slack import SlackAdapter
 from bot.messages import Address, Choice, ConversationKind, Mention, OutgoingMessage
-from bot.outbox import Envelope
+from bot.runtime.outbox import Envelope
 from storage.models import Identity, OutboxMessage
 from tests.fakes.slack_api import FakeSlack, Limit
 from tests.harness import Harness

@@ -8,7 +8,7 @@ import yaml
 
 from adapters.slack.adapter import EVENTS_PATH
 from adapters.slack.commands import COMMANDS
-from bot.commands.registry import COMMANDS as ENGINE_COMMANDS
+from bot.engine.registry import COMMANDS as ENGINE_COMMANDS
 
 MANIFEST = Path(__file__).resolve().parents[2] / "slack-manifest.yaml"
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 import adapters.telegram as telegram_plugin
 from adapters.telegram.adapter import SECRET_HEADER, TelegramAdapter
 from bot.adapter import StartupError
-from bot.settings import Settings, SettingsError
+from bot.app.settings import Settings, SettingsError
 from storage.models import Member, ProcessedEvent
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram.conftest import SECRET, TelegramStory, telegram_settings

@@ -1,0 +1,77 @@
+"""Indaba's core settings: environment variables prefixed ``INDABA_``, ``.env`` honoured."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def default_data_dir() -> Path:
+    return Path.cwd() / "data"
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message is one line for the operator."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="INDABA_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str = ""
+    log_level: str = "INFO"
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=0, le=65535)
+    prompts_dir: Path = PROJECT_ROOT / "prompts"
+    # Delivery loop: how many messages are in flight at once, per adapter.
+    delivery_concurrency: int = Field(default=16, ge=1, le=256)
+    delivery_max_attempts: int = Field(default=8, ge=1, le=100)
+    delivery_lease_seconds: int = Field(default=60, ge=5)
+    join_code_days: int = Field(default=30, ge=1)
+    setup_code_days: int = Field(default=7, ge=1)
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        upper = value.upper()
+        if upper not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return upper
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "must start with sqlite+aiosqlite:// or postgresql+asyncpg:// "
+                f"(got {value.split('://', 1)[0]}://)"
+            )
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'indaba.db'}"
+
+
+def describe_validation_error(prefix: str, error: ValidationError) -> str:
+    """One line naming each bad setting, for the operator."""
+    parts = []
+    for item in error.errors():
+        name = prefix + "_".join(str(loc) for loc in item["loc"]).upper()
+        parts.append(f"{name}: {item['msg']}")
+    return "bad setting " + "; ".join(parts)
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError(describe_validation_error("INDABA_", error)) from None

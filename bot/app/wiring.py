@@ -1,0 +1,234 @@
+"""Wires one Indaba process together: storage, engine, outbox, timetable, adapters, HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import uvicorn
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+import bot.engine.commands  # noqa: F401  (registers every command)
+from bot.adapter import Adapter, EventSink
+from bot.app.http import build_app
+from bot.app.settings import Settings
+from bot.engine.engine import Engine
+from bot.engine.services import onboarding
+from bot.engine.steps import build_steps
+from bot.engine.texts import Texts
+from bot.messages import InboundEvent
+from bot.runtime.clock import Clock, SystemClock, VirtualClock
+from bot.runtime.delivery import DeliveryLoop
+from bot.runtime.metrics import Metrics
+from bot.runtime.outbox import Outbox
+from bot.runtime.timetable import Occurrence, Timetable
+from storage.db import create_engine, session_factory
+from storage.migrate import is_up_to_date, upgrade
+from storage.models import Community, Meeting, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+
+class SchemaBehind(Exception):
+    """The database schema is older than this version of Indaba."""
+
+
+class Indaba:
+    """One running Indaba: build with the adapters to run, then ``start()`` and ``aclose()``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        adapters: Sequence[Adapter],
+        *,
+        clock: Clock | None = None,
+        db: AsyncEngine | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.db = db or create_engine(settings.effective_database_url)
+        self.sessions = session_factory(self.db)
+        self.metrics = Metrics()
+        self.texts = Texts(settings.prompts_dir)
+        self.adapters = {adapter.name: adapter for adapter in adapters}
+        self.outbox = Outbox(
+            self.clock, {name: a.capabilities for name, a in self.adapters.items()}
+        )
+        self.engine = Engine(
+            sessions=self.sessions,
+            clock=self.clock,
+            texts=self.texts,
+            outbox=self.outbox,
+            settings=settings,
+            metrics=self.metrics,
+            platforms=list(self.adapters),
+        )
+        self.delivery = DeliveryLoop(
+            self.sessions,
+            self.adapters,
+            self.outbox,
+            self.clock,
+            self.metrics,
+            concurrency=settings.delivery_concurrency,
+            max_attempts=settings.delivery_max_attempts,
+            lease_seconds=settings.delivery_lease_seconds,
+            reopener_text=self.texts.render("reopener", None, community="Indaba"),
+            nudge_text=self.texts.render("nudge.group", None),
+        )
+        self.timetable = Timetable(
+            self.sessions,
+            self.clock,
+            build_steps(self.engine),
+            self.metrics,
+        )
+        if isinstance(self.clock, VirtualClock):
+            self.clock.on_advance(self.timetable.on_clock_advanced)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._started = False
+        self._server: uvicorn.Server | None = None
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    async def check_schema(self, migrate: bool) -> None:
+        current_ok, current, head = await is_up_to_date(self.db)
+        if current_ok:
+            return
+        if migrate:
+            log.info("upgrading database schema %s -> %s", current, head)
+            await upgrade(self.db)
+            return
+        raise SchemaBehind(
+            f"the database schema is at {current or 'nothing'} but this Indaba needs {head}: "
+            "run 'indaba db upgrade' (or start with 'indaba run --migrate')"
+        )
+
+    @property
+    def sink(self) -> EventSink:
+        return self.handle
+
+    async def handle(self, event: InboundEvent) -> None:
+        await self.engine.handle(event)
+
+    async def start(self, *, deliver: bool = True, schedule: bool = True) -> None:
+        for adapter in self.adapters.values():
+            await adapter.start(self.sink)
+        if schedule:
+            await self.timetable.start()
+        if deliver:
+            self._tasks.append(asyncio.create_task(self.delivery.run(), name="delivery"))
+        self._started = True
+
+    async def serve_http(self) -> None:
+        routes = [route for adapter in self.adapters.values() for route in adapter.routes()]
+        app = build_app(self.db, self.sessions, self.metrics, routes, lambda: self._started)
+        config = uvicorn.Config(
+            app,
+            host=self.settings.http_host,
+            port=self.settings.http_port,
+            log_level=self.settings.log_level.lower(),
+            lifespan="off",
+        )
+        self._server = uvicorn.Server(config)
+        self._tasks.append(asyncio.create_task(self._server.serve(), name="http"))
+
+    async def http_port(self, within: float = 10.0) -> int:
+        """The port the HTTP server listens on, once it does (useful with port 0)."""
+        assert self._server is not None, "serve_http() first"
+        for _ in range(int(within / 0.05)):
+            if self._server.started and self._server.servers:
+                port: int = self._server.servers[0].sockets[0].getsockname()[1]
+                return port
+            await asyncio.sleep(0.05)
+        raise TimeoutError("the HTTP server did not start")
+
+    async def aclose(self) -> None:
+        self.delivery.stop()
+        if self._server is not None:
+            self._server.should_exit = True
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=5)
+        await self.timetable.aclose()
+        for adapter in self.adapters.values():
+            with contextlib.suppress(Exception):
+                await adapter.aclose()
+        await self.db.dispose()
+
+    # -- operator actions (the Control protocol) -----------------------------------------
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    async def advance(self, delta: timedelta) -> datetime:
+        if not isinstance(self.clock, VirtualClock):
+            raise RuntimeError("the clock can only be moved in the console")
+        now = await self.clock.advance(delta)
+        await self.delivery.drain()
+        return now
+
+    async def settle(self) -> None:
+        await self.timetable.run_due()
+        await self.delivery.drain()
+
+    async def create_community(
+        self, name: str, timezone: str, language: str = "en"
+    ) -> tuple[str, str]:
+        async with self.sessions() as session, session.begin():
+            now = self.clock.now()
+            community = await onboarding.create_community(session, name, timezone, language, now)
+            setup = await onboarding.issue_code(
+                session,
+                community,
+                onboarding.CodeKind.SETUP,
+                now,
+                timedelta(days=self.settings.setup_code_days),
+            )
+            join = await onboarding.issue_code(
+                session,
+                community,
+                onboarding.CodeKind.JOIN,
+                now,
+                timedelta(days=self.settings.join_code_days),
+            )
+        return setup, join
+
+    async def describe(self) -> str:
+        async with self.sessions() as session:
+            communities = (await session.scalars(select(Community).order_by(Community.id))).all()
+            meetings = (
+                await session.scalars(
+                    select(Meeting)
+                    .where(Meeting.starts_at > self.clock.now())
+                    .order_by(Meeting.starts_at)
+                )
+            ).all()
+            depth = dict(
+                (
+                    await session.execute(
+                        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+                    )
+                ).all()
+            )
+        lines = [f"now: {self.clock.now():%a %d %b %Y %H:%M} UTC"]
+        for community in communities:
+            lines.append(f"community {community.id}: {community.name} ({community.timezone})")
+        for meeting in meetings[:5]:
+            lines.append(
+                f"meeting {meeting.id}: {meeting.title} at {meeting.starts_at:%Y-%m-%d %H:%M} UTC"
+            )
+        plan = await self.timetable.plan(self.clock.now(), horizon=timedelta(days=400))
+        # The next occurrence of each step and community: weekly steps would otherwise
+        # hide the meeting steps further ahead.
+        nexts: dict[tuple[str, int], Occurrence] = {}
+        for occurrence in plan:
+            nexts.setdefault((occurrence.step, occurrence.community_id), occurrence)
+        for occurrence in sorted(nexts.values(), key=lambda o: (o.due_at, o.key))[:12]:
+            lines.append(f"next: {occurrence.key} at {occurrence.due_at:%Y-%m-%d %H:%M} UTC")
+        lines.append(
+            "outbox: " + (", ".join(f"{k} {v}" for k, v in sorted(depth.items())) or "empty")
+        )
+        return "\n".join(lines)

@@ -1,0 +1,186 @@
+"""/agenda: propose, withdraw, vote; facilitators open, close and merge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.engine.community_settings import CommunitySettings
+from bot.engine.registry import command, on_choice, require_facilitator
+from bot.engine.services import agenda
+from bot.engine.services.agenda import AgendaError
+from bot.engine.services.meetings import next_meeting
+from bot.engine.turn import Turn
+from bot.messages import ChoiceSelected
+from storage.models import AgendaRound, Meeting
+
+USAGE = "/agenda [add TITLE | withdraw N | vote N... | open | close | merge A B]"
+
+
+async def _show(turn: Turn, meeting: Meeting, found: AgendaRound | None, changed: str = "") -> None:
+    assert turn.community is not None and turn.member is not None
+    settings = CommunitySettings.of(turn.community.settings)
+    rows = await agenda.standings(turn.session, found) if found is not None else []
+    mine = await agenda.my_votes(turn.session, found, turn.member) if found is not None else {}
+    status = found.status if found is not None else "not_open"
+    text = turn.t(
+        "agenda.list",
+        meeting=meeting.title,
+        status=status,
+        changed=changed,
+        approval=settings.agenda_voting == "approval",
+        dots=settings.agenda_dots,
+        items=[
+            (s.number, s.item.title, s.item.detail, s.votes, s.item.member_id == turn.member.id)
+            for s in rows
+        ],
+        mine=[f"{n}×{d}" if d > 1 else str(n) for n, d in sorted(mine.items())],
+        facilitator=turn.member.is_facilitator,
+    )
+    if status == "voting" and rows and not turn.in_group:
+        # In a direct message the list doubles as a ballot: reply with numbers.
+        await turn.reply(
+            text,
+            private=True,
+            choices=agenda.ballot_choices(rows),
+            context={"kind": "agenda-ballot", "meeting_id": meeting.id, "round_id": found.id}
+            if found is not None
+            else {},
+            multi_select=True,
+        )
+        return
+    await turn.reply(text, private=True)
+
+
+def _numbers(text: str) -> list[int] | None:
+    parts = text.replace(",", " ").split()
+    if not parts or not all(p.isdigit() for p in parts):
+        return None
+    return [int(p) for p in parts]
+
+
+@command("agenda", usage=USAGE)
+async def agenda_command(turn: Turn, args: str) -> None:
+    assert turn.community is not None and turn.member is not None
+    now = turn.engine.clock.now()
+    meeting = await next_meeting(turn.session, turn.community.id, now)
+    if meeting is None:
+        await turn.say("meeting.none", private=True)
+        return
+    settings = CommunitySettings.of(turn.community.settings)
+    messenger = turn.engine.messenger
+    found = await agenda.round_for(turn.session, meeting)
+    action, _, rest = args.strip().partition(" ")
+    action = action.lower()
+    try:
+        if not action:
+            await _show(turn, meeting, found)
+        elif action == "add":
+            if found is None or found.status == "closed":
+                raise AgendaError("agenda.not_open" if found is None else "agenda.closed_already")
+            item = await agenda.add_item(turn.session, found, turn.member, rest, now)
+            number = len(await agenda.live_items(turn.session, found))
+            await turn.say("agenda.added", private=True, number=number, title=item.title)
+        elif action == "withdraw":
+            if found is None or not rest.strip().isdigit():
+                raise AgendaError("agenda.usage")
+            item = await agenda.withdraw(turn.session, found, turn.member, int(rest), now)
+            await turn.say("agenda.withdrawn", private=True, title=item.title)
+        elif action == "vote":
+            numbers = _numbers(rest)
+            if found is None or numbers is None:
+                raise AgendaError("agenda.vote_usage")
+            items = await agenda.live_items(turn.session, found)
+            dots: dict[int, int] = {}
+            for number in numbers:
+                if not 1 <= number <= len(items):
+                    raise AgendaError("agenda.no_such", count=len(items))
+                item_id = items[number - 1].id
+                dots[item_id] = dots.get(item_id, 0) + 1
+            await agenda.set_votes(turn.session, found, settings, turn.member, dots, now)
+            await _voted(turn, found)
+        elif action in ("open", "close", "merge"):
+            if not await require_facilitator(turn, f"/agenda {action}"):
+                return
+            if action == "open":
+                if found is None:
+                    found, _ = await agenda.open_round(turn.session, turn.community, meeting, now)
+                    await agenda.announce_proposals(
+                        turn.session, messenger, turn.community, meeting, settings
+                    )
+                    await turn.say("agenda.opened_proposals", private=True, meeting=meeting.title)
+                elif found.status == "proposals":
+                    await agenda.start_voting(
+                        turn.session, messenger, turn.community, meeting, settings, now
+                    )
+                    await turn.say("agenda.opened_voting", private=True, meeting=meeting.title)
+                else:
+                    raise AgendaError(
+                        "agenda.closed_already"
+                        if found.status == "closed"
+                        else "agenda.voting_already"
+                    )
+            elif action == "close":
+                if found is None or found.status != "voting":
+                    raise AgendaError("agenda.not_voting")
+                rows = await agenda.finish(
+                    turn.session, messenger, turn.community, meeting, found, now
+                )
+                await turn.reply(
+                    agenda.render_ranking(turn.engine.texts, turn.language, meeting, rows),
+                    private=True,
+                )
+            else:
+                numbers = _numbers(rest)
+                if found is None or numbers is None or len(numbers) != 2:
+                    raise AgendaError("agenda.merge_usage")
+                keep, drop = await agenda.merge(turn.session, found, settings, *numbers)
+                await turn.say("agenda.merged", private=True, keep=keep.title, drop=drop.title)
+        else:
+            raise AgendaError("agenda.usage")
+    except AgendaError as error:
+        values: dict[str, Any] = dict(error.values)
+        await turn.say(error.key, private=True, **values)
+
+
+async def _voted(turn: Turn, found: AgendaRound) -> None:
+    assert turn.member is not None
+    mine = await agenda.my_votes(turn.session, found, turn.member)
+    await turn.say(
+        "agenda.voted",
+        private=True,
+        mine=[f"{n}×{d}" if d > 1 else str(n) for n, d in sorted(mine.items())],
+    )
+
+
+@on_choice("agenda-ballot")
+async def ballot_pressed(turn: Turn, row: Any, choice_ids: tuple[str, ...]) -> None:
+    assert turn.community is not None and turn.member is not None
+    found = await turn.session.get(AgendaRound, int(row.context.get("round_id", 0)))
+    if found is None:
+        return
+    settings = CommunitySettings.of(turn.community.settings)
+    now = turn.engine.clock.now()
+    event = turn.event
+    try:
+        if isinstance(event, ChoiceSelected) and event.toggle:
+            for choice_id in choice_ids:
+                await agenda.toggle_vote(
+                    turn.session, found, settings, turn.member, int(choice_id), now
+                )
+        else:
+            scope = [int(c["id"]) for c in row.choices or []]
+            await agenda.set_votes(
+                turn.session,
+                found,
+                settings,
+                turn.member,
+                {int(c): 1 for c in choice_ids},
+                now,
+                scope=scope,
+            )
+    except AgendaError as error:
+        await turn.say(error.key, private=True, **dict(error.values))
+        return
+    # A native poll shows the member their own answer already.
+    if not (isinstance(event, ChoiceSelected) and event.poll_id):
+        await _voted(turn, found)

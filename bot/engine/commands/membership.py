@@ -1,0 +1,106 @@
+"""/stop, /start, /lang, /anonymous and /meeting: a member's own settings and the calendar."""
+
+from __future__ import annotations
+
+from bot.engine.registry import command, require_facilitator
+from bot.engine.services.meetings import (
+    MeetingError,
+    MeetingKind,
+    add_meeting,
+    local_time,
+    next_meeting,
+    parse_local,
+)
+from bot.engine.turn import Turn
+
+
+@command("stop", usage="/stop")
+async def stop(turn: Turn, args: str) -> None:
+    assert turn.member is not None
+    turn.member.opted_out = True
+    await turn.say("stop.done", private=True)
+
+
+@command("start", usage="/start", needs_member=False)
+async def start(turn: Turn, args: str) -> None:
+    if args.strip():
+        # Deep links (t.me/bot?start=CODE) arrive as /start CODE.
+        from bot.engine.commands.onboarding import join
+
+        await join(turn, args)
+        return
+    if turn.member is None:
+        await turn.say("error.not_member", private=True)
+        return
+    turn.member.opted_out = False
+    await turn.say("start.done", private=True)
+
+
+@command("lang", usage="/lang [en|fr|sw|pt]")
+async def lang(turn: Turn, args: str) -> None:
+    assert turn.member is not None
+    choice = args.strip().lower()
+    languages = turn.engine.texts.languages
+    if choice not in languages:
+        await turn.say("lang.usage", private=True, languages=languages, current=turn.language)
+        return
+    turn.member.language = choice
+    await turn.say("lang.done", private=True)
+
+
+@command("anonymous", usage="/anonymous on|off")
+async def anonymous(turn: Turn, args: str) -> None:
+    assert turn.member is not None
+    choice = args.strip().lower()
+    if choice not in ("on", "off"):
+        await turn.say("anonymous.usage", private=True, current=turn.member.anonymous)
+        return
+    turn.member.anonymous = choice == "on"
+    await turn.say("anonymous.done", private=True, on=turn.member.anonymous)
+
+
+@command("meeting", usage="/meeting [add YYYY-MM-DD HH:MM [workshop] TITLE]")
+async def meeting(turn: Turn, args: str) -> None:
+    assert turn.community is not None
+    now = turn.engine.clock.now()
+    words = args.split()
+    if not words:
+        upcoming = await next_meeting(turn.session, turn.community.id, now)
+        if upcoming is None:
+            await turn.say("meeting.none", private=True)
+            return
+        days = (upcoming.starts_at - now).days
+        await turn.say(
+            "meeting.next",
+            private=True,
+            title=upcoming.title,
+            kind=upcoming.kind,
+            days=days,
+            when=local_time(turn.community, upcoming.starts_at).strftime("%a %d %b %Y, %H:%M"),
+            timezone=turn.community.timezone,
+        )
+        return
+    if words[0] != "add" or len(words) < 3:
+        await turn.say("meeting.usage", private=True)
+        return
+    if not await require_facilitator(turn, "/meeting add"):
+        return
+    kind = MeetingKind.MEETING
+    title_words = words[3:]
+    if title_words and title_words[0].lower() in ("workshop", "meeting"):
+        kind = MeetingKind(title_words[0].lower())
+        title_words = title_words[1:]
+    try:
+        starts_at = parse_local(turn.community, words[1], words[2])
+        created = await add_meeting(
+            turn.session, turn.community, starts_at, " ".join(title_words), kind, now
+        )
+    except MeetingError as error:
+        await turn.say(error.key, private=True)
+        return
+    await turn.say(
+        "meeting.added",
+        title=created.title,
+        kind=created.kind,
+        when=local_time(turn.community, created.starts_at).strftime("%a %d %b %Y, %H:%M"),
+    )

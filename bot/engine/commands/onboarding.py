@@ -1,0 +1,125 @@
+"""/setup, /join, /link and /invite: joining a community safely."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.engine.registry import command
+from bot.engine.services import directory
+from bot.engine.services.onboarding import CodeKind, OnboardingError, issue_code, redeem
+from bot.engine.turn import Turn
+from bot.messages import ConversationKind
+
+
+@command("setup", usage="/setup CODE", needs_member=False)
+async def setup(turn: Turn, args: str) -> None:
+    """Link this group to a community and make the sender its facilitator.
+
+    In a DM (WhatsApp has no groups) the code makes the sender a facilitator only.
+    """
+    now = turn.engine.clock.now()
+    linked = turn.space is not None and turn.space.community_id is not None and turn.in_group
+    if linked and turn.member is not None and turn.member.is_facilitator:
+        await turn.say("setup.already", community=turn.community.name if turn.community else "")
+        return
+    try:
+        redeemed = await redeem(turn.session, args, CodeKind.SETUP, now)
+    except OnboardingError as error:
+        await turn.say(error.key, private=True, command="setup")
+        return
+    community = redeemed.community
+    if turn.in_group and turn.space is not None:
+        turn.space.community_id = community.id
+        turn.space.linked_at = now
+    member, created = await directory.register(
+        turn.session, community, turn.event.sender, now, role="facilitator"
+    )
+    turn.community, turn.member = community, member
+    await turn.say(
+        "setup.done_group" if turn.in_group else "setup.done_dm",
+        community=community.name,
+        name=member.display_name,
+    )
+    if created:
+        await turn.engine.welcome(turn.session, community, member)
+
+
+@command("join", usage="/join CODE", needs_member=False, aliases=("start_join",))
+async def join(turn: Turn, args: str) -> None:
+    now = turn.engine.clock.now()
+    try:
+        redeemed = await redeem(turn.session, args, CodeKind.JOIN, now)
+    except OnboardingError as error:
+        await turn.say(error.key, private=True, command="join")
+        return
+    community = redeemed.community
+    existing = await directory.member_in(
+        turn.session, community.id, turn.event.platform, turn.event.sender.user_id
+    )
+    if existing is not None:
+        await turn.say("join.already", private=True, community=community.name)
+        return
+    member, _ = await directory.register(turn.session, community, turn.event.sender, now)
+    turn.community, turn.member = community, member
+    await turn.engine.welcome(turn.session, community, member)
+
+
+@command("invite", usage="/invite", facilitator_only=True)
+async def invite(turn: Turn, args: str) -> None:
+    """A new join code for the community (the previous one stops working)."""
+    assert turn.community is not None
+    days = turn.engine.settings.join_code_days
+    code = await issue_code(
+        turn.session,
+        turn.community,
+        CodeKind.JOIN,
+        turn.engine.clock.now(),
+        timedelta(days=days),
+        replace=True,
+    )
+    await turn.say("invite.code", private=True, code=code, days=days, community=turn.community.name)
+
+
+@command("link", usage="/link [CODE]", needs_member=False)
+async def link(turn: Turn, args: str) -> None:
+    """Reach the same member on another platform: ``/link`` gives a code, ``/link CODE`` uses it."""
+    now = turn.engine.clock.now()
+    if not args.strip():
+        if turn.member is None or turn.community is None:
+            await turn.say("error.not_member", private=True)
+            return
+        code = await issue_code(
+            turn.session,
+            turn.community,
+            CodeKind.LINK,
+            now,
+            timedelta(hours=1),
+            member_id=turn.member.id,
+        )
+        await turn.say("link.code", private=True, code=code)
+        return
+    if turn.event.conversation.kind is not ConversationKind.DM:
+        await turn.say("link.dm_only", private=True)
+        return
+    try:
+        redeemed = await redeem(turn.session, args, CodeKind.LINK, now)
+    except OnboardingError as error:
+        await turn.say(error.key, private=True, command="link")
+        return
+    from storage.models import Member
+
+    member = await turn.session.get(Member, redeemed.code.member_id or 0)
+    if member is None:
+        await turn.say("error.code_unknown", private=True)
+        return
+    if any(i.platform == turn.event.platform for i in member.identities):
+        await turn.say("link.already", private=True, platform=turn.event.platform)
+        return
+    await directory.add_identity(turn.session, member, turn.event.sender, now)
+    turn.community, turn.member = redeemed.community, member
+    await turn.say(
+        "link.done",
+        private=True,
+        name=member.display_name,
+        platforms=sorted(i.platform for i in member.identities),
+    )

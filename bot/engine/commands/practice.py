@@ -1,0 +1,75 @@
+"""/practice: share a best practice, list the leaders, upvote one."""
+
+from __future__ import annotations
+
+from bot.engine.registry import Awaiting, awaiting, command
+from bot.engine.services import practices
+from bot.engine.services.brief import shown_name
+from bot.engine.services.practices import PracticeError
+from bot.engine.turn import Turn
+from storage.models import Meeting
+
+USAGE = "/practice [TEXT | vote N | list]"
+
+
+@command("practice", usage=USAGE, aliases=("practices",))
+async def practice_command(turn: Turn, args: str) -> None:
+    assert turn.community is not None and turn.member is not None
+    now = turn.engine.clock.now()
+    action, _, rest = args.strip().partition(" ")
+    try:
+        if not action or action.lower() == "list":
+            rows = await practices.scored(turn.session, turn.community)
+            await turn.say(
+                "practice.list",
+                private=True,
+                rows=[
+                    (
+                        s.practice.id,
+                        s.practice.text,
+                        shown_name(s.author, turn.engine.texts, turn.language),
+                        s.votes,
+                    )
+                    for s in rows[:20]
+                ],
+            )
+        elif action.lower() == "vote":
+            if not rest.strip().lstrip("#").isdigit():
+                raise PracticeError("practice.usage")
+            found, new = await practices.upvote(
+                turn.session, turn.community, turn.member, int(rest.strip().lstrip("#")), now
+            )
+            await turn.say(
+                "practice.voted" if new else "practice.voted_already", private=True, number=found.id
+            )
+        else:
+            created = await practices.submit(turn.session, turn.community, turn.member, args, now)
+            await turn.say("practice.saved", private=True, number=created.id)
+    except PracticeError as error:
+        await turn.say(error.key, private=True, **dict(error.values))
+
+
+@awaiting
+async def takeaway(turn: Turn) -> Awaiting | None:
+    """A plain reply to "which practice do you take away from the meeting?"."""
+    if turn.member is None or turn.community is None:
+        return None
+    ask = await practices.open_ask(turn.session, turn.member, turn.engine.clock.now())
+    if ask is None:
+        return None
+
+    async def answer(text: str) -> None:
+        assert turn.community is not None and turn.member is not None and ask is not None
+        meeting = await turn.session.get(Meeting, ask.meeting_id)
+        now = turn.engine.clock.now()
+        try:
+            created = await practices.submit(
+                turn.session, turn.community, turn.member, text, now, meeting
+            )
+        except PracticeError as error:
+            await turn.say(error.key, **dict(error.values))
+            return
+        ask.answered_at = now
+        await turn.say("practice.takeaway_saved", number=created.id)
+
+    return Awaiting(ask.asked_at, answer)

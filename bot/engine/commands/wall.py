@@ -1,0 +1,145 @@
+"""/wall: the wall of passions; its DM conversation and the introductions it offers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.engine.registry import Awaiting, awaiting, command, on_choice, on_join
+from bot.engine.services import introductions, wall
+from bot.engine.services.brief import shown_name
+from bot.engine.services.wall import FIELDS, WallError
+from bot.engine.turn import Turn
+from storage.models import Community, Introduction, Member, WallEntry
+
+# A wall question left unanswered this long stops catching the member's messages.
+OPEN_FOR = timedelta(days=7)
+
+
+@command("wall", usage="/wall [me | me edit | me passions|contributes|needs TEXT]")
+async def wall_command(turn: Turn, args: str) -> None:
+    assert turn.community is not None and turn.member is not None
+    now = turn.engine.clock.now()
+    texts = turn.engine.texts
+    words = args.strip().split(maxsplit=2)
+    try:
+        if not words:
+            shared, alone = await wall.topics(turn.session, turn.community)
+            rows = []
+            for lone in alone:
+                member = await turn.session.get(Member, lone.member_id)
+                assert member is not None
+                rows.append((shown_name(member, texts, turn.language), lone))
+            await turn.say(
+                "wall.show",
+                private=True,
+                topics=[
+                    (t.word, [(shown_name(m, texts, turn.language), f) for m, f in t.holders])
+                    for t in shared
+                ],
+                alone=[(name, e.passions, e.contributes, e.needs) for name, e in rows],
+            )
+            return
+        if words[0].lower() != "me":
+            raise WallError("wall.usage")
+        entry = await wall.entry_of(turn.session, turn.member)
+        if len(words) == 1:
+            await turn.say(
+                "wall.mine",
+                private=True,
+                passions=entry.passions if entry else None,
+                contributes=entry.contributes if entry else None,
+                needs=entry.needs if entry else None,
+            )
+            return
+        if words[1].lower() == "edit":
+            await wall.start_conversation(
+                turn.session,
+                turn.engine.messenger,
+                turn.community,
+                turn.member,
+                now,
+                f"wall-edit:{turn.member.id}:{now.isoformat()}",
+                refresh=True,
+            )
+            return
+        field = words[1].lower()
+        if field not in FIELDS or len(words) < 3:
+            raise WallError("wall.usage")
+        if entry is None:
+            entry = WallEntry(
+                community_id=turn.community.id, member_id=turn.member.id, created_at=now
+            )
+            turn.session.add(entry)
+        # Everything after the field name, as the member wrote it.
+        text = args.strip()[len(words[0]) :].strip()[len(words[1]) :].strip()
+        wall.set_field(entry, field, text, now)
+        await turn.session.flush()
+        await turn.say("wall.saved", private=True)
+        await introductions.offer_for(
+            turn.session, turn.engine.messenger, turn.community, entry, now
+        )
+    except WallError as error:
+        await turn.say(error.key, private=True, **dict(error.values))
+
+
+@awaiting
+async def wall_answer(turn: Turn) -> Awaiting | None:
+    if turn.member is None or turn.community is None:
+        return None
+    entry = await wall.entry_of(turn.session, turn.member)
+    now = turn.engine.clock.now()
+    if entry is None or entry.pending_field is None or entry.pending_since is None:
+        return None
+    if entry.pending_since < now - OPEN_FOR:
+        return None
+
+    async def answer(text: str) -> None:
+        assert turn.community is not None and turn.member is not None and entry is not None
+        try:
+            following = await wall.record(turn.session, entry, text, now)
+        except WallError as error:
+            await turn.say(error.key, **dict(error.values))
+            return
+        if following is not None:
+            current = getattr(entry, following) or ""
+            await turn.say(f"wall.ask.{following}", current=current)
+            return
+        await turn.say("wall.done")
+        await introductions.offer_for(
+            turn.session, turn.engine.messenger, turn.community, entry, now
+        )
+
+    return Awaiting(entry.pending_since, answer)
+
+
+@on_join
+async def invite_to_wall(
+    engine: Any, session: AsyncSession, community: Community, member: Member
+) -> None:
+    await wall.start_conversation(
+        session, engine.messenger, community, member, engine.clock.now(), f"wall-invite:{member.id}"
+    )
+
+
+@on_choice("introduction")
+async def introduction_answered(turn: Turn, row: Any, choice_ids: tuple[str, ...]) -> None:
+    assert turn.community is not None and turn.member is not None
+    intro = await turn.session.get(Introduction, int(row.context.get("introduction_id", 0)))
+    if intro is None or turn.member.id not in (intro.member_a_id, intro.member_b_id):
+        return
+    if not choice_ids:
+        return
+    key = await introductions.answer(
+        turn.session,
+        turn.engine.messenger,
+        turn.community,
+        intro,
+        turn.member,
+        choice_ids[-1] == "accept",
+        turn.engine.clock.now(),
+    )
+    if key:
+        await turn.say(key, private=True)

@@ -1,0 +1,43 @@
+"""The member-led weekly question: the invited member's yes or no, then their question."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.engine.registry import Awaiting, awaiting, on_choice
+from bot.engine.services import rotation
+from bot.engine.turn import Turn
+from storage.models import QuestionTurn
+
+
+@on_choice(rotation.CHOICE_KIND)
+async def invitation_answered(turn: Turn, row: Any, choice_ids: tuple[str, ...]) -> None:
+    if turn.member is None or not choice_ids:
+        return
+    found = await turn.session.get(QuestionTurn, int(row.context.get("turn_id", 0)))
+    if found is None:
+        return
+    key = await rotation.answer_invitation(
+        turn.session, found, turn.member, choice_ids[-1] == "accept", turn.engine.clock.now()
+    )
+    if key:
+        await turn.say(key, private=True)
+
+
+@awaiting
+async def weekly_question(turn: Turn) -> Awaiting | None:
+    if turn.member is None or turn.community is None:
+        return None
+    now = turn.engine.clock.now()
+    found = await rotation.awaited_turn(turn.session, turn.member, now)
+    if found is None or found.answered_at is None:
+        return None
+
+    async def answer(text: str) -> None:
+        assert turn.community is not None and turn.member is not None and found is not None
+        await rotation.post_member_question(
+            turn.session, turn.engine.messenger, turn.community, found, turn.member, text, now
+        )
+        await turn.say("question.posted")
+
+    return Awaiting(found.answered_at, answer)

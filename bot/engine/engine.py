@@ -1,0 +1,345 @@
+"""The engine: takes neutral inbound events and decides what Indaba does.
+
+Each event is handled in one database transaction: what it changes and the messages
+it writes to the outbox are committed together, or not at all.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.app.settings import Settings
+from bot.engine.registry import AWAITING, CHOICE_HANDLERS, COMMANDS, JOIN_HOOKS, Awaiting, Command
+from bot.engine.services import directory, meetings
+from bot.engine.services.messenger import Messenger
+from bot.engine.services.questions import QuestionService
+from bot.engine.texts import Texts
+from bot.engine.turn import Turn
+from bot.messages import (
+    ChoiceSelected,
+    CommandInvoked,
+    ConversationKind,
+    DeliveryStatus,
+    InboundEvent,
+    MemberJoined,
+    MessageEdited,
+    MessageReceived,
+    parse_command,
+)
+from bot.runtime.clock import Clock
+from bot.runtime.metrics import Metrics
+from bot.runtime.outbox import Outbox
+from storage.bulk import insert_ignore
+from storage.models import Community, Member, OutboxMessage, ProcessedEvent, TimetableRun
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_LENGTH = 4000
+
+
+@dataclass(slots=True)
+class Engine:
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock
+    texts: Texts
+    outbox: Outbox
+    settings: Settings
+    metrics: Metrics
+    platforms: list[str]
+    messenger: Messenger = field(init=False)
+    questions: QuestionService = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.messenger = Messenger(self.outbox, self.texts, self.platforms)
+        self.questions = QuestionService(self.messenger)
+
+    # -- entry point ------------------------------------------------------------------
+
+    async def handle(self, event: InboundEvent) -> None:
+        kind = type(event).__name__
+        self.metrics.inbound.labels(event.platform, kind).inc()
+        try:
+            async with self.sessions() as session, session.begin():
+                if not await self._first_time(session, event):
+                    log.debug("ignored re-delivered %s %s", kind, event.message_id)
+                    return
+                await self._dispatch(session, event)
+        except Exception:
+            log.exception("failed to handle %s from %s", kind, event.platform)
+            raise
+
+    async def _first_time(self, session: AsyncSession, event: InboundEvent) -> bool:
+        if event.message_id is None or isinstance(event, ChoiceSelected):
+            return True
+        suffix = ""
+        if isinstance(event, MessageEdited):
+            suffix = f":{hash(event.text)}"
+        elif isinstance(event, DeliveryStatus):
+            suffix = f":{event.status}"
+        kind = type(event).__name__
+        key = f"{event.platform}:{kind}:{event.conversation.id}:{event.message_id}{suffix}"
+        inserted = await insert_ignore(
+            session, ProcessedEvent, [{"key": key[:300], "received_at": self.clock.now()}], ["key"]
+        )
+        return bool(inserted)
+
+    async def _dispatch(self, session: AsyncSession, event: InboundEvent) -> None:
+        now = self.clock.now()
+        if isinstance(event, DeliveryStatus):
+            await self._delivery_status(session, event)
+            return
+        await directory.touch_inbound(session, event.platform, event.sender.user_id, now)
+        await self.outbox.release_held(session, event.platform, event.sender.user_id)
+        turn = await self._turn(session, event)
+        if isinstance(event, CommandInvoked):
+            await self._command(turn, event.command, event.args)
+        elif isinstance(event, MessageReceived):
+            parsed = parse_command(event.text)
+            if parsed is not None:
+                await self._command(turn, *parsed)
+            else:
+                await self._message(turn, event)
+        elif isinstance(event, ChoiceSelected):
+            await self._choice(turn, event)
+        elif isinstance(event, MessageEdited):
+            await self.questions.edit_reply(
+                session, event.platform, event.message_id or "", event.text, now
+            )
+        elif isinstance(event, MemberJoined):
+            await self._group_contact(turn)
+
+    async def _turn(self, session: AsyncSession, event: InboundEvent) -> Turn:
+        space = await directory.ensure_space(session, event.conversation)
+        community: Community | None = None
+        member = None
+        if space.community_id is not None:
+            community = await session.get(Community, space.community_id)
+            if community is not None:
+                member = await directory.member_in(
+                    session, community.id, event.platform, event.sender.user_id
+                )
+        else:
+            memberships = await directory.members_of_account(
+                session, event.platform, event.sender.user_id
+            )
+            if memberships:
+                member = memberships[0]
+                community = await session.get(Community, member.community_id)
+                if event.conversation.kind is ConversationKind.DM and space.community_id is None:
+                    space.community_id = member.community_id
+        return Turn(self, session, event, space, community, member)
+
+    # -- commands -----------------------------------------------------------------------
+
+    async def _command(self, turn: Turn, name: str, args: str) -> None:
+        if len(args) > MAX_MESSAGE_LENGTH:
+            await turn.say("error.too_long", private=True, limit=MAX_MESSAGE_LENGTH)
+            return
+        if turn.in_group and turn.community is not None and turn.member is None:
+            await self._group_contact(turn)
+        entry: Command | None = COMMANDS.get(name)
+        if entry is None:
+            suggestion = difflib.get_close_matches(
+                name, [c for c in COMMANDS if not COMMANDS[c].hidden], n=1
+            )
+            await turn.say(
+                "error.unknown_command",
+                private=True,
+                command=name,
+                suggestion=suggestion[0] if suggestion else "",
+            )
+            return
+        if entry.needs_member and turn.member is None:
+            key = "error.not_linked" if turn.in_group else "error.not_member"
+            await turn.say(key, private=True)
+            return
+        if entry.facilitator_only:
+            from bot.engine.registry import require_facilitator
+
+            if not await require_facilitator(turn, f"/{entry.name}"):
+                return
+        await entry.handler(turn, args)
+
+    # -- plain messages -------------------------------------------------------------------
+
+    async def _message(self, turn: Turn, event: MessageReceived) -> None:
+        if turn.in_group:
+            if turn.community is not None and turn.member is None:
+                await self._group_contact(turn)
+            return
+        if turn.member is None or turn.community is None:
+            await turn.say("error.not_member")
+            return
+        if event.unsupported:
+            await turn.say("error.text_only", kind=event.unsupported)
+            return
+        if len(event.text) > MAX_MESSAGE_LENGTH:
+            await turn.say("error.too_long", limit=MAX_MESSAGE_LENGTH)
+            return
+        text = event.text.strip()
+        if not text:
+            return
+        if await self._numbered_choice(turn, text):
+            return
+        now = self.clock.now()
+        prompt = None
+        if event.reply_to_id or event.thread_id:
+            row = await self.outbox.find_sent(
+                turn.session, event.platform, event.reply_to_id or event.thread_id or ""
+            )
+            if row is not None and row.context.get("kind") == "prompt":
+                from storage.models import Prompt
+
+                found = await turn.session.get(Prompt, int(row.context["prompt_id"]))
+                # Only the member the question was put to can answer it.
+                if found is not None and found.member_id == turn.member.id:
+                    prompt = found
+        if prompt is None:
+            prompt = await self.questions.open_prompt(turn.session, turn.member, now)
+            other = await self._awaiting(turn)
+            if other is not None and (
+                prompt is None or prompt.asked_at is None or other.asked_at >= prompt.asked_at
+            ):
+                await other.answer(text)
+                return
+        if prompt is not None:
+            ack = await self.questions.record_reply(
+                turn.session,
+                turn.community,
+                turn.member,
+                prompt,
+                text,
+                event.platform,
+                event.message_id,
+                now,
+            )
+            if ack:
+                await turn.say(ack, limit=MAX_MESSAGE_LENGTH)
+            return
+        await turn.say("error.not_understood")
+
+    async def _awaiting(self, turn: Turn) -> Awaiting | None:
+        """The most recent non-prompt question waiting for this member's text, if any."""
+        found = [a for a in [await probe(turn) for probe in AWAITING] if a is not None]
+        return max(found, key=lambda a: a.asked_at, default=None)
+
+    async def _numbered_choice(self, turn: Turn, text: str) -> bool:
+        """A number typed in answer to the latest message that offered numbered choices."""
+        numbers = [part for part in text.replace(",", " ").split() if part]
+        if not numbers or not all(part.isdigit() for part in numbers):
+            return False
+        row = await self._latest_choice_message(turn)
+        if row is None:
+            return False
+        choices = row.choices or []
+        picked = []
+        for part in numbers:
+            index = int(part)
+            if not 1 <= index <= len(choices):
+                await turn.say("error.choice_range", count=len(choices))
+                return True
+            picked.append(str(choices[index - 1]["id"]))
+        if not row.options.get("multi_select"):
+            picked = picked[-1:]
+        handler = CHOICE_HANDLERS.get(str(row.context.get("kind")))
+        if handler is None:
+            return False
+        await handler(turn, row, tuple(dict.fromkeys(picked)))
+        return True
+
+    async def _latest_choice_message(self, turn: Turn) -> OutboxMessage | None:
+        event = turn.event
+        recent = await turn.session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.platform == event.platform,
+                OutboxMessage.conversation_id == event.conversation.id,
+                OutboxMessage.status == "sent",
+            )
+            .order_by(OutboxMessage.id.desc())
+            .limit(20)
+        )
+        return next((row for row in recent if row.choices), None)
+
+    async def _choice(self, turn: Turn, event: ChoiceSelected) -> None:
+        if turn.member is None:
+            await turn.say("error.not_member", private=True)
+            return
+        if event.poll_id:
+            row = await self.outbox.find_sent(
+                turn.session, event.platform, event.poll_id, poll=True
+            )
+        else:
+            row = await self.outbox.find_sent(turn.session, event.platform, event.choice_message_id)
+        if row is None:
+            log.info("choice on unknown message %s", event.choice_message_id)
+            return
+        choice_ids = event.choice_ids
+        if event.poll_id:
+            options = row.choices or []
+            choice_ids = tuple(
+                str(options[int(i)]["id"])
+                for i in event.choice_ids
+                if i.isdigit() and int(i) < len(options)
+            )
+        handler = CHOICE_HANDLERS.get(str(row.context.get("kind")))
+        if handler is not None:
+            await handler(turn, row, choice_ids)
+
+    # -- membership --------------------------------------------------------------------
+
+    async def _group_contact(self, turn: Turn) -> None:
+        """First contact in a linked group registers the sender as a member."""
+        if turn.community is None or turn.member is not None:
+            return
+        now = self.clock.now()
+        member, created = await directory.register(
+            turn.session, turn.community, turn.event.sender, now
+        )
+        turn.member = member
+        if created:
+            await self.welcome(turn.session, turn.community, member)
+
+    async def welcome(self, session: AsyncSession, community: Community, member: Member) -> None:
+        await self.messenger.to_member(
+            session,
+            community,
+            member,
+            f"welcome:{member.id}",
+            self.messenger.t(
+                community, member, "welcome.dm", name=member.display_name, community=community.name
+            ),
+        )
+        await self._catch_up_questions(session, community, member)
+        for hook in JOIN_HOOKS:
+            await hook(self, session, community, member)
+
+    async def _catch_up_questions(
+        self, session: AsyncSession, community: Community, member: Member
+    ) -> None:
+        now = self.clock.now()
+        meeting = await meetings.next_meeting(session, community.id, now)
+        if meeting is None:
+            return
+        sent = await session.scalar(
+            select(TimetableRun.id).where(TimetableRun.key == f"questions:{meeting.id}")
+        )
+        if sent is not None:
+            await self.questions.catch_up(session, community, meeting, member, now)
+
+    async def _delivery_status(self, session: AsyncSession, event: DeliveryStatus) -> None:
+        row = await self.outbox.find_sent(session, event.platform, event.message_id or "")
+        if row is None:
+            return
+        now = self.clock.now()
+        if event.status in ("delivered", "read") and row.delivered_at is None:
+            row.delivered_at = now
+        if event.status == "read" and row.read_at is None:
+            row.read_at = now
+        if event.status == "failed":
+            row.last_error = event.error or "failed"

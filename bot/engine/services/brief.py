@@ -1,0 +1,140 @@
+"""The facilitator's brief: the pre-meeting answers, grouped by question."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.engine.services import directory
+from bot.engine.services.meetings import local_time
+from bot.engine.services.questions import question_set, question_text
+from bot.engine.texts import Texts
+from storage.models import (
+    Community,
+    Meeting,
+    MeetingQuestion,
+    Member,
+    OutboxMessage,
+    Prompt,
+    Reply,
+)
+
+
+@dataclass(slots=True)
+class QuestionAnswers:
+    question: MeetingQuestion
+    text: str
+    answers: list[tuple[str, str]] = field(default_factory=list)
+    missing: int = 0
+
+
+@dataclass(slots=True)
+class Brief:
+    meeting: Meeting
+    questions: list[QuestionAnswers]
+    asked: list[Member]
+    answered: list[Member]
+    not_answered: list[Member]
+    unreachable: list[Member]
+    received: int = 0
+    read: int = 0
+
+    @property
+    def response_rate(self) -> float:
+        return len(self.answered) / len(self.asked) if self.asked else 0.0
+
+
+def shown_name(member: Member, texts: Texts, language: str) -> str:
+    """Members who asked not to be named appear anonymised."""
+    if member.anonymous:
+        return texts.render("common.anonymous", language)
+    return member.display_name
+
+
+async def build_brief(
+    session: AsyncSession, texts: Texts, community: Community, meeting: Meeting, language: str
+) -> Brief:
+    questions = await question_set(session, texts, meeting)
+    prompts = (await session.scalars(select(Prompt).where(Prompt.meeting_id == meeting.id))).all()
+    replies = {
+        reply.prompt_id: reply
+        for reply in (
+            await session.scalars(
+                select(Reply)
+                .join(Prompt, Prompt.id == Reply.prompt_id)
+                .where(Prompt.meeting_id == meeting.id)
+                .order_by(Reply.received_at)
+            )
+        ).all()
+    }
+    members = {m.id: m for m in await directory.active_members(session, community.id)}
+    for prompt in prompts:
+        if prompt.member_id not in members:
+            found = await session.get(Member, prompt.member_id)
+            if found is not None:
+                members[found.id] = found
+    asked_ids = sorted({p.member_id for p in prompts if p.status != "queued" or p.asked_at})
+    answered_ids = sorted({p.member_id for p in prompts if p.id in replies})
+    sections = []
+    for question in questions:
+        section = QuestionAnswers(question, question_text(texts, question, language))
+        for prompt in prompts:
+            if prompt.question_id != question.id:
+                continue
+            reply = replies.get(prompt.id)
+            if reply is None:
+                section.missing += 1
+            else:
+                section.answers.append(
+                    (shown_name(members[prompt.member_id], texts, language), reply.text)
+                )
+        sections.append(section)
+    delivered = (
+        await session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.idempotency_key.in_([f"prompt:{p.id}" for p in prompts][:5000])
+            )
+        )
+    ).all()
+    unreachable = [
+        m
+        for m in members.values()
+        if m.identities and all(i.unreachable_at is not None for i in m.identities)
+    ]
+    return Brief(
+        meeting=meeting,
+        questions=sections,
+        asked=[members[i] for i in asked_ids if i in members],
+        answered=[members[i] for i in answered_ids if i in members],
+        not_answered=[members[i] for i in asked_ids if i not in answered_ids and i in members],
+        unreachable=unreachable,
+        received=sum(1 for row in delivered if row.delivered_at or row.read_at),
+        read=sum(1 for row in delivered if row.read_at),
+    )
+
+
+def render_brief(texts: Texts, community: Community, brief: Brief, language: str) -> str:
+    return texts.render(
+        "brief.text",
+        language,
+        community=community.name,
+        meeting=brief.meeting.title,
+        when=local_time(community, brief.meeting.starts_at).strftime("%a %d %b %Y, %H:%M"),
+        sections=brief.questions,
+        asked=len(brief.asked),
+        answered=len(brief.answered),
+        rate=round(brief.response_rate * 100),
+        not_answered=[shown_name(m, texts, language) for m in brief.not_answered],
+        unreachable=[shown_name(m, texts, language) for m in brief.unreachable],
+        received=brief.received,
+        read=brief.read,
+    )
+
+
+async def brief_text(
+    session: AsyncSession, texts: Texts, community: Community, meeting: Meeting, language: str
+) -> str:
+    brief = await build_brief(session, texts, community, meeting, language)
+    return render_brief(texts, community, brief, language)

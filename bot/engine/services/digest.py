@@ -1,0 +1,126 @@
+"""The weekly digest: what is new in the community this week, posted to its groups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.engine.services import introductions, practices, rotation
+from bot.engine.services.agenda import ranked, round_for, standings
+from bot.engine.services.brief import build_brief
+from bot.engine.services.meetings import next_meeting
+from bot.engine.texts import Texts
+from storage.models import AgendaItem, AgendaRound, AgendaVote, Community, WallEntry
+
+
+@dataclass(slots=True)
+class Digest:
+    new_items: list[str]
+    standings: list[tuple[str, int]]
+    meeting: str | None
+    days: int | None
+    wall_new: int
+    introductions: int
+    leaders: list[tuple[str, int]]
+    new_practices: int
+    practice_votes: int
+    agenda_votes: int
+    asked: int
+    answered: int
+    # The member-led weekly question: (who asked, the question).
+    question: tuple[str, str] | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.new_items
+            or self.wall_new
+            or self.introductions
+            or self.new_practices
+            or self.practice_votes
+            or self.agenda_votes
+            or self.question
+        )
+
+
+async def build_digest(
+    session: AsyncSession,
+    texts: Texts,
+    community: Community,
+    now: datetime,
+    since: datetime | None = None,
+) -> Digest:
+    """What is new since ``since`` (default: a week before ``now``)."""
+    since = since or now - timedelta(days=7)
+    meeting = await next_meeting(session, community.id, now)
+    found = await round_for(session, meeting) if meeting is not None else None
+    new_items = list(
+        (
+            await session.scalars(
+                select(AgendaItem.title)
+                .join(AgendaRound, AgendaRound.id == AgendaItem.round_id)
+                .where(
+                    AgendaRound.community_id == community.id,
+                    AgendaItem.created_at >= since,
+                    AgendaItem.withdrawn_at.is_(None),
+                    AgendaItem.merged_into_id.is_(None),
+                )
+                .order_by(AgendaItem.id)
+            )
+        ).all()
+    )
+    agenda_votes = int(
+        await session.scalar(
+            select(func.count())
+            .select_from(AgendaVote)
+            .join(AgendaItem, AgendaItem.id == AgendaVote.item_id)
+            .join(AgendaRound, AgendaRound.id == AgendaItem.round_id)
+            .where(AgendaRound.community_id == community.id, AgendaVote.voted_at >= since)
+        )
+        or 0
+    )
+    rows = ranked(await standings(session, found)) if found is not None else []
+    wall_new = int(
+        await session.scalar(
+            select(func.count())
+            .select_from(WallEntry)
+            .where(WallEntry.community_id == community.id, WallEntry.completed_at >= since)
+        )
+        or 0
+    )
+    made = await introductions.made_between(session, community, since, now + timedelta(seconds=1))
+    scored = await practices.scored(session, community)
+    asked = answered = 0
+    if meeting is not None:
+        brief = await build_brief(session, texts, community, meeting, community.language)
+        asked, answered = len(brief.asked), len(brief.answered)
+    return Digest(
+        new_items=new_items,
+        standings=[(s.item.title, s.votes) for s in rows[:5]],
+        meeting=meeting.title if meeting else None,
+        days=(meeting.starts_at - now).days if meeting else None,
+        wall_new=wall_new,
+        introductions=len(made),
+        leaders=[(s.practice.text, s.votes) for s in scored[:3]],
+        new_practices=sum(1 for s in scored if s.practice.created_at >= since),
+        practice_votes=await practices.votes_since(session, community, since),
+        agenda_votes=agenda_votes,
+        asked=asked,
+        answered=answered,
+        question=await rotation.member_question_since(
+            session, texts, community, since, community.language
+        ),
+    )
+
+
+def render_digest(texts: Texts, community: Community, digest: Digest) -> str:
+    return texts.render(
+        "digest.text",
+        community.language,
+        community=community.name,
+        d=digest,
+        rate=round(digest.answered * 100 / digest.asked) if digest.asked else 0,
+    )

@@ -1,0 +1,169 @@
+"""Connecting the dots: offer two members an introduction when the wall matches them.
+
+A match is a need of one member that shares a word with what another can contribute,
+or a passion two members share (see :func:`bot.engine.services.wall.keywords`). Never the
+same pair twice, at most one introduction offered per member per week; each member
+may decline.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.engine.services.messenger import Messenger
+from bot.engine.services.wall import entries, keywords
+from bot.messages import Choice
+from storage.models import Community, Introduction, Member, WallEntry
+
+WEEK = timedelta(days=7)
+
+
+def match(a: WallEntry, b: WallEntry) -> tuple[str, set[str]] | None:
+    """Why ``a`` and ``b`` should meet, and over which words."""
+    need = (keywords(a.needs) & keywords(b.contributes)) | (
+        keywords(b.needs) & keywords(a.contributes)
+    )
+    if need:
+        return "need", need
+    passion = keywords(a.passions) & keywords(b.passions)
+    if passion:
+        return "passion", passion
+    return None
+
+
+async def _busy(session: AsyncSession, member_id: int, now: datetime) -> bool:
+    recent = await session.scalar(
+        select(Introduction.id)
+        .where(
+            or_(Introduction.member_a_id == member_id, Introduction.member_b_id == member_id),
+            Introduction.offered_at > now - WEEK,
+        )
+        .limit(1)
+    )
+    return recent is not None
+
+
+async def _paired(session: AsyncSession, community: Community, a: int, b: int) -> bool:
+    low, high = sorted((a, b))
+    found = await session.scalar(
+        select(Introduction.id).where(
+            Introduction.community_id == community.id,
+            Introduction.member_a_id == low,
+            Introduction.member_b_id == high,
+        )
+    )
+    return found is not None
+
+
+async def offer_for(
+    session: AsyncSession,
+    messenger: Messenger,
+    community: Community,
+    entry: WallEntry,
+    now: datetime,
+) -> Introduction | None:
+    """Offer the member of ``entry`` one introduction, if a match is free to be made."""
+    if await _busy(session, entry.member_id, now):
+        return None
+    for other in await entries(session, community):
+        if other.member_id == entry.member_id:
+            continue
+        found = match(entry, other)
+        if found is None or await _paired(session, community, entry.member_id, other.member_id):
+            continue
+        if await _busy(session, other.member_id, now):
+            continue
+        a, b = (
+            await session.get(Member, entry.member_id),
+            await session.get(Member, other.member_id),
+        )
+        if a is None or b is None or a.opted_out or b.opted_out:
+            continue
+        low, high = sorted((a, b), key=lambda m: m.id)
+        reason, words = found
+        intro = Introduction(
+            community_id=community.id,
+            member_a_id=low.id,
+            member_b_id=high.id,
+            reason=reason,
+            topics=", ".join(sorted(words))[:300],
+            offered_at=now,
+        )
+        session.add(intro)
+        await session.flush()
+        for member, partner in ((low, high), (high, low)):
+            await messenger.to_member(
+                session,
+                community,
+                member,
+                f"introduction:{intro.id}:{member.id}",
+                messenger.t(
+                    community,
+                    member,
+                    "intro.offer",
+                    name=member.display_name,
+                    other=partner.display_name,
+                    reason=reason,
+                    topics=intro.topics,
+                ),
+                choices=(
+                    Choice("accept", messenger.t(community, member, "intro.accept")),
+                    Choice("decline", messenger.t(community, member, "intro.decline")),
+                ),
+                context={"kind": "introduction", "introduction_id": intro.id},
+            )
+        return intro
+    return None
+
+
+async def answer(
+    session: AsyncSession,
+    messenger: Messenger,
+    community: Community,
+    intro: Introduction,
+    member: Member,
+    accepted: bool,
+    now: datetime,
+) -> str:
+    """Record the member's answer; returns the text key of the acknowledgement."""
+    side = "a_answer" if member.id == intro.member_a_id else "b_answer"
+    if getattr(intro, side) is not None:
+        return "intro.answered_already"
+    setattr(intro, side, "accepted" if accepted else "declined")
+    if not accepted:
+        return "intro.declined"
+    if intro.a_answer == "accepted" and intro.b_answer == "accepted":
+        intro.made_at = now
+        a = await session.get(Member, intro.member_a_id)
+        b = await session.get(Member, intro.member_b_id)
+        assert a is not None and b is not None
+        for one, other in ((a, b), (b, a)):
+            await messenger.to_member(
+                session,
+                community,
+                one,
+                f"introduction-made:{intro.id}:{one.id}",
+                messenger.t(
+                    community, one, "intro.made", other=other.display_name, topics=intro.topics
+                ),
+            )
+        return ""
+    return "intro.waiting"
+
+
+async def made_between(
+    session: AsyncSession, community: Community, since: datetime, until: datetime
+) -> list[Introduction]:
+    rows = await session.scalars(
+        select(Introduction)
+        .where(
+            Introduction.community_id == community.id,
+            Introduction.made_at >= since,
+            Introduction.made_at < until,
+        )
+        .order_by(Introduction.made_at)
+    )
+    return list(rows.all())

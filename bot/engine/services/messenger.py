@@ -1,0 +1,155 @@
+"""Addressing members and groups: picks the platform a member is reached on."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.engine.services import directory
+from bot.engine.texts import Texts
+from bot.messages import Address, Choice, ConversationKind, OutgoingMessage
+from bot.runtime.outbox import Envelope, Outbox
+from storage.models import Community, Member
+
+
+class Messenger:
+    def __init__(self, outbox: Outbox, texts: Texts, platforms: list[str]) -> None:
+        self.outbox = outbox
+        self.texts = texts
+        self.platforms = platforms
+
+    def language(self, community: Community, member: Member | None) -> str:
+        if member is not None and member.language:
+            return member.language
+        return community.language
+
+    def t(self, community: Community, member: Member | None, key: str, /, **values: Any) -> str:
+        return self.texts.render(key, self.language(community, member), **values)
+
+    def member_envelope(
+        self,
+        community: Community,
+        member: Member,
+        key: str,
+        text: str,
+        *,
+        choices: tuple[Choice, ...] = (),
+        context: Mapping[str, Any] | None = None,
+        multi_select: bool = False,
+    ) -> Envelope | None:
+        """A DM to the member on their best platform; None when they cannot be reached."""
+        identities = directory.reachable_identities(member, self.platforms)
+        if not identities:
+            return None
+        return Envelope(
+            key,
+            OutgoingMessage(
+                address=directory.dm_address(identities[0]),
+                text=text,
+                choices=choices,
+                multi_select=multi_select,
+            ),
+            community_id=community.id,
+            member_id=member.id,
+            context=context or {},
+        )
+
+    async def to_member(
+        self,
+        session: AsyncSession,
+        community: Community,
+        member: Member,
+        key: str,
+        text: str,
+        *,
+        choices: tuple[Choice, ...] = (),
+        context: Mapping[str, Any] | None = None,
+    ) -> bool:
+        envelope = self.member_envelope(
+            community, member, key, text, choices=choices, context=context
+        )
+        return envelope is not None and await self.outbox.put_one(session, envelope)
+
+    async def to_groups(
+        self,
+        session: AsyncSession,
+        community: Community,
+        key: str,
+        text: str,
+        *,
+        choices: tuple[Choice, ...] = (),
+        context: Mapping[str, Any] | None = None,
+        poll: bool = False,
+        multi_select: bool = False,
+    ) -> int:
+        """Post to every linked group of the community on a running platform."""
+        envelopes = [
+            Envelope(
+                f"{key}:{space.platform}:{space.conversation_id}",
+                OutgoingMessage(
+                    address=Address(space.platform, ConversationKind.GROUP, space.conversation_id),
+                    text=text,
+                    choices=choices,
+                    poll=poll,
+                    multi_select=multi_select,
+                ),
+                community_id=community.id,
+                context=context or {},
+            )
+            for space in await directory.group_spaces(session, community.id)
+            if space.platform in self.platforms
+        ]
+        return await self.outbox.put(session, envelopes)
+
+    async def to_community(
+        self,
+        session: AsyncSession,
+        community: Community,
+        key: str,
+        text: str,
+        *,
+        short_text: str | None = None,
+        choices: tuple[Choice, ...] = (),
+        context: Mapping[str, Any] | None = None,
+        poll: bool = False,
+        multi_select: bool = False,
+    ) -> int:
+        """Post to the community's groups, and DM the members who have no group to see it in.
+
+        Members reached on a platform without groups (WhatsApp), or on one where the
+        community has no linked group, get ``short_text`` (or ``text``) as a DM.
+        """
+        posted = await self.to_groups(
+            session,
+            community,
+            key,
+            text,
+            choices=choices,
+            context=context,
+            poll=poll,
+            multi_select=multi_select,
+        )
+        grouped = {
+            space.platform
+            for space in await directory.group_spaces(session, community.id)
+            if space.platform in self.platforms and self.outbox.capabilities(space.platform).groups
+        }
+        envelopes = []
+        for member in await directory.active_members(session, community.id):
+            identities = directory.reachable_identities(member, self.platforms)
+            if not identities or any(i.platform in grouped for i in identities):
+                continue
+            envelope = self.member_envelope(
+                community,
+                member,
+                f"{key}:member:{member.id}",
+                short_text or text,
+                choices=choices,
+                context=context,
+                multi_select=multi_select,
+            )
+            if envelope is not None:
+                envelopes.append(envelope)
+        return posted + await self.outbox.put(session, envelopes)

@@ -1,0 +1,482 @@
+"""Pre-meeting questions: the question set, asking, replies, reminders and edits.
+
+Questions are asked one at a time in each member's DM; a reply goes to the question
+it answers (reply-to or thread where the platform has them, otherwise the member's
+open question) and the next question follows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.engine.community_settings import CommunitySettings
+from bot.engine.services import directory
+from bot.engine.services.meetings import local_time
+from bot.engine.services.messenger import Messenger
+from bot.engine.texts import Texts
+from bot.runtime.outbox import Envelope
+from storage.bulk import insert_ignore
+from storage.models import Community, Meeting, MeetingQuestion, Member, Prompt, Reply
+
+MAX_ANSWER_LENGTH = 4000
+
+
+class QuestionError(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def question_text(texts: Texts, question: MeetingQuestion, language: str) -> str:
+    if question.library_key:
+        library = texts.library_question(question.library_key)
+        if library is not None:
+            return library.in_language(language)
+    return question.text or question.library_key or ""
+
+
+async def question_set(
+    session: AsyncSession, texts: Texts, meeting: Meeting
+) -> list[MeetingQuestion]:
+    """The meeting's live questions, taken from the library the first time they are needed."""
+    rows = list(
+        (
+            await session.scalars(
+                select(MeetingQuestion)
+                .where(MeetingQuestion.meeting_id == meeting.id)
+                .order_by(MeetingQuestion.position)
+            )
+        ).all()
+    )
+    if not rows:
+        for position, library in enumerate(texts.questions.get(meeting.kind, []), start=1):
+            question = MeetingQuestion(
+                meeting_id=meeting.id, position=position, library_key=library.key
+            )
+            session.add(question)
+            rows.append(question)
+        await session.flush()
+    return [row for row in rows if row.removed_at is None]
+
+
+async def add_question(
+    session: AsyncSession, texts: Texts, meeting: Meeting, text: str
+) -> MeetingQuestion:
+    text = text.strip()
+    if not text:
+        raise QuestionError("questions.usage")
+    if len(text) > 1000:
+        raise QuestionError("error.too_long")
+    await question_set(session, texts, meeting)
+    last = await session.scalar(
+        select(func.max(MeetingQuestion.position)).where(MeetingQuestion.meeting_id == meeting.id)
+    )
+    question = MeetingQuestion(meeting_id=meeting.id, position=(last or 0) + 1, text=text)
+    session.add(question)
+    await session.flush()
+    return question
+
+
+async def remove_question(
+    session: AsyncSession, texts: Texts, meeting: Meeting, number: int, now: datetime
+) -> MeetingQuestion:
+    live = await question_set(session, texts, meeting)
+    if not 1 <= number <= len(live):
+        raise QuestionError("questions.no_such")
+    question = live[number - 1]
+    question.removed_at = now
+    # Nobody is asked a removed question any more.
+    await session.execute(
+        update(Prompt)
+        .where(Prompt.question_id == question.id, Prompt.status == "queued")
+        .values(status="withdrawn")
+    )
+    return question
+
+
+@dataclass(slots=True)
+class QuestionService:
+    messenger: Messenger
+
+    @property
+    def texts(self) -> Texts:
+        return self.messenger.texts
+
+    # -- asking -------------------------------------------------------------------
+
+    async def ask_all(
+        self, session: AsyncSession, community: Community, meeting: Meeting, now: datetime
+    ) -> int:
+        """The questions step: queue every question for every active member, ask the first."""
+        members = await directory.active_members(session, community.id)
+        if not CommunitySettings.of(community.settings).ask_facilitators:
+            members = [m for m in members if not m.is_facilitator]
+        return await self._ask_members(session, community, meeting, members, now)
+
+    async def catch_up(
+        self,
+        session: AsyncSession,
+        community: Community,
+        meeting: Meeting,
+        member: Member,
+        now: datetime,
+    ) -> int:
+        """A member who joined after the questions went out is asked them too."""
+        return await self._ask_members(session, community, meeting, [member], now)
+
+    async def _ask_members(
+        self,
+        session: AsyncSession,
+        community: Community,
+        meeting: Meeting,
+        members: Sequence[Member],
+        now: datetime,
+    ) -> int:
+        questions = await question_set(session, self.texts, meeting)
+        if not questions or not members:
+            return 0
+        rows = [
+            {
+                "meeting_id": meeting.id,
+                "question_id": question.id,
+                "member_id": member.id,
+                "status": "queued",
+                "created_at": now,
+            }
+            for member in members
+            for question in questions
+        ]
+        await insert_ignore(session, Prompt, rows, ["question_id", "member_id"])
+        by_member = {member.id: member for member in members}
+        prompts = await self._prompts(session, meeting, list(by_member))
+        first: dict[int, Prompt] = {}
+        busy: set[int] = set()
+        for prompt in prompts:
+            if prompt.status == "asked":
+                busy.add(prompt.member_id)
+            elif prompt.status == "queued" and prompt.member_id not in first:
+                first[prompt.member_id] = prompt
+        envelopes: list[Envelope] = []
+        asked: list[int] = []
+        totals = len(questions)
+        positions = {q.id: i for i, q in enumerate(questions, start=1)}
+        texts_by_id = {q.id: q for q in questions}
+        for member_id, prompt in first.items():
+            if member_id in busy:
+                continue
+            member = by_member[member_id]
+            envelope = self._question_envelope(
+                community,
+                meeting,
+                member,
+                prompt,
+                texts_by_id[prompt.question_id],
+                positions[prompt.question_id],
+                totals,
+                intro=True,
+            )
+            if envelope is not None:
+                envelopes.append(envelope)
+                asked.append(prompt.id)
+        await self.messenger.outbox.put(session, envelopes)
+        await self._mark_asked(session, asked, now)
+        return len(asked)
+
+    async def _prompts(
+        self, session: AsyncSession, meeting: Meeting, member_ids: list[int]
+    ) -> Sequence[Prompt]:
+        query = (
+            select(Prompt)
+            .join(MeetingQuestion, MeetingQuestion.id == Prompt.question_id)
+            .where(Prompt.meeting_id == meeting.id, MeetingQuestion.removed_at.is_(None))
+            .order_by(Prompt.member_id, MeetingQuestion.position)
+        )
+        if member_ids and len(member_ids) <= 500:
+            query = query.where(Prompt.member_id.in_(member_ids))
+        return (await session.scalars(query)).all()
+
+    async def _mark_asked(
+        self, session: AsyncSession, prompt_ids: list[int], now: datetime
+    ) -> None:
+        for start in range(0, len(prompt_ids), 500):
+            await session.execute(
+                update(Prompt)
+                .where(Prompt.id.in_(prompt_ids[start : start + 500]))
+                .values(status="asked", asked_at=now)
+                .execution_options(synchronize_session=False)
+            )
+
+    def _question_envelope(
+        self,
+        community: Community,
+        meeting: Meeting,
+        member: Member,
+        prompt: Prompt,
+        question: MeetingQuestion,
+        number: int,
+        total: int,
+        *,
+        intro: bool = False,
+        prefix: str = "",
+    ) -> Envelope | None:
+        language = self.messenger.language(community, member)
+        text = self.texts.render(
+            "questions.ask",
+            language,
+            intro=intro,
+            name=member.display_name,
+            community=community.name,
+            meeting=meeting.title,
+            when=local_time(community, meeting.starts_at).strftime("%a %d %b, %H:%M"),
+            number=number,
+            total=total,
+            question=question_text(self.texts, question, language),
+        )
+        key = f"prompt:{prompt.id}" if not prefix else f"{prefix}:{prompt.id}"
+        return self.messenger.member_envelope(
+            community, member, key, text, context={"kind": "prompt", "prompt_id": prompt.id}
+        )
+
+    async def ask_next(
+        self,
+        session: AsyncSession,
+        community: Community,
+        meeting: Meeting,
+        member: Member,
+        now: datetime,
+    ) -> bool:
+        """Ask the member's next queued question; thank them when none is left."""
+        questions = await question_set(session, self.texts, meeting)
+        prompts = await self._prompts(session, meeting, [member.id])
+        if any(p.status == "asked" for p in prompts):
+            return False
+        queued = next((p for p in prompts if p.status == "queued"), None)
+        if queued is None:
+            await self.messenger.to_member(
+                session,
+                community,
+                member,
+                f"questions-done:{meeting.id}:{member.id}",
+                self.messenger.t(community, member, "questions.done", meeting=meeting.title),
+            )
+            return False
+        positions = {q.id: i for i, q in enumerate(questions, start=1)}
+        by_id = {q.id: q for q in questions}
+        envelope = self._question_envelope(
+            community,
+            meeting,
+            member,
+            queued,
+            by_id[queued.question_id],
+            positions[queued.question_id],
+            len(questions),
+        )
+        if envelope is None:
+            return False
+        await self.messenger.outbox.put_one(session, envelope)
+        await self._mark_asked(session, [queued.id], now)
+        return True
+
+    # -- replies --------------------------------------------------------------------
+
+    async def open_prompt(
+        self, session: AsyncSession, member: Member, now: datetime
+    ) -> Prompt | None:
+        """The question the member was asked last and has not answered, if its meeting is ahead."""
+        return await session.scalar(
+            select(Prompt)
+            .join(Meeting, Meeting.id == Prompt.meeting_id)
+            .where(
+                Prompt.member_id == member.id,
+                Prompt.status == "asked",
+                Meeting.starts_at > now,
+                Meeting.cancelled_at.is_(None),
+            )
+            .order_by(Prompt.asked_at.desc(), Prompt.id.desc())
+            .limit(1)
+        )
+
+    async def record_reply(
+        self,
+        session: AsyncSession,
+        community: Community,
+        member: Member,
+        prompt: Prompt,
+        text: str,
+        platform: str,
+        message_id: str | None,
+        now: datetime,
+    ) -> str:
+        """Store an answer (or replace it); returns the text key of the acknowledgement."""
+        if len(text) > MAX_ANSWER_LENGTH:
+            return "error.too_long"
+        meeting = await session.get(Meeting, prompt.meeting_id)
+        assert meeting is not None
+        if meeting.starts_at <= now:
+            return "questions.closed"
+        reply = await session.scalar(select(Reply).where(Reply.prompt_id == prompt.id))
+        if reply is not None:
+            reply.text = text
+            reply.edited_at = now
+            reply.platform, reply.message_id = platform, message_id
+            return "questions.updated"
+        session.add(
+            Reply(
+                prompt_id=prompt.id,
+                member_id=member.id,
+                text=text,
+                platform=platform,
+                message_id=message_id,
+                received_at=now,
+            )
+        )
+        was_asked = prompt.status == "asked"
+        prompt.status = "answered"
+        prompt.answered_at = now
+        await session.flush()
+        if was_asked:
+            await self.ask_next(session, community, meeting, member, now)
+        return ""
+
+    async def edit_reply(
+        self, session: AsyncSession, platform: str, message_id: str, text: str, now: datetime
+    ) -> bool:
+        """A member edited the message that carried an answer: the stored answer follows."""
+        reply = await session.scalar(
+            select(Reply).where(Reply.platform == platform, Reply.message_id == message_id)
+        )
+        if reply is None or len(text) > MAX_ANSWER_LENGTH:
+            return False
+        prompt = await session.get(Prompt, reply.prompt_id)
+        meeting = await session.get(Meeting, prompt.meeting_id) if prompt else None
+        if meeting is None or meeting.starts_at <= now:
+            return False
+        reply.text = text
+        reply.edited_at = now
+        return True
+
+    async def answers(
+        self, session: AsyncSession, meeting: Meeting, member: Member
+    ) -> list[tuple[MeetingQuestion, Prompt | None, Reply | None]]:
+        questions = await question_set(session, self.texts, meeting)
+        prompts = {p.question_id: p for p in await self._prompts(session, meeting, [member.id])}
+        replies = {
+            r.prompt_id: r
+            for r in (
+                await session.scalars(
+                    select(Reply).where(Reply.prompt_id.in_([p.id for p in prompts.values()]))
+                )
+            ).all()
+        }
+        out = []
+        for question in questions:
+            prompt = prompts.get(question.id)
+            out.append((question, prompt, replies.get(prompt.id) if prompt else None))
+        return out
+
+    async def answer_by_number(
+        self,
+        session: AsyncSession,
+        community: Community,
+        meeting: Meeting,
+        member: Member,
+        number: int,
+        text: str,
+        platform: str,
+        now: datetime,
+    ) -> str:
+        rows = await self.answers(session, meeting, member)
+        if not 1 <= number <= len(rows):
+            return "questions.no_such"
+        question, prompt, _ = rows[number - 1]
+        if prompt is None:
+            await insert_ignore(
+                session,
+                Prompt,
+                [
+                    {
+                        "meeting_id": meeting.id,
+                        "question_id": question.id,
+                        "member_id": member.id,
+                        "status": "queued",
+                        "created_at": now,
+                    }
+                ],
+                ["question_id", "member_id"],
+            )
+            prompt = await session.scalar(
+                select(Prompt).where(
+                    Prompt.question_id == question.id, Prompt.member_id == member.id
+                )
+            )
+            assert prompt is not None
+        key = await self.record_reply(session, community, member, prompt, text, platform, None, now)
+        return key or "questions.saved"
+
+    # -- reminders --------------------------------------------------------------------
+
+    async def remind(
+        self, session: AsyncSession, community: Community, meeting: Meeting, now: datetime
+    ) -> int:
+        """Remind every member who has questions left, repeating the open one."""
+        questions = await question_set(session, self.texts, meeting)
+        if not questions:
+            return 0
+        positions = {q.id: i for i, q in enumerate(questions, start=1)}
+        by_id = {q.id: q for q in questions}
+        prompts = await self._prompts(session, meeting, [])
+        left: dict[int, list[Prompt]] = {}
+        for prompt in prompts:
+            if prompt.status in ("asked", "queued"):
+                left.setdefault(prompt.member_id, []).append(prompt)
+        if not left:
+            return 0
+        members = {
+            m.id: m for m in await directory.active_members(session, community.id) if m.id in left
+        }
+        envelopes: list[Envelope] = []
+        reminded: list[int] = []
+        for member_id, pending in left.items():
+            member = members.get(member_id)
+            if member is None:
+                continue
+            current = next((p for p in pending if p.status == "asked"), pending[0])
+            language = self.messenger.language(community, member)
+            text = self.texts.render(
+                "questions.reminder",
+                language,
+                name=member.display_name,
+                meeting=meeting.title,
+                when=local_time(community, meeting.starts_at).strftime("%a %d %b, %H:%M"),
+                left=len(pending),
+                total=len(questions),
+                number=positions[current.question_id],
+                question=question_text(self.texts, by_id[current.question_id], language),
+            )
+            envelope = self.messenger.member_envelope(
+                community,
+                member,
+                f"reminder:{meeting.id}:{member_id}",
+                text,
+                context={"kind": "prompt", "prompt_id": current.id},
+            )
+            if envelope is not None:
+                envelopes.append(envelope)
+                reminded.extend(p.id for p in pending)
+                if current.status == "queued":
+                    current.status = "asked"
+                    current.asked_at = now
+        await self.messenger.outbox.put(session, envelopes)
+        for start in range(0, len(reminded), 500):
+            await session.execute(
+                update(Prompt)
+                .where(Prompt.id.in_(reminded[start : start + 500]))
+                .values(reminded_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        return len(envelopes)

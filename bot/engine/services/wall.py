@@ -1,0 +1,331 @@
+"""The wall of passions: what each member loves, offers and needs, and shared topics.
+
+Topics are the words members share after removing stop words (English and French),
+lower-cased, with a trailing plural "s" dropped from longer words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.engine.services.messenger import Messenger
+from storage.models import Community, Member, WallEntry
+
+FIELDS = ("passions", "contributes", "needs")
+MAX_FIELD_LENGTH = 500
+
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "being",
+        "but",
+        "by",
+        "can",
+        "could",
+        "do",
+        "does",
+        "doing",
+        "done",
+        "for",
+        "from",
+        "get",
+        "getting",
+        "got",
+        "had",
+        "has",
+        "have",
+        "having",
+        "help",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "just",
+        "like",
+        "lot",
+        "lots",
+        "make",
+        "many",
+        "me",
+        "more",
+        "most",
+        "much",
+        "my",
+        "need",
+        "needs",
+        "new",
+        "of",
+        "on",
+        "one",
+        "or",
+        "other",
+        "our",
+        "out",
+        "over",
+        "people",
+        "really",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "thing",
+        "things",
+        "this",
+        "those",
+        "to",
+        "too",
+        "up",
+        "us",
+        "very",
+        "want",
+        "was",
+        "way",
+        "we",
+        "well",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "work",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "au",
+        "aux",
+        "avec",
+        "ce",
+        "ces",
+        "cette",
+        "dans",
+        "de",
+        "des",
+        "du",
+        "elle",
+        "en",
+        "est",
+        "et",
+        "être",
+        "faire",
+        "il",
+        "ils",
+        "je",
+        "la",
+        "le",
+        "les",
+        "leur",
+        "lui",
+        "ma",
+        "mais",
+        "me",
+        "mes",
+        "moi",
+        "mon",
+        "ne",
+        "nos",
+        "notre",
+        "nous",
+        "on",
+        "ou",
+        "par",
+        "pas",
+        "plus",
+        "pour",
+        "qu",
+        "que",
+        "qui",
+        "sa",
+        "se",
+        "ses",
+        "son",
+        "sur",
+        "ta",
+        "te",
+        "tes",
+        "toi",
+        "ton",
+        "tu",
+        "un",
+        "une",
+        "vos",
+        "votre",
+        "vous",
+        "besoin",
+        "aide",
+        "aider",
+    ]
+)
+
+
+class WallError(Exception):
+    def __init__(self, key: str, **values: Any) -> None:
+        super().__init__(key)
+        self.key = key
+        self.values = values
+
+
+def keywords(text: str | None) -> set[str]:
+    """The words of ``text`` that can make a match."""
+    words = set()
+    for word in re.findall(r"[^\W\d_]{3,}", (text or "").lower()):
+        if word in STOP_WORDS:
+            continue
+        if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        words.add(word)
+    return words
+
+
+async def entry_of(session: AsyncSession, member: Member) -> WallEntry | None:
+    return await session.scalar(select(WallEntry).where(WallEntry.member_id == member.id))
+
+
+async def entries(session: AsyncSession, community: Community) -> list[WallEntry]:
+    rows = await session.scalars(
+        select(WallEntry)
+        .where(WallEntry.community_id == community.id, WallEntry.completed_at.is_not(None))
+        .order_by(WallEntry.id)
+    )
+    return list(rows.all())
+
+
+async def start_conversation(
+    session: AsyncSession,
+    messenger: Messenger,
+    community: Community,
+    member: Member,
+    now: datetime,
+    key: str,
+    *,
+    refresh: bool = False,
+) -> bool:
+    """Invite the member, in a DM, to tell the wall three things (one question at a time)."""
+    entry = await entry_of(session, member)
+    if entry is None:
+        entry = WallEntry(community_id=community.id, member_id=member.id, created_at=now)
+        session.add(entry)
+    entry.pending_field = FIELDS[0]
+    entry.pending_since = now
+    await session.flush()
+    text = messenger.t(
+        community,
+        member,
+        "wall.refresh" if refresh else "wall.invite",
+        name=member.display_name,
+        community=community.name,
+        current=entry.passions or "",
+    )
+    question = messenger.t(community, member, "wall.ask.passions", current=entry.passions or "")
+    return await messenger.to_member(session, community, member, key, f"{text}\n\n{question}")
+
+
+async def record(session: AsyncSession, entry: WallEntry, text: str, now: datetime) -> str | None:
+    """Store the answer to the pending question; returns the next field, or None when done."""
+    if len(text) > MAX_FIELD_LENGTH:
+        raise WallError("error.too_long", limit=MAX_FIELD_LENGTH)
+    field = entry.pending_field
+    assert field in FIELDS
+    # "-" (or "skip") keeps what was there.
+    if text.strip().lower() not in ("-", "skip", "passer"):
+        setattr(entry, field, text.strip())
+    following = FIELDS[FIELDS.index(field) + 1] if field != FIELDS[-1] else None
+    entry.pending_field = following
+    entry.pending_since = now if following else None
+    if following is None:
+        if entry.completed_at is None:
+            entry.completed_at = now
+        else:
+            entry.refreshed_at = now
+    await session.flush()
+    return following
+
+
+def set_field(entry: WallEntry, field: str, text: str, now: datetime) -> None:
+    if field not in FIELDS:
+        raise WallError("wall.usage")
+    if len(text) > MAX_FIELD_LENGTH:
+        raise WallError("error.too_long", limit=MAX_FIELD_LENGTH)
+    if not text.strip():
+        raise WallError("wall.usage")
+    setattr(entry, field, text.strip())
+    if entry.completed_at is None:
+        entry.completed_at = now
+    else:
+        entry.refreshed_at = now
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    word: str
+    holders: list[tuple[Member, str]]
+
+
+async def topics(
+    session: AsyncSession, community: Community
+) -> tuple[list[Topic], list[WallEntry]]:
+    """Words held by two members or more, with who holds them and how; and the entries
+    that share no topic."""
+    rows = await entries(session, community)
+    by_word: dict[str, list[tuple[int, str]]] = {}
+    for entry in rows:
+        for field in FIELDS:
+            for word in keywords(getattr(entry, field)):
+                holders = by_word.setdefault(word, [])
+                if (entry.member_id, field) not in holders:
+                    holders.append((entry.member_id, field))
+    shared = {
+        word: holders
+        for word, holders in by_word.items()
+        if len({member_id for member_id, _ in holders}) > 1
+    }
+    members = {e.member_id: await session.get(Member, e.member_id) for e in rows}
+    result = [
+        Topic(word, [(m, field) for mid, field in holders if (m := members[mid]) is not None])
+        for word, holders in sorted(shared.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    ]
+    in_topics = {mid for holders in shared.values() for mid, _ in holders}
+    alone = [e for e in rows if e.member_id not in in_topics]
+    return result, alone
+
+
+def wall_members(rows: Sequence[WallEntry]) -> list[int]:
+    return [e.member_id for e in rows]

@@ -1,0 +1,60 @@
+"""The weekly digest, once per community per ISO week, skipped when nothing is new."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.engine.community_settings import CommunitySettings
+from bot.engine.services.digest import build_digest, render_digest
+from bot.engine.services.messenger import Messenger
+from bot.runtime.timetable import Occurrence, local_instant
+from storage.models import Community, Meeting
+
+
+@dataclass(slots=True)
+class DigestStep:
+    messenger: Messenger
+    name: str = "digest"
+
+    def occurrences(
+        self,
+        community: Community,
+        settings: CommunitySettings,
+        meetings: Sequence[Meeting],
+        now: datetime,
+    ) -> Iterable[Occurrence]:
+        today = now.astimezone(ZoneInfo(community.timezone)).date()
+        monday = today - timedelta(days=today.weekday())
+        for week in (0, 1):
+            day = monday + timedelta(days=7 * week + settings.digest_weekday)
+            due = local_instant(day, settings.digest_at, community.timezone)
+            year, number, _ = day.isocalendar()
+            yield Occurrence(
+                f"digest:{community.id}:{year}-W{number:02d}",
+                self.name,
+                community.id,
+                due,
+                due + timedelta(hours=12),
+            )
+
+    async def run(
+        self, session: AsyncSession, community: Community, occurrence: Occurrence, now: datetime
+    ) -> str:
+        # The week before the digest was due, whenever it actually runs.
+        digest = await build_digest(
+            session, self.messenger.texts, community, now, occurrence.due_at - timedelta(days=7)
+        )
+        if digest.empty:
+            return "nothing new: no digest"
+        sent = await self.messenger.to_community(
+            session,
+            community,
+            occurrence.key,
+            render_digest(self.messenger.texts, community, digest),
+        )
+        return f"digest posted {sent} times"

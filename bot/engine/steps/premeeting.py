@@ -1,0 +1,79 @@
+"""Pre-meeting steps: questions out, reminder to who has not answered, brief to facilitators."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.engine.community_settings import CommunitySettings
+from bot.engine.services import directory
+from bot.engine.services.brief import brief_text
+from bot.engine.services.messenger import Messenger
+from bot.engine.services.questions import QuestionService
+from bot.runtime.timetable import MeetingStep, days_before
+from storage.models import Community, Meeting
+
+
+@dataclass(slots=True)
+class QuestionsStep(MeetingStep):
+    questions: QuestionService
+    name: str = "questions"
+
+    def window(
+        self, meeting: Meeting, community: Community, settings: CommunitySettings
+    ) -> tuple[datetime, datetime]:
+        due = days_before(meeting, community, settings.questions_days_before, settings.send_at)
+        return due, meeting.starts_at
+
+    async def run_for(
+        self, session: AsyncSession, community: Community, meeting: Meeting, now: datetime
+    ) -> str:
+        asked = await self.questions.ask_all(session, community, meeting, now)
+        return f"asked {asked} members"
+
+
+@dataclass(slots=True)
+class ReminderStep(MeetingStep):
+    questions: QuestionService
+    name: str = "reminder"
+
+    def window(
+        self, meeting: Meeting, community: Community, settings: CommunitySettings
+    ) -> tuple[datetime, datetime]:
+        due = days_before(meeting, community, settings.reminder_days_before, settings.send_at)
+        brief = days_before(meeting, community, settings.brief_days_before, settings.send_at)
+        # A reminder after the brief went out would change nothing for the meeting.
+        return due, min(max(brief, due + (meeting.starts_at - due) / 2), meeting.starts_at)
+
+    async def run_for(
+        self, session: AsyncSession, community: Community, meeting: Meeting, now: datetime
+    ) -> str:
+        reminded = await self.questions.remind(session, community, meeting, now)
+        return f"reminded {reminded} members"
+
+
+@dataclass(slots=True)
+class BriefStep(MeetingStep):
+    messenger: Messenger
+    name: str = "brief"
+
+    def window(
+        self, meeting: Meeting, community: Community, settings: CommunitySettings
+    ) -> tuple[datetime, datetime]:
+        due = days_before(meeting, community, settings.brief_days_before, settings.send_at)
+        return due, meeting.starts_at
+
+    async def run_for(
+        self, session: AsyncSession, community: Community, meeting: Meeting, now: datetime
+    ) -> str:
+        sent = 0
+        for facilitator in await directory.facilitators(session, community.id):
+            language = self.messenger.language(community, facilitator)
+            text = await brief_text(session, self.messenger.texts, community, meeting, language)
+            if await self.messenger.to_member(
+                session, community, facilitator, f"brief:{meeting.id}:{facilitator.id}", text
+            ):
+                sent += 1
+        return f"brief to {sent} facilitators"

@@ -1,0 +1,100 @@
+"""One inbound event being handled: who, where, and how to answer them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.messages import Address, Choice, ConversationKind, InboundEvent, OutgoingMessage
+from bot.runtime.outbox import Envelope
+from storage.models import Community, Member, Space
+
+if TYPE_CHECKING:
+    from bot.engine.engine import Engine
+
+
+@dataclass(slots=True)
+class Turn:
+    engine: Engine
+    session: AsyncSession
+    event: InboundEvent
+    space: Space | None
+    community: Community | None
+    member: Member | None
+    _replies: int = field(default=0)
+
+    @property
+    def in_group(self) -> bool:
+        return self.event.conversation.kind is ConversationKind.GROUP
+
+    @property
+    def language(self) -> str:
+        if self.member is not None and self.member.language:
+            return self.member.language
+        if self.event.sender.language and self.event.sender.language in self.engine.texts.languages:
+            return self.event.sender.language
+        if self.community is not None:
+            return self.community.language
+        return "en"
+
+    def t(self, key: str, /, **values: Any) -> str:
+        return self.engine.texts.render(key, self.language, **values)
+
+    def _key(self, suffix: str) -> str:
+        event = self.event
+        base = event.message_id or f"{id(event)}:{self.engine.clock.now().timestamp()}"
+        return f"reply:{event.platform}:{event.conversation.id}:{base}:{suffix}"
+
+    async def reply(
+        self,
+        text: str,
+        *,
+        private: bool = False,
+        choices: tuple[Choice, ...] = (),
+        context: Mapping[str, Any] | None = None,
+        multi_select: bool = False,
+        poll: bool = False,
+    ) -> None:
+        """Answer where the event came from; ``private`` answers only the sender.
+
+        In a group, a private answer is ephemeral where the platform can do that and
+        a direct message where it cannot.
+        """
+        event = self.event
+        caps = self.engine.outbox.capabilities(event.platform)
+        if not self.in_group:
+            address = Address(event.platform, ConversationKind.DM, event.conversation.id)
+        elif private and caps.ephemeral:
+            address = Address(
+                event.platform,
+                ConversationKind.GROUP,
+                event.conversation.id,
+                ephemeral_to=event.sender.user_id,
+            )
+        elif private:
+            address = Address(event.platform, ConversationKind.DM, event.sender.user_id)
+        else:
+            address = Address(event.platform, ConversationKind.GROUP, event.conversation.id)
+        self._replies += 1
+        await self.engine.outbox.put_one(
+            self.session,
+            Envelope(
+                self._key(str(self._replies)),
+                OutgoingMessage(
+                    address=address,
+                    text=text,
+                    choices=choices,
+                    multi_select=multi_select,
+                    poll=poll,
+                ),
+                community_id=self.community.id if self.community else None,
+                member_id=self.member.id if self.member else None,
+                context=context or {},
+            ),
+        )
+
+    async def say(self, key: str, /, *, private: bool = False, **values: Any) -> None:
+        await self.reply(self.t(key, **values), private=private)

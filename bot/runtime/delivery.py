@@ -1,0 +1,395 @@
+"""The delivery loop: sends what the outbox holds, through the adapter that owns it.
+
+Messages are claimed in batches under a lease (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL), sent with bounded concurrency, in order within one conversation, and
+marked sent with the platform's message id. If the process dies, a claimed message
+whose lease runs out is sent again: only messages the platform accepted but whose
+"sent" mark was not yet written can be repeated, at most ``concurrency`` per adapter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.adapter import (
+    Adapter,
+    PermanentError,
+    RetryAfter,
+    TransientError,
+    Unreachable,
+    WindowClosed,
+)
+from bot.engine.services import directory
+from bot.messages import Address, ConversationKind, Mention, MessageRef, OutgoingMessage
+from bot.runtime.clock import Clock
+from bot.runtime.metrics import Metrics
+from bot.runtime.outbox import Envelope, Outbox, row_to_message
+from storage.models import Identity, Member, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    status: str
+    ref: MessageRef | None = None
+    error: str | None = None
+    delay: float = 0.0
+
+
+class DeliveryLoop:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        adapters: Mapping[str, Adapter],
+        outbox: Outbox,
+        clock: Clock,
+        metrics: Metrics,
+        *,
+        concurrency: int = 16,
+        max_attempts: int = 8,
+        lease_seconds: float = 60.0,
+        poll_interval: float = 1.0,
+        reopener_text: str = "",
+        nudge_text: str = "",
+    ) -> None:
+        self._sessions = sessions
+        self._adapters = adapters
+        self._outbox = outbox
+        self._clock = clock
+        self._metrics = metrics
+        self._concurrency = concurrency
+        self._max_attempts = max_attempts
+        self._lease = timedelta(seconds=lease_seconds)
+        self._poll_interval = poll_interval
+        self._reopener_text = reopener_text
+        self._nudge_text = nudge_text
+        self._semaphores = {name: asyncio.Semaphore(concurrency) for name in adapters}
+        self._stopping = asyncio.Event()
+        # One pass at a time per process (the loop and drain() may both call), so at most
+        # one claimed batch is in flight: that bounds what a crash can repeat.
+        self._pass = asyncio.Lock()
+
+    # -- running ---------------------------------------------------------------
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            self._outbox.wakeup.clear()
+            try:
+                handled = await self.deliver_due()
+            except Exception:
+                log.exception("delivery pass failed; trying again shortly")
+                handled = 0
+            if handled == 0:
+                waiter = asyncio.ensure_future(self._outbox.wakeup.wait())
+                stopper = asyncio.ensure_future(self._stopping.wait())
+                await asyncio.wait(
+                    {waiter, stopper},
+                    timeout=self._poll_interval,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                waiter.cancel()
+                stopper.cancel()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def drain(self, max_passes: int = 1000) -> int:
+        """Deliver until nothing is due now (for the console and tests)."""
+        total = 0
+        for _ in range(max_passes):
+            handled = await self.deliver_due()
+            if handled == 0:
+                break
+            total += handled
+        return total
+
+    # -- one pass --------------------------------------------------------------
+
+    async def deliver_due(self, batch_size: int | None = None) -> int:
+        """Claim a batch, send it, and record every outcome in one transaction.
+
+        Writing the outcomes of a batch together keeps the database out of the hot
+        path; the price is that a crash between sending and recording repeats at most
+        one batch (``concurrency × 4`` messages per adapter).
+        """
+        async with self._pass:
+            return await self._deliver_batch(batch_size)
+
+    async def _deliver_batch(self, batch_size: int | None) -> int:
+        rows = await self._claim(batch_size or self._concurrency * 4 * max(len(self._adapters), 1))
+        if not rows:
+            return 0
+        groups: dict[tuple[str, str], list[OutboxMessage]] = {}
+        for row in rows:
+            groups.setdefault((row.platform, row.conversation_id), []).append(row)
+        outcomes: list[tuple[OutboxMessage, _Outcome]] = []
+        held: list[OutboxMessage] = []
+        released: list[tuple[OutboxMessage, float]] = []
+        await asyncio.gather(
+            *(self._deliver_group(group, outcomes, held, released) for group in groups.values())
+        )
+        await self._record(outcomes, held, released)
+        return len(rows)
+
+    async def _claim(self, limit: int) -> Sequence[OutboxMessage]:
+        now = self._clock.now()
+        claimable = or_(
+            and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
+            and_(OutboxMessage.status == "sending", OutboxMessage.lease_until < now),
+        )
+        async with self._sessions() as session, session.begin():
+            query = (
+                select(OutboxMessage)
+                .where(OutboxMessage.platform.in_(list(self._adapters)), claimable)
+                .order_by(OutboxMessage.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            rows = (await session.scalars(query)).all()
+            if not rows:
+                return []
+            # The condition is checked again in the UPDATE: on SQLite, where there is no
+            # SKIP LOCKED, two claimers may read the same rows, but only one updates each.
+            claimed = set(
+                (
+                    await session.scalars(
+                        update(OutboxMessage)
+                        .where(OutboxMessage.id.in_([row.id for row in rows]), claimable)
+                        .values(status="sending", lease_until=now + self._lease)
+                        .returning(OutboxMessage.id)
+                    )
+                ).all()
+            )
+            return [row for row in rows if row.id in claimed]
+
+    async def _deliver_group(
+        self,
+        rows: list[OutboxMessage],
+        outcomes: list[tuple[OutboxMessage, _Outcome]],
+        held: list[OutboxMessage],
+        released: list[tuple[OutboxMessage, float]],
+    ) -> None:
+        platform = rows[0].platform
+        adapter = self._adapters[platform]
+        async with self._semaphores[platform]:
+            window_open = await self._window_open(adapter, rows[0])
+            for index, row in enumerate(rows):
+                message = row_to_message(row)
+                if not window_open and not message.reopener:
+                    held.extend(rows[index:])
+                    return
+                outcome = await self._send(adapter, message)
+                outcomes.append((row, outcome))
+                if outcome.status == "pending":
+                    # Keep the conversation in order: the rest waits as long as this one.
+                    released.extend((rest, outcome.delay) for rest in rows[index + 1 :])
+                    return
+                if outcome.status == "held":
+                    held.extend(rows[index + 1 :])
+                    return
+
+    async def _window_open(self, adapter: Adapter, row: OutboxMessage) -> bool:
+        window = adapter.capabilities.reply_window
+        if window is None or row.conversation_kind != ConversationKind.DM.value:
+            return True
+        async with self._sessions() as session:
+            known, last = (
+                await session.execute(
+                    select(func.count(Identity.id), func.max(Identity.last_inbound_at)).where(
+                        Identity.platform == row.platform, Identity.user_id == row.conversation_id
+                    )
+                )
+            ).one()
+        if not known:
+            # Not a member yet (an answer to someone who just wrote, e.g. "how to join"):
+            # the platform enforces the window itself, and WindowClosed holds the message.
+            return True
+        return last is not None and self._clock.now() - last < window - timedelta(minutes=1)
+
+    async def _send(self, adapter: Adapter, message: OutgoingMessage) -> _Outcome:
+        platform = adapter.name
+        try:
+            ref = await adapter.send(message)
+        except RetryAfter as error:
+            self._metrics.rate_limited.labels(platform).inc()
+            return _Outcome("pending", error=str(error), delay=max(error.seconds, 0.05))
+        except Unreachable as error:
+            self._metrics.unreachable.labels(platform).inc()
+            return _Outcome("unreachable", error=str(error) or "unreachable")
+        except WindowClosed as error:
+            return _Outcome("held", error=str(error) or "reply window closed")
+        except PermanentError as error:
+            self._metrics.dead.labels(platform).inc()
+            return _Outcome("dead", error=str(error))
+        except TransientError as error:
+            return _Outcome("retry", error=str(error))
+        except Exception as error:  # an adapter bug must not stop delivery of the rest
+            log.exception("adapter %s failed to send", platform)
+            return _Outcome("retry", error=f"{type(error).__name__}: {error}")
+        self._metrics.sent.labels(platform).inc()
+        return _Outcome("sent", ref=ref)
+
+    def _values(self, row: OutboxMessage, outcome: _Outcome, now: datetime) -> dict[str, object]:
+        values: dict[str, object] = {"lease_until": None, "last_error": outcome.error}
+        if outcome.status == "sent":
+            assert outcome.ref is not None
+            values.update(
+                status="sent",
+                sent_at=now,
+                platform_message_id=outcome.ref.message_id,
+                platform_conversation_id=outcome.ref.conversation_id,
+                platform_poll_id=outcome.ref.poll_id,
+            )
+        elif outcome.status == "pending":
+            values.update(status="pending", next_attempt_at=now + timedelta(seconds=outcome.delay))
+        elif outcome.status == "retry":
+            attempts = row.attempts + 1
+            values["attempts"] = attempts
+            if attempts >= self._max_attempts:
+                values["status"] = "dead"
+                self._metrics.dead.labels(row.platform).inc()
+                log.warning("outbox message %s is dead after %s attempts", row.id, attempts)
+            else:
+                self._metrics.retried.labels(row.platform).inc()
+                backoff = min(2.0**attempts, MAX_BACKOFF_SECONDS) * random.uniform(0.75, 1.25)
+                values.update(status="pending", next_attempt_at=now + timedelta(seconds=backoff))
+        else:
+            values["status"] = outcome.status
+        return values
+
+    async def _record(
+        self,
+        outcomes: Sequence[tuple[OutboxMessage, _Outcome]],
+        held: Sequence[OutboxMessage],
+        released: Sequence[tuple[OutboxMessage, float]],
+    ) -> None:
+        now = self._clock.now()
+        async with self._sessions() as session, session.begin():
+            sent = [
+                {"id": row.id, **self._values(row, outcome, now)}
+                for row, outcome in outcomes
+                if outcome.status == "sent"
+            ]
+            if sent:
+                # One executemany for the common case: every message accepted.
+                await session.execute(update(OutboxMessage), sent)
+            for row, outcome in outcomes:
+                if outcome.status == "sent":
+                    continue
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == row.id)
+                    .values(**self._values(row, outcome, now))
+                )
+                if outcome.status == "unreachable":
+                    await self._unreachable(session, row, outcome.error or "", now)
+                elif outcome.status == "held":
+                    await self._queue_reopener(session, row, now)
+            if held:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_([row.id for row in held]))
+                    .values(status="held", lease_until=None)
+                )
+                await self._queue_reopener(session, held[0], now)
+                for row in {(r.platform, r.conversation_id): r for r in held[1:]}.values():
+                    await self._queue_reopener(session, row, now)
+            for row, delay in released:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == row.id)
+                    .values(
+                        status="pending",
+                        lease_until=None,
+                        next_attempt_at=now + timedelta(seconds=delay),
+                    )
+                )
+
+    async def _queue_reopener(
+        self, session: AsyncSession, row: OutboxMessage, now: datetime
+    ) -> None:
+        """Ask the member to open their reply window, once a day at most."""
+        message = OutgoingMessage(
+            address=row_to_message(row).address, text=self._reopener_text, reopener=True
+        )
+        key = f"reopener:{row.platform}:{row.conversation_id}:{now.date().isoformat()}"
+        await self._outbox.put_one(
+            session,
+            Envelope(key, message, community_id=row.community_id, member_id=row.member_id),
+        )
+
+    async def _unreachable(
+        self, session: AsyncSession, row: OutboxMessage, reason: str, now: datetime
+    ) -> None:
+        address = row_to_message(row).address
+        await directory.mark_unreachable(session, address, reason, now)
+        log.warning("%s %s is unreachable: %s", row.platform, row.conversation_id, reason)
+        if row.member_id is None or address.kind is not ConversationKind.DM:
+            return
+        member = await session.get(Member, row.member_id)
+        if member is None:
+            return
+        await session.refresh(member, ["identities"])
+        for identity in directory.reachable_identities(member, self._adapters):
+            if identity.platform == row.platform:
+                continue
+            message = row_to_message(row)
+            rerouted = OutgoingMessage(
+                address=directory.dm_address(identity),
+                text=message.text,
+                choices=message.choices,
+                multi_select=message.multi_select,
+                poll=message.poll,
+            )
+            await self._outbox.put_one(
+                session,
+                Envelope(
+                    f"{row.idempotency_key}:via:{identity.platform}",
+                    rerouted,
+                    community_id=row.community_id,
+                    member_id=row.member_id,
+                    context=row.context,
+                ),
+            )
+            return
+        await self._nudge_in_group(session, row, member, now)
+
+    async def _nudge_in_group(
+        self, session: AsyncSession, row: OutboxMessage, member: Member, now: datetime
+    ) -> None:
+        """Nobody can DM them: name them in their group (once a day) so they start a chat.
+
+        Only a short invitation goes to the group, never the private message itself.
+        """
+        if not self._adapters[row.platform].capabilities.groups:
+            return
+        for space in await directory.group_spaces(session, member.community_id):
+            if space.platform != row.platform:
+                continue
+            nudge = OutgoingMessage(
+                address=Address(space.platform, ConversationKind.GROUP, space.conversation_id),
+                text=self._nudge_text,
+                mention=Mention(row.conversation_id, member.display_name),
+                invite_to_dm=True,
+            )
+            await self._outbox.put_one(
+                session,
+                Envelope(
+                    f"nudge:{row.platform}:{row.conversation_id}:{now.date().isoformat()}",
+                    nudge,
+                    community_id=row.community_id,
+                    member_id=member.id,
+                ),
+            )
+            return
