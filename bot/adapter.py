@@ -1,13 +1,19 @@
-"""The adapter protocol: what the engine asks of every platform adapter."""
+"""The engine's boundary for adapters: the protocol, what an adapter is handed at start,
+the errors it raises, and the operator controls a driving adapter (the console) uses.
+
+Adapters import only this module, :mod:`bot.messages`, :mod:`bot.markup` and
+:mod:`bot.pacing`; everything else reaches them through :class:`AdapterContext`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from pydantic import ValidationError
 from starlette.routing import BaseRoute
 
 from bot.messages import InboundEvent, MessageRef, OutgoingMessage
@@ -40,6 +46,45 @@ class Capabilities:
     # Platforms that only allow free-form messages for a while after the member's
     # last message (WhatsApp's 24 hours); outside it a re-opener is sent first.
     reply_window: timedelta | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommandInfo:
+    """One ``/command`` as every platform offers it (from the engine's registry).
+
+    ``summary`` is the one-line English help text (Telegram's command menu, Slack's
+    usage hint); ``group`` is false for commands that only make sense in a DM.
+    """
+
+    name: str
+    usage: str
+    summary: str = ""
+    facilitator_only: bool = False
+    needs_member: bool = True
+    hidden: bool = False
+    group: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterContext:
+    """What the wiring hands an adapter at ``start``: where inbound events go, and the
+    commands the engine answers (visible ones, aliases left out)."""
+
+    sink: EventSink
+    commands: tuple[CommandInfo, ...] = ()
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message is one line for the operator."""
+
+
+def describe_validation_error(prefix: str, error: ValidationError) -> str:
+    """One line naming each bad setting, for the operator."""
+    parts = []
+    for item in error.errors():
+        name = prefix + "_".join(str(loc) for loc in item["loc"]).upper()
+        parts.append(f"{name}: {item['msg']}")
+    return "bad setting " + "; ".join(parts)
 
 
 class StartupError(Exception):
@@ -78,7 +123,7 @@ class PermanentError(DeliveryError):
 class Adapter(Protocol):
     """A platform adapter.
 
-    Lifecycle: ``start(sink)`` once (the adapter calls ``sink`` with neutral events;
+    Lifecycle: ``start(context)`` once (the adapter calls ``context.sink`` with neutral events;
     raise :class:`StartupError` with one clear line when it cannot start), ``send()``
     from the delivery loop, ``aclose()`` at shutdown. A DM address carries the
     platform's user id as ``conversation_id``; the adapter opens the direct line
@@ -88,7 +133,7 @@ class Adapter(Protocol):
     name: str
     capabilities: Capabilities
 
-    async def start(self, sink: EventSink) -> None: ...
+    async def start(self, context: AdapterContext) -> None: ...
 
     async def send(self, message: OutgoingMessage) -> MessageRef: ...
 
@@ -97,3 +142,46 @@ class Adapter(Protocol):
     def routes(self) -> Sequence[BaseRoute]:
         """HTTP routes the adapter mounts on Indaba's server (webhooks)."""
         ...
+
+
+class ControlError(Exception):
+    """An operator action was refused; ``key`` names the reason (a text key)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+class Control(Protocol):
+    """What an operator can do to a running Indaba: used by the console and by tests."""
+
+    def now(self) -> datetime: ...
+
+    async def advance(self, delta: timedelta) -> datetime:
+        """Move the virtual clock forward and play out the timetable."""
+        ...
+
+    async def settle(self) -> None:
+        """Run what is due and deliver everything the outbox holds now."""
+        ...
+
+    async def create_community(
+        self, name: str, timezone: str, language: str = "en"
+    ) -> tuple[str, str]:
+        """Create a community; return its one-time facilitator code and a join code.
+
+        Raises :class:`ControlError` when the name is taken or the timezone unknown.
+        """
+        ...
+
+    async def describe(self) -> str:
+        """A few lines on communities, the next meetings and the outbox."""
+        ...
+
+
+class ControlledAdapter(Protocol):
+    """An adapter that drives Indaba itself (the console)."""
+
+    def attach(self, control: Control) -> None: ...
+
+    async def run_until_done(self) -> None: ...

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from adapters.console.adapter import ConsoleAdapter
-from bot.app.settings import Settings
 
 
-def create(settings: Settings) -> ConsoleAdapter:
+def create() -> ConsoleAdapter:
     return ConsoleAdapter()
 
 

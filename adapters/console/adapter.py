@@ -12,9 +12,16 @@ from typing import TextIO
 
 from starlette.routing import BaseRoute
 
+from adapters.console.durations import parse_duration
 from adapters.console.render import render_outgoing, render_speaker
-from bot.adapter import Capabilities, EventSink, MarkupDialect
-from bot.control import Control
+from bot.adapter import (
+    AdapterContext,
+    Capabilities,
+    Control,
+    ControlError,
+    EventSink,
+    MarkupDialect,
+)
 from bot.messages import (
     CommandInvoked,
     Conversation,
@@ -26,7 +33,6 @@ from bot.messages import (
     Sender,
     parse_command,
 )
-from bot.runtime.clock import parse_duration
 
 PLATFORM = "console"
 
@@ -86,8 +92,8 @@ class ConsoleAdapter:
 
     # -- the adapter protocol ----------------------------------------------------------
 
-    async def start(self, sink: EventSink) -> None:
-        self._sink = sink
+    async def start(self, context: AdapterContext) -> None:
+        self._sink = context.sink
 
     async def send(self, message: OutgoingMessage) -> MessageRef:
         async with self._lock:
@@ -236,11 +242,9 @@ class ConsoleAdapter:
             return
         timezone = words[2] if len(words) > 2 else "UTC"
         language = words[3] if len(words) > 3 else "en"
-        from bot.engine.services.onboarding import OnboardingError
-
         try:
             setup, join = await self._control.create_community(words[1], timezone, language)
-        except OnboardingError as error:
+        except ControlError as error:
             self._print(f"  cannot create it: {error.key}")
             return
         self.codes = {"SETUP_CODE": setup, "JOIN_CODE": join}

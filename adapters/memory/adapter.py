@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from starlette.routing import BaseRoute
 
-from bot.adapter import Capabilities, DeliveryError, EventSink
+from bot.adapter import AdapterContext, Capabilities, DeliveryError, EventSink
 from bot.messages import InboundEvent, MessageRef, OutgoingMessage
 
 
@@ -36,8 +36,8 @@ class MemoryAdapter:
     _sink: EventSink | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
-    async def start(self, sink: EventSink) -> None:
-        self._sink = sink
+    async def start(self, context: AdapterContext) -> None:
+        self._sink = context.sink
 
     async def send(self, message: OutgoingMessage) -> MessageRef:
         if self.latency:

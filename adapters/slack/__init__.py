@@ -5,10 +5,9 @@ from __future__ import annotations
 from adapters.slack.adapter import SlackAdapter
 from adapters.slack.settings import load_slack_settings
 from bot.adapter import Adapter
-from bot.app.settings import Settings
 
 
-def create(settings: Settings) -> Adapter | None:
+def create() -> Adapter | None:
     """The adapter when ``INDABA_SLACK_BOT_TOKEN`` is set, else None."""
     slack = load_slack_settings()
     if slack is None:

@@ -27,11 +27,17 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from adapters.slack.client import Pacing, SlackClient
-from adapters.slack.commands import COMMANDS
 from adapters.slack.normalise import PLATFORM, actor, normalise
 from adapters.slack.render import ACTION_PREFIX
 from adapters.slack.settings import SlackSettings
-from bot.adapter import Capabilities, EventSink, MarkupDialect, StartupError
+from bot.adapter import (
+    AdapterContext,
+    Capabilities,
+    CommandInfo,
+    EventSink,
+    MarkupDialect,
+    StartupError,
+)
 from bot.messages import InboundEvent, MessageRef, OutgoingMessage, Sender
 
 log = logging.getLogger(__name__)
@@ -65,6 +71,7 @@ class SlackAdapter:
         self._http: AsyncSlackRequestHandler | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self._sink: EventSink | None = None
+        self._commands: tuple[CommandInfo, ...] = ()
         self._verifier = SignatureVerifier(settings.signing_secret or "-")
         self._in_flight = 0
         self._idle = asyncio.Event()
@@ -72,8 +79,9 @@ class SlackAdapter:
 
     # -- the adapter protocol ---------------------------------------------------------------
 
-    async def start(self, sink: EventSink) -> None:
-        self._sink = sink
+    async def start(self, context: AdapterContext) -> None:
+        self._sink = context.sink
+        self._commands = context.commands
         try:
             identity = await self.web.auth_test()
         except SlackApiError as error:
@@ -122,8 +130,8 @@ class SlackAdapter:
             request_verification_enabled=bool(self.settings.signing_secret),
             process_before_response=False,
         )
-        for command in COMMANDS:
-            app.command(f"/{command}")(self._on_request)
+        for command in self._commands:
+            app.command(f"/{command.name}")(self._on_request)
         app.action(re.compile(f"^{ACTION_PREFIX}:"))(self._on_request)
         for event_type in EVENT_TYPES:
             app.event(event_type)(self._on_request)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.app.settings import SettingsError, describe_validation_error
+from bot.adapter import SettingsError, describe_validation_error
 
 PREFIX = "INDABA_SLACK_"
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from adapters.telegram.adapter import TelegramAdapter
 from adapters.telegram.settings import load_telegram_settings
-from bot.app.settings import Settings
 
 
-def create(settings: Settings) -> TelegramAdapter | None:
+def create() -> TelegramAdapter | None:
     """The adapter when ``INDABA_TELEGRAM_BOT_TOKEN`` is set, otherwise None."""
     telegram = load_telegram_settings()
     if not telegram.bot_token:
         return None
-    return TelegramAdapter(telegram, prompts_dir=settings.prompts_dir)
+    return TelegramAdapter(telegram)
 
 
 __all__ = ["TelegramAdapter", "create"]

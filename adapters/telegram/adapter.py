@@ -9,7 +9,6 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -28,8 +27,14 @@ from adapters.telegram.client import MAX_BUTTONS, MAX_POLL_OPTIONS, Limits, Tele
 from adapters.telegram.normalise import ALLOWED_UPDATES, PLATFORM, normalise
 from adapters.telegram.render import MAX_TEXT
 from adapters.telegram.settings import TelegramSettings
-from bot.adapter import Capabilities, EventSink, MarkupDialect, StartupError
-from bot.app.settings import PROJECT_ROOT
+from bot.adapter import (
+    AdapterContext,
+    Capabilities,
+    CommandInfo,
+    EventSink,
+    MarkupDialect,
+    StartupError,
+)
 from bot.messages import MessageRef, OutgoingMessage
 
 log = logging.getLogger(__name__)
@@ -37,7 +42,6 @@ log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 WEBHOOK_PATH = "/telegram/webhook"
 # Commands a member would look for in the "/" menu of a group (the rest work too).
-_DM_ONLY = {"join", "link", "start", "stop", "lang", "anonymous", "answers", "answer"}
 
 
 class TelegramAdapter:
@@ -60,12 +64,11 @@ class TelegramAdapter:
         self,
         settings: TelegramSettings,
         *,
-        prompts_dir: Path | None = None,
         limits: Limits | None = None,
         poll_timeout: float = 10.0,
     ) -> None:
         self.settings = settings
-        self._prompts_dir = prompts_dir or PROJECT_ROOT / "prompts"
+        self._commands: tuple[CommandInfo, ...] = ()
         self._limits = limits
         self._poll_timeout = poll_timeout
         self._sink: EventSink | None = None
@@ -87,8 +90,9 @@ class TelegramAdapter:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    async def start(self, sink: EventSink) -> None:
-        self._sink = sink
+    async def start(self, context: AdapterContext) -> None:
+        self._sink = context.sink
+        self._commands = context.commands
         root = self.settings.api_url
         app = (
             ApplicationBuilder()
@@ -138,26 +142,18 @@ class TelegramAdapter:
     async def _register_commands(self) -> None:
         """``setMyCommands`` for groups and private chats, so "/" lists them."""
         assert self._app is not None
-        commands = self.bot_commands()
-        private = [BotCommand(name, text) for name, text in commands]
-        group = [BotCommand(name, text) for name, text in commands if name not in _DM_ONLY]
+        private = [BotCommand(name, text) for name, text, _ in self.bot_commands()]
+        group = [BotCommand(name, text) for name, text, in_group in self.bot_commands() if in_group]
         await self._app.bot.set_my_commands(private, scope=BotCommandScopeAllPrivateChats())
         await self._app.bot.set_my_commands(group, scope=BotCommandScopeAllGroupChats())
 
-    def bot_commands(self) -> list[tuple[str, str]]:
-        import bot.engine.commands  # noqa: F401  (registers every command)
-        from bot.engine.registry import COMMANDS
-        from bot.engine.texts import Texts
-
-        texts = Texts(self._prompts_dir) if self._prompts_dir else None
-        out: list[tuple[str, str]] = []
-        for name, entry in sorted(COMMANDS.items()):
-            if entry.hidden or entry.name != name or not name.isidentifier() or len(name) > 32:
-                continue
-            key = f"help.{name}"
-            text = texts.render(key, "en") if texts is not None and texts.has(key) else entry.usage
-            out.append((name.lower(), (text or name)[:256]))
-        return out
+    def bot_commands(self) -> list[tuple[str, str, bool]]:
+        """(name, description, offered in groups) for each command Telegram can list."""
+        return [
+            (info.name.lower(), (info.summary or info.usage or info.name)[:256], info.group)
+            for info in sorted(self._commands, key=lambda c: c.name)
+            if not info.hidden and info.name.isidentifier() and len(info.name) <= 32
+        ]
 
     async def aclose(self) -> None:
         app, self._app = self._app, None

@@ -7,7 +7,7 @@ import re
 from pydantic import ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.app.settings import SettingsError, describe_validation_error
+from bot.adapter import SettingsError, describe_validation_error
 
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 

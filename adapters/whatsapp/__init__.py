@@ -5,10 +5,9 @@ from __future__ import annotations
 from adapters.whatsapp.adapter import WhatsAppAdapter
 from adapters.whatsapp.settings import WhatsAppSettings, load
 from bot.adapter import Adapter
-from bot.app.settings import Settings
 
 
-def create(settings: Settings) -> Adapter | None:
+def create() -> Adapter | None:
     """The adapter, or None when WhatsApp is not configured (no access token)."""
     whatsapp = load()
     if not whatsapp.enabled:

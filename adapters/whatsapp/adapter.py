@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 from adapters.whatsapp import normalise, render
 from adapters.whatsapp.client import CloudApiClient
 from adapters.whatsapp.settings import WhatsAppSettings
-from bot.adapter import Capabilities, EventSink, MarkupDialect, PermanentError
+from bot.adapter import AdapterContext, Capabilities, EventSink, MarkupDialect, PermanentError
 from bot.messages import (
     ChoiceSelected,
     ConversationKind,
@@ -97,8 +97,8 @@ class WhatsAppAdapter:
 
     # -- lifecycle -----------------------------------------------------------------
 
-    async def start(self, sink: EventSink) -> None:
-        self._sink = sink
+    async def start(self, context: AdapterContext) -> None:
+        self._sink = context.sink
         self._worker = asyncio.create_task(self._work(), name="whatsapp-inbound")
 
     async def aclose(self) -> None:

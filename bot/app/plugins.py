@@ -1,6 +1,6 @@
 """Finding the adapters to run: entry points of the group ``indaba.adapters``.
 
-Each entry point names a factory ``create(settings) -> Adapter | None`` that reads its
+Each entry point names a factory ``create() -> Adapter | None`` that reads its
 own settings and returns None when its platform is not configured. The engine never
 imports an adapter; the installed package declares them.
 """
@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 GROUP = "indaba.adapters"
 CONSOLE = "console"
 
-Factory = Callable[[Settings], Adapter | None]
+Factory = Callable[[], Adapter | None]
 
 
 def factories() -> dict[str, Factory]:
@@ -35,18 +35,23 @@ def factories() -> dict[str, Factory]:
 
 
 def configured_adapters(settings: Settings, *, console: bool | None = None) -> list[Adapter]:
-    """Every platform whose credentials are set; the console when none is (or when asked)."""
+    """Every platform whose credentials are set; the console when none is (or when asked).
+
+    Each adapter reads its own settings; ``settings`` are the core ones, for symmetry
+    with the rest of the wiring.
+    """
+    del settings
     found = factories()
     adapters: list[Adapter] = []
     if console is not True:
         for name, factory in sorted(found.items()):
             if name == CONSOLE:
                 continue
-            adapter = factory(settings)
+            adapter = factory()
             if adapter is not None:
                 adapters.append(adapter)
     if console or (console is None and not adapters):
-        console_adapter = found[CONSOLE](settings)
+        console_adapter = found[CONSOLE]()
         assert console_adapter is not None
         adapters.append(console_adapter)
     return adapters

@@ -7,15 +7,13 @@ from pathlib import Path
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.adapter import SettingsError, describe_validation_error
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def default_data_dir() -> Path:
     return Path.cwd() / "data"
-
-
-class SettingsError(Exception):
-    """A setting is missing or wrong; the message is one line for the operator."""
 
 
 class Settings(BaseSettings):
@@ -61,17 +59,18 @@ class Settings(BaseSettings):
         return f"sqlite+aiosqlite:///{self.data_dir / 'indaba.db'}"
 
 
-def describe_validation_error(prefix: str, error: ValidationError) -> str:
-    """One line naming each bad setting, for the operator."""
-    parts = []
-    for item in error.errors():
-        name = prefix + "_".join(str(loc) for loc in item["loc"]).upper()
-        parts.append(f"{name}: {item['msg']}")
-    return "bad setting " + "; ".join(parts)
-
-
 def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as error:
         raise SettingsError(describe_validation_error("INDABA_", error)) from None
+
+
+__all__ = [
+    "PROJECT_ROOT",
+    "Settings",
+    "SettingsError",
+    "default_data_dir",
+    "describe_validation_error",
+    "load_settings",
+]

@@ -12,12 +12,13 @@ import uvicorn
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-import bot.engine.commands  # noqa: F401  (registers every command)
-from bot.adapter import Adapter, EventSink
+from bot.adapter import Adapter, AdapterContext, CommandInfo, EventSink
 from bot.app.http import build_app
 from bot.app.settings import Settings
+from bot.engine.commands import build_registry
 from bot.engine.engine import Engine
 from bot.engine.services import onboarding
+from bot.engine.services.reachability import Reachability
 from bot.engine.steps import build_steps
 from bot.engine.texts import Texts
 from bot.messages import InboundEvent
@@ -58,14 +59,16 @@ class Indaba:
         self.outbox = Outbox(
             self.clock, {name: a.capabilities for name, a in self.adapters.items()}
         )
+        self.registry = build_registry()
         self.engine = Engine(
             sessions=self.sessions,
             clock=self.clock,
             texts=self.texts,
             outbox=self.outbox,
-            settings=settings,
             metrics=self.metrics,
             platforms=list(self.adapters),
+            registry=self.registry,
+            join_code_days=settings.join_code_days,
         )
         self.delivery = DeliveryLoop(
             self.sessions,
@@ -73,11 +76,16 @@ class Indaba:
             self.outbox,
             self.clock,
             self.metrics,
+            Reachability(
+                self.sessions,
+                self.outbox,
+                self.texts,
+                self.clock,
+                {name: a.capabilities for name, a in self.adapters.items()},
+            ),
             concurrency=settings.delivery_concurrency,
             max_attempts=settings.delivery_max_attempts,
             lease_seconds=settings.delivery_lease_seconds,
-            reopener_text=self.texts.render("reopener", None, community="Indaba"),
-            nudge_text=self.texts.render("nudge.group", None),
         )
         self.timetable = Timetable(
             self.sessions,
@@ -113,9 +121,19 @@ class Indaba:
     async def handle(self, event: InboundEvent) -> None:
         await self.engine.handle(event)
 
+    def command_list(self) -> tuple[CommandInfo, ...]:
+        """The commands every adapter offers, each with its English one-line help."""
+
+        def summary(name: str) -> str:
+            key = f"help.{name}"
+            return self.texts.render(key, "en") if self.texts.has(key) else ""
+
+        return self.registry.with_summaries(summary)
+
     async def start(self, *, deliver: bool = True, schedule: bool = True) -> None:
+        context = AdapterContext(self.sink, self.command_list())
         for adapter in self.adapters.values():
-            await adapter.start(self.sink)
+            await adapter.start(context)
         if schedule:
             await self.timetable.start()
         if deliver:

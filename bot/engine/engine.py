@@ -7,14 +7,16 @@ it writes to the outbox are committed together, or not at all.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app.settings import Settings
-from bot.engine.registry import AWAITING, CHOICE_HANDLERS, COMMANDS, JOIN_HOOKS, Awaiting, Command
+from bot.adapter import CommandInfo
+from bot.engine.commands.access import require_facilitator
+from bot.engine.registry import Awaiting, ChoiceHandler, Registry
 from bot.engine.services import directory, meetings
 from bot.engine.services.messenger import Messenger
 from bot.engine.services.questions import QuestionService
@@ -36,6 +38,7 @@ from bot.runtime.metrics import Metrics
 from bot.runtime.outbox import Outbox
 from storage.bulk import insert_ignore
 from storage.models import Community, Member, OutboxMessage, ProcessedEvent, TimetableRun
+from storage.statuses import ContextKind, OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +51,25 @@ class Engine:
     clock: Clock
     texts: Texts
     outbox: Outbox
-    settings: Settings
     metrics: Metrics
     platforms: list[str]
+    registry: Registry
+    join_code_days: int = 30
     messenger: Messenger = field(init=False)
     questions: QuestionService = field(init=False)
 
     def __post_init__(self) -> None:
         self.messenger = Messenger(self.outbox, self.texts, self.platforms)
         self.questions = QuestionService(self.messenger)
+
+    # -- what handlers see (the Services protocol) ---------------------------------------
+
+    def commands(self) -> tuple[CommandInfo, ...]:
+        return self.registry.visible()
+
+    def command(self, name: str) -> CommandInfo | None:
+        found = self.registry.find(name)
+        return found.info if found is not None else None
 
     # -- entry point ------------------------------------------------------------------
 
@@ -78,7 +91,8 @@ class Engine:
             return True
         suffix = ""
         if isinstance(event, MessageEdited):
-            suffix = f":{hash(event.text)}"
+            # A stable digest: the key must be the same in every process and after a restart.
+            suffix = f":{hashlib.sha256(event.text.encode()).hexdigest()[:16]}"
         elif isinstance(event, DeliveryStatus):
             suffix = f":{event.status}"
         kind = type(event).__name__
@@ -142,10 +156,10 @@ class Engine:
             return
         if turn.in_group and turn.community is not None and turn.member is None:
             await self._group_contact(turn)
-        entry: Command | None = COMMANDS.get(name)
+        entry = self.registry.find(name)
         if entry is None:
             suggestion = difflib.get_close_matches(
-                name, [c for c in COMMANDS if not COMMANDS[c].hidden], n=1
+                name, [c.name for c in self.registry.visible()], n=1
             )
             await turn.say(
                 "error.unknown_command",
@@ -154,15 +168,12 @@ class Engine:
                 suggestion=suggestion[0] if suggestion else "",
             )
             return
-        if entry.needs_member and turn.member is None:
+        if entry.info.needs_member and turn.member is None:
             key = "error.not_linked" if turn.in_group else "error.not_member"
             await turn.say(key, private=True)
             return
-        if entry.facilitator_only:
-            from bot.engine.registry import require_facilitator
-
-            if not await require_facilitator(turn, f"/{entry.name}"):
-                return
+        if entry.info.facilitator_only and not await require_facilitator(turn, f"/{entry.name}"):
+            return
         await entry.handler(turn, args)
 
     # -- plain messages -------------------------------------------------------------------
@@ -192,7 +203,7 @@ class Engine:
             row = await self.outbox.find_sent(
                 turn.session, event.platform, event.reply_to_id or event.thread_id or ""
             )
-            if row is not None and row.context.get("kind") == "prompt":
+            if row is not None and row.context.get("kind") == ContextKind.PROMPT:
                 from storage.models import Prompt
 
                 found = await turn.session.get(Prompt, int(row.context["prompt_id"]))
@@ -225,7 +236,7 @@ class Engine:
 
     async def _awaiting(self, turn: Turn) -> Awaiting | None:
         """The most recent non-prompt question waiting for this member's text, if any."""
-        found = [a for a in [await probe(turn) for probe in AWAITING] if a is not None]
+        found = [a for a in [await probe(turn) for probe in self.registry.probes] if a is not None]
         return max(found, key=lambda a: a.asked_at, default=None)
 
     async def _numbered_choice(self, turn: Turn, text: str) -> bool:
@@ -246,11 +257,17 @@ class Engine:
             picked.append(str(choices[index - 1]["id"]))
         if not row.options.get("multi_select"):
             picked = picked[-1:]
-        handler = CHOICE_HANDLERS.get(str(row.context.get("kind")))
+        handler = self._choice_handler(row)
         if handler is None:
             return False
         await handler(turn, row, tuple(dict.fromkeys(picked)))
         return True
+
+    def _choice_handler(self, row: OutboxMessage) -> ChoiceHandler | None:
+        kind = row.context.get("kind")
+        if kind not in set(ContextKind):
+            return None
+        return self.registry.choice_handlers.get(ContextKind(kind))
 
     async def _latest_choice_message(self, turn: Turn) -> OutboxMessage | None:
         event = turn.event
@@ -259,7 +276,7 @@ class Engine:
             .where(
                 OutboxMessage.platform == event.platform,
                 OutboxMessage.conversation_id == event.conversation.id,
-                OutboxMessage.status == "sent",
+                OutboxMessage.status == OutboxStatus.SENT,
             )
             .order_by(OutboxMessage.id.desc())
             .limit(20)
@@ -287,7 +304,7 @@ class Engine:
                 for i in event.choice_ids
                 if i.isdigit() and int(i) < len(options)
             )
-        handler = CHOICE_HANDLERS.get(str(row.context.get("kind")))
+        handler = self._choice_handler(row)
         if handler is not None:
             await handler(turn, row, choice_ids)
 
@@ -316,7 +333,7 @@ class Engine:
             ),
         )
         await self._catch_up_questions(session, community, member)
-        for hook in JOIN_HOOKS:
+        for hook in self.registry.join_hooks:
             await hook(self, session, community, member)
 
     async def _catch_up_questions(

@@ -1,39 +1,34 @@
-"""The command registry: one entry per ``/command``, the same on every platform."""
+"""The registry: every ``/command``, choice handler, join hook and awaiting probe.
+
+One :class:`Registry` instance is built by the wiring (``bot.engine.commands.build_registry``)
+and handed to the engine, as slack-bolt keeps listeners on its ``App`` and
+python-telegram-bot keeps handlers on its ``Application``. Nothing is registered as a
+side effect of importing a module.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.adapter import CommandInfo
+from bot.engine.context import Services
 from bot.engine.turn import Turn
+from storage.models import Community, Member, OutboxMessage
+from storage.statuses import ContextKind
 
-Handler = Callable[[Turn, str], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class Command:
-    name: str
-    handler: Handler
-    usage: str
-    facilitator_only: bool = False
-    # False for commands that work before the sender belongs to a community.
-    needs_member: bool = True
-    hidden: bool = False
-
-
-COMMANDS: dict[str, Command] = {}
+CommandHandler = Callable[[Turn, str], Awaitable[None]]
 
 # What a choice (button, poll answer, numbered reply) means, by the ``kind`` of the
 # context stored with the message that offered it. A handler gets the turn, the
 # outbox row of that message and the member's whole current selection.
-ChoiceHandler = Callable[[Turn, Any, tuple[str, ...]], Awaitable[None]]
-CHOICE_HANDLERS: dict[str, ChoiceHandler] = {}
+ChoiceHandler = Callable[[Turn, OutboxMessage, tuple[str, ...]], Awaitable[None]]
 
-# Called once when someone becomes a member (welcome extras, wall invitation...).
-JoinHook = Callable[[Any, Any, Any, Any], Awaitable[None]]
-JOIN_HOOKS: list[JoinHook] = []
+# Awaited once when someone becomes a member (welcome extras, wall invitation...).
+JoinHook = Callable[[Services, AsyncSession, Community, Member], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,59 +45,89 @@ class Awaiting:
 
 # Each probe looks at the turn's member and returns what it awaits from them, if anything.
 AwaitingProbe = Callable[[Turn], Awaitable[Awaiting | None]]
-AWAITING: list[AwaitingProbe] = []
 
 
-def awaiting(probe: AwaitingProbe) -> AwaitingProbe:
-    AWAITING.append(probe)
-    return probe
+@dataclass(frozen=True, slots=True)
+class Command:
+    info: CommandInfo
+    handler: CommandHandler
+
+    @property
+    def name(self) -> str:
+        return self.info.name
 
 
-def on_choice(kind: str) -> Callable[[ChoiceHandler], ChoiceHandler]:
-    def register(handler: ChoiceHandler) -> ChoiceHandler:
-        CHOICE_HANDLERS[kind] = handler
-        return handler
+@dataclass(slots=True)
+class Registry:
+    commands: dict[str, Command] = field(default_factory=dict)
+    choice_handlers: dict[ContextKind, ChoiceHandler] = field(default_factory=dict)
+    join_hooks: list[JoinHook] = field(default_factory=list)
+    probes: list[AwaitingProbe] = field(default_factory=list)
 
-    return register
-
-
-def on_join(hook: JoinHook) -> JoinHook:
-    """Register ``hook(engine, session, community, member)``, awaited by Engine.welcome."""
-    JOIN_HOOKS.append(hook)
-    return hook
-
-
-def command(
-    name: str,
-    *,
-    usage: str = "",
-    facilitator_only: bool = False,
-    needs_member: bool = True,
-    aliases: tuple[str, ...] = (),
-    hidden: bool = False,
-) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        entry = Command(name, handler, usage or f"/{name}", facilitator_only, needs_member, hidden)
-        COMMANDS[name] = entry
+    def command(
+        self,
+        name: str,
+        handler: CommandHandler,
+        *,
+        usage: str = "",
+        summary: str = "",
+        facilitator_only: bool = False,
+        needs_member: bool = True,
+        aliases: Iterable[str] = (),
+        hidden: bool = False,
+        group: bool = True,
+    ) -> None:
+        """Register ``/name``; ``needs_member`` false for commands that work before joining,
+        ``group`` false for commands only offered in a DM."""
+        if name in self.commands:
+            raise ValueError(f"/{name} is registered twice")
+        info = CommandInfo(
+            name,
+            usage or f"/{name}",
+            summary,
+            facilitator_only,
+            needs_member,
+            hidden,
+            group,
+        )
+        self.commands[name] = Command(info, handler)
         for alias in aliases:
-            COMMANDS[alias] = Command(
-                alias, handler, entry.usage, facilitator_only, needs_member, True
+            self.command(
+                alias,
+                handler,
+                usage=info.usage,
+                facilitator_only=facilitator_only,
+                needs_member=needs_member,
+                hidden=True,
+                group=group,
             )
-        return handler
 
-    return register
+    def on_choice(self, kind: ContextKind, handler: ChoiceHandler) -> None:
+        if kind in self.choice_handlers:
+            raise ValueError(f"choices of {kind} have a handler already")
+        self.choice_handlers[kind] = handler
 
+    def on_join(self, hook: JoinHook) -> None:
+        self.join_hooks.append(hook)
 
-async def require_facilitator(turn: Turn, what: str) -> bool:
-    """Refuse politely, naming who can do it."""
-    if turn.member is not None and turn.member.is_facilitator:
-        return True
-    from bot.engine.services import directory
+    def awaiting(self, probe: AwaitingProbe) -> None:
+        self.probes.append(probe)
 
-    names: list[str] = []
-    if turn.community is not None:
-        names = [
-            m.display_name for m in await directory.facilitators(turn.session, turn.community.id)
-        ]
-    await turn.say("error.facilitator_only", private=True, what=what, facilitators=names)
-    return False
+    def find(self, name: str) -> Command | None:
+        return self.commands.get(name)
+
+    def visible(self) -> tuple[CommandInfo, ...]:
+        """Every command a member can be shown (aliases and hidden ones left out), by name."""
+        return tuple(
+            sorted(
+                (c.info for c in self.commands.values() if not c.info.hidden), key=lambda i: i.name
+            )
+        )
+
+    def with_summaries(self, summary: Callable[[str], str]) -> tuple[CommandInfo, ...]:
+        """:meth:`visible`, each with its one-line help text (``summary(name)``)."""
+        from dataclasses import replace
+
+        return tuple(
+            replace(info, summary=summary(info.name) or info.usage) for info in self.visible()
+        )

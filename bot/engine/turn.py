@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.engine.context import Services
 from bot.messages import Address, Choice, ConversationKind, InboundEvent, OutgoingMessage
 from bot.runtime.outbox import Envelope
 from storage.models import Community, Member, Space
 
-if TYPE_CHECKING:
-    from bot.engine.engine import Engine
-
 
 @dataclass(slots=True)
 class Turn:
-    engine: Engine
+    services: Services
     session: AsyncSession
     event: InboundEvent
     space: Space | None
@@ -34,18 +32,21 @@ class Turn:
     def language(self) -> str:
         if self.member is not None and self.member.language:
             return self.member.language
-        if self.event.sender.language and self.event.sender.language in self.engine.texts.languages:
+        if (
+            self.event.sender.language
+            and self.event.sender.language in self.services.texts.languages
+        ):
             return self.event.sender.language
         if self.community is not None:
             return self.community.language
         return "en"
 
     def t(self, key: str, /, **values: Any) -> str:
-        return self.engine.texts.render(key, self.language, **values)
+        return self.services.texts.render(key, self.language, **values)
 
     def _key(self, suffix: str) -> str:
         event = self.event
-        base = event.message_id or f"{id(event)}:{self.engine.clock.now().timestamp()}"
+        base = event.message_id or f"{id(event)}:{self.services.clock.now().timestamp()}"
         return f"reply:{event.platform}:{event.conversation.id}:{base}:{suffix}"
 
     async def reply(
@@ -64,7 +65,7 @@ class Turn:
         a direct message where it cannot.
         """
         event = self.event
-        caps = self.engine.outbox.capabilities(event.platform)
+        caps = self.services.outbox.capabilities(event.platform)
         if not self.in_group:
             address = Address(event.platform, ConversationKind.DM, event.conversation.id)
         elif private and caps.ephemeral:
@@ -79,7 +80,7 @@ class Turn:
         else:
             address = Address(event.platform, ConversationKind.GROUP, event.conversation.id)
         self._replies += 1
-        await self.engine.outbox.put_one(
+        await self.services.outbox.put_one(
             self.session,
             Envelope(
                 self._key(str(self._replies)),

@@ -1,5 +1,9 @@
 """The delivery loop: sends what the outbox holds, through the adapter that owns it.
 
+This is the mechanism only (claim, lease, send, record). Who is reachable where, and
+what to send when a member's reply window is closed or an address is unreachable, is
+the engine's :class:`DeliveryPolicy` (``bot.engine.services.reachability``).
+
 Messages are claimed in batches under a lease (``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL), sent with bounded concurrency, in order within one conversation, and
 marked sent with the platform's message id. If the process dies, a claimed message
@@ -15,8 +19,10 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.adapter import (
@@ -27,21 +33,54 @@ from bot.adapter import (
     Unreachable,
     WindowClosed,
 )
-from bot.engine.services import directory
-from bot.messages import Address, ConversationKind, Mention, MessageRef, OutgoingMessage
+from bot.messages import MessageRef, OutgoingMessage
 from bot.runtime.clock import Clock
 from bot.runtime.metrics import Metrics
-from bot.runtime.outbox import Envelope, Outbox, row_to_message
-from storage.models import Identity, Member, OutboxMessage
+from bot.runtime.outbox import Outbox, row_to_message
+from storage.models import OutboxMessage
+from storage.statuses import OutboxStatus
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 600.0
 
 
+class DeliveryPolicy(Protocol):
+    """The engine's decisions the loop asks for; ``on_held`` and ``on_unreachable`` are
+    called inside the transaction that records the batch, so what they write is
+    committed with the outcome."""
+
+    async def closed_windows(self, rows: Sequence[OutboxMessage]) -> set[tuple[str, str]]:
+        """The (platform, conversation) pairs among ``rows`` whose reply window is closed."""
+        ...
+
+    async def on_held(
+        self, session: AsyncSession, rows: Sequence[OutboxMessage], now: datetime
+    ) -> None:
+        """``rows`` wait for their member's reply window: ask them to open it."""
+        ...
+
+    async def on_unreachable(
+        self, session: AsyncSession, row: OutboxMessage, reason: str, now: datetime
+    ) -> None:
+        """The platform says ``row``'s address cannot be reached."""
+        ...
+
+
+class Outcome(StrEnum):
+    """What became of one send."""
+
+    SENT = "sent"
+    WAIT = "wait"  # the platform asked us to wait (429): not a failure
+    RETRY = "retry"  # transient: try again with backoff
+    HELD = "held"  # the reply window is closed
+    DEAD = "dead"
+    UNREACHABLE = "unreachable"
+
+
 @dataclass(frozen=True, slots=True)
 class _Outcome:
-    status: str
+    status: Outcome
     ref: MessageRef | None = None
     error: str | None = None
     delay: float = 0.0
@@ -55,13 +94,12 @@ class DeliveryLoop:
         outbox: Outbox,
         clock: Clock,
         metrics: Metrics,
+        policy: DeliveryPolicy,
         *,
         concurrency: int = 16,
         max_attempts: int = 8,
         lease_seconds: float = 60.0,
         poll_interval: float = 1.0,
-        reopener_text: str = "",
-        nudge_text: str = "",
     ) -> None:
         self._sessions = sessions
         self._adapters = adapters
@@ -72,8 +110,7 @@ class DeliveryLoop:
         self._max_attempts = max_attempts
         self._lease = timedelta(seconds=lease_seconds)
         self._poll_interval = poll_interval
-        self._reopener_text = reopener_text
-        self._nudge_text = nudge_text
+        self._policy = policy
         self._semaphores = {name: asyncio.Semaphore(concurrency) for name in adapters}
         self._stopping = asyncio.Event()
         # One pass at a time per process (the loop and drain() may both call), so at most
@@ -145,8 +182,10 @@ class DeliveryLoop:
     async def _claim(self, limit: int) -> Sequence[OutboxMessage]:
         now = self._clock.now()
         claimable = or_(
-            and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
-            and_(OutboxMessage.status == "sending", OutboxMessage.lease_until < now),
+            and_(
+                OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now
+            ),
+            and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_until < now),
         )
         async with self._sessions() as session, session.begin():
             query = (
@@ -166,7 +205,7 @@ class DeliveryLoop:
                     await session.scalars(
                         update(OutboxMessage)
                         .where(OutboxMessage.id.in_([row.id for row in rows]), claimable)
-                        .values(status="sending", lease_until=now + self._lease)
+                        .values(status=OutboxStatus.SENDING, lease_until=now + self._lease)
                         .returning(OutboxMessage.id)
                     )
                 ).all()
@@ -183,7 +222,8 @@ class DeliveryLoop:
         platform = rows[0].platform
         adapter = self._adapters[platform]
         async with self._semaphores[platform]:
-            window_open = await self._window_open(adapter, rows[0])
+            closed = await self._policy.closed_windows(rows[:1])
+            window_open = (platform, rows[0].conversation_id) not in closed
             for index, row in enumerate(rows):
                 message = row_to_message(row)
                 if not window_open and not message.reopener:
@@ -191,31 +231,13 @@ class DeliveryLoop:
                     return
                 outcome = await self._send(adapter, message)
                 outcomes.append((row, outcome))
-                if outcome.status == "pending":
+                if outcome.status is Outcome.WAIT:
                     # Keep the conversation in order: the rest waits as long as this one.
                     released.extend((rest, outcome.delay) for rest in rows[index + 1 :])
                     return
-                if outcome.status == "held":
+                if outcome.status is Outcome.HELD:
                     held.extend(rows[index + 1 :])
                     return
-
-    async def _window_open(self, adapter: Adapter, row: OutboxMessage) -> bool:
-        window = adapter.capabilities.reply_window
-        if window is None or row.conversation_kind != ConversationKind.DM.value:
-            return True
-        async with self._sessions() as session:
-            known, last = (
-                await session.execute(
-                    select(func.count(Identity.id), func.max(Identity.last_inbound_at)).where(
-                        Identity.platform == row.platform, Identity.user_id == row.conversation_id
-                    )
-                )
-            ).one()
-        if not known:
-            # Not a member yet (an answer to someone who just wrote, e.g. "how to join"):
-            # the platform enforces the window itself, and WindowClosed holds the message.
-            return True
-        return last is not None and self._clock.now() - last < window - timedelta(minutes=1)
 
     async def _send(self, adapter: Adapter, message: OutgoingMessage) -> _Outcome:
         platform = adapter.name
@@ -223,49 +245,53 @@ class DeliveryLoop:
             ref = await adapter.send(message)
         except RetryAfter as error:
             self._metrics.rate_limited.labels(platform).inc()
-            return _Outcome("pending", error=str(error), delay=max(error.seconds, 0.05))
+            return _Outcome(Outcome.WAIT, error=str(error), delay=max(error.seconds, 0.05))
         except Unreachable as error:
             self._metrics.unreachable.labels(platform).inc()
-            return _Outcome("unreachable", error=str(error) or "unreachable")
+            return _Outcome(Outcome.UNREACHABLE, error=str(error) or "unreachable")
         except WindowClosed as error:
-            return _Outcome("held", error=str(error) or "reply window closed")
+            return _Outcome(Outcome.HELD, error=str(error) or "reply window closed")
         except PermanentError as error:
             self._metrics.dead.labels(platform).inc()
-            return _Outcome("dead", error=str(error))
+            return _Outcome(Outcome.DEAD, error=str(error))
         except TransientError as error:
-            return _Outcome("retry", error=str(error))
+            return _Outcome(Outcome.RETRY, error=str(error))
         except Exception as error:  # an adapter bug must not stop delivery of the rest
             log.exception("adapter %s failed to send", platform)
-            return _Outcome("retry", error=f"{type(error).__name__}: {error}")
+            return _Outcome(Outcome.RETRY, error=f"{type(error).__name__}: {error}")
         self._metrics.sent.labels(platform).inc()
-        return _Outcome("sent", ref=ref)
+        return _Outcome(Outcome.SENT, ref=ref)
 
     def _values(self, row: OutboxMessage, outcome: _Outcome, now: datetime) -> dict[str, object]:
         values: dict[str, object] = {"lease_until": None, "last_error": outcome.error}
-        if outcome.status == "sent":
+        if outcome.status is Outcome.SENT:
             assert outcome.ref is not None
             values.update(
-                status="sent",
+                status=OutboxStatus.SENT,
                 sent_at=now,
                 platform_message_id=outcome.ref.message_id,
                 platform_conversation_id=outcome.ref.conversation_id,
                 platform_poll_id=outcome.ref.poll_id,
             )
-        elif outcome.status == "pending":
-            values.update(status="pending", next_attempt_at=now + timedelta(seconds=outcome.delay))
-        elif outcome.status == "retry":
+        elif outcome.status is Outcome.WAIT:
+            values.update(
+                status=OutboxStatus.PENDING, next_attempt_at=now + timedelta(seconds=outcome.delay)
+            )
+        elif outcome.status is Outcome.RETRY:
             attempts = row.attempts + 1
             values["attempts"] = attempts
             if attempts >= self._max_attempts:
-                values["status"] = "dead"
+                values["status"] = OutboxStatus.DEAD
                 self._metrics.dead.labels(row.platform).inc()
                 log.warning("outbox message %s is dead after %s attempts", row.id, attempts)
             else:
                 self._metrics.retried.labels(row.platform).inc()
                 backoff = min(2.0**attempts, MAX_BACKOFF_SECONDS) * random.uniform(0.75, 1.25)
-                values.update(status="pending", next_attempt_at=now + timedelta(seconds=backoff))
+                values.update(
+                    status=OutboxStatus.PENDING, next_attempt_at=now + timedelta(seconds=backoff)
+                )
         else:
-            values["status"] = outcome.status
+            values["status"] = OutboxStatus(outcome.status.value)
         return values
 
     async def _record(
@@ -279,117 +305,37 @@ class DeliveryLoop:
             sent = [
                 {"id": row.id, **self._values(row, outcome, now)}
                 for row, outcome in outcomes
-                if outcome.status == "sent"
+                if outcome.status is Outcome.SENT
             ]
             if sent:
                 # One executemany for the common case: every message accepted.
                 await session.execute(update(OutboxMessage), sent)
             for row, outcome in outcomes:
-                if outcome.status == "sent":
+                if outcome.status is Outcome.SENT:
                     continue
                 await session.execute(
                     update(OutboxMessage)
                     .where(OutboxMessage.id == row.id)
                     .values(**self._values(row, outcome, now))
                 )
-                if outcome.status == "unreachable":
-                    await self._unreachable(session, row, outcome.error or "", now)
-                elif outcome.status == "held":
-                    await self._queue_reopener(session, row, now)
+                if outcome.status is Outcome.UNREACHABLE:
+                    await self._policy.on_unreachable(session, row, outcome.error or "", now)
+                elif outcome.status is Outcome.HELD:
+                    await self._policy.on_held(session, [row], now)
             if held:
                 await session.execute(
                     update(OutboxMessage)
                     .where(OutboxMessage.id.in_([row.id for row in held]))
-                    .values(status="held", lease_until=None)
+                    .values(status=OutboxStatus.HELD, lease_until=None)
                 )
-                await self._queue_reopener(session, held[0], now)
-                for row in {(r.platform, r.conversation_id): r for r in held[1:]}.values():
-                    await self._queue_reopener(session, row, now)
+                await self._policy.on_held(session, held, now)
             for row, delay in released:
                 await session.execute(
                     update(OutboxMessage)
                     .where(OutboxMessage.id == row.id)
                     .values(
-                        status="pending",
+                        status=OutboxStatus.PENDING,
                         lease_until=None,
                         next_attempt_at=now + timedelta(seconds=delay),
                     )
                 )
-
-    async def _queue_reopener(
-        self, session: AsyncSession, row: OutboxMessage, now: datetime
-    ) -> None:
-        """Ask the member to open their reply window, once a day at most."""
-        message = OutgoingMessage(
-            address=row_to_message(row).address, text=self._reopener_text, reopener=True
-        )
-        key = f"reopener:{row.platform}:{row.conversation_id}:{now.date().isoformat()}"
-        await self._outbox.put_one(
-            session,
-            Envelope(key, message, community_id=row.community_id, member_id=row.member_id),
-        )
-
-    async def _unreachable(
-        self, session: AsyncSession, row: OutboxMessage, reason: str, now: datetime
-    ) -> None:
-        address = row_to_message(row).address
-        await directory.mark_unreachable(session, address, reason, now)
-        log.warning("%s %s is unreachable: %s", row.platform, row.conversation_id, reason)
-        if row.member_id is None or address.kind is not ConversationKind.DM:
-            return
-        member = await session.get(Member, row.member_id)
-        if member is None:
-            return
-        await session.refresh(member, ["identities"])
-        for identity in directory.reachable_identities(member, self._adapters):
-            if identity.platform == row.platform:
-                continue
-            message = row_to_message(row)
-            rerouted = OutgoingMessage(
-                address=directory.dm_address(identity),
-                text=message.text,
-                choices=message.choices,
-                multi_select=message.multi_select,
-                poll=message.poll,
-            )
-            await self._outbox.put_one(
-                session,
-                Envelope(
-                    f"{row.idempotency_key}:via:{identity.platform}",
-                    rerouted,
-                    community_id=row.community_id,
-                    member_id=row.member_id,
-                    context=row.context,
-                ),
-            )
-            return
-        await self._nudge_in_group(session, row, member, now)
-
-    async def _nudge_in_group(
-        self, session: AsyncSession, row: OutboxMessage, member: Member, now: datetime
-    ) -> None:
-        """Nobody can DM them: name them in their group (once a day) so they start a chat.
-
-        Only a short invitation goes to the group, never the private message itself.
-        """
-        if not self._adapters[row.platform].capabilities.groups:
-            return
-        for space in await directory.group_spaces(session, member.community_id):
-            if space.platform != row.platform:
-                continue
-            nudge = OutgoingMessage(
-                address=Address(space.platform, ConversationKind.GROUP, space.conversation_id),
-                text=self._nudge_text,
-                mention=Mention(row.conversation_id, member.display_name),
-                invite_to_dm=True,
-            )
-            await self._outbox.put_one(
-                session,
-                Envelope(
-                    f"nudge:{row.platform}:{row.conversation_id}:{now.date().isoformat()}",
-                    nudge,
-                    community_id=row.community_id,
-                    member_id=member.id,
-                ),
-            )
-            return

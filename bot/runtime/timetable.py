@@ -13,16 +13,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.engine.community_settings import CommunitySettings
 from bot.runtime.clock import Clock
 from bot.runtime.metrics import Metrics
 from storage.bulk import insert_ignore
@@ -51,78 +49,16 @@ class Step(Protocol):
     name: str
 
     def occurrences(
-        self,
-        community: Community,
-        settings: CommunitySettings,
-        meetings: Sequence[Meeting],
-        now: datetime,
-    ) -> Iterable[Occurrence]: ...
+        self, community: Community, meetings: Sequence[Meeting], now: datetime
+    ) -> Iterable[Occurrence]:
+        """The step's occurrences for ``community`` (its settings are the step's business)."""
+        ...
 
     async def run(
         self, session: AsyncSession, community: Community, occurrence: Occurrence, now: datetime
     ) -> str:
         """Do the work; return a short account of it for the log and ``indaba status``."""
         ...
-
-
-def local_instant(day: date, at: time, timezone: str) -> datetime:
-    """``at`` o'clock on ``day`` in ``timezone``, as UTC."""
-    return datetime.combine(day, at, tzinfo=ZoneInfo(timezone)).astimezone(UTC)
-
-
-def days_before(meeting: Meeting, community: Community, days: int, at: time) -> datetime:
-    local_day = meeting.starts_at.astimezone(ZoneInfo(community.timezone)).date()
-    return local_instant(local_day - timedelta(days=days), at, community.timezone)
-
-
-async def live_meeting(session: AsyncSession, occurrence: Occurrence) -> Meeting | None:
-    """The meeting an occurrence belongs to, unless it was deleted or cancelled since."""
-    if occurrence.meeting_id is None:
-        return None
-    meeting = await session.get(Meeting, occurrence.meeting_id)
-    return None if meeting is None or meeting.cancelled_at is not None else meeting
-
-
-class MeetingStep:
-    """A step that happens once per meeting, keyed ``<name>:<meeting id>``.
-
-    A subclass says when it runs (``window``: due, and no longer useful after) and what
-    it does (``run_for``); the loop over meetings and the lookup of a meeting that may
-    have been cancelled since are here once.
-    """
-
-    name: str
-
-    def window(
-        self, meeting: Meeting, community: Community, settings: CommunitySettings
-    ) -> tuple[datetime, datetime]:
-        raise NotImplementedError
-
-    async def run_for(
-        self, session: AsyncSession, community: Community, meeting: Meeting, now: datetime
-    ) -> str:
-        raise NotImplementedError
-
-    def occurrences(
-        self,
-        community: Community,
-        settings: CommunitySettings,
-        meetings: Sequence[Meeting],
-        now: datetime,
-    ) -> Iterable[Occurrence]:
-        for meeting in meetings:
-            due, expires = self.window(meeting, community, settings)
-            yield Occurrence(
-                f"{self.name}:{meeting.id}", self.name, community.id, due, expires, meeting.id
-            )
-
-    async def run(
-        self, session: AsyncSession, community: Community, occurrence: Occurrence, now: datetime
-    ) -> str:
-        meeting = await live_meeting(session, occurrence)
-        if meeting is None:
-            return "meeting gone"
-        return await self.run_for(session, community, meeting, now)
 
 
 class Timetable:
@@ -157,12 +93,11 @@ class Timetable:
             ).all()
             occurrences: list[Occurrence] = []
             for community in communities:
-                settings = CommunitySettings.of(community.settings)
                 own = [m for m in meetings if m.community_id == community.id]
                 for step in self._steps.values():
                     occurrences.extend(
                         o
-                        for o in step.occurrences(community, settings, own, now)
+                        for o in step.occurrences(community, own, now)
                         if o.due_at <= now + horizon
                     )
             done = (

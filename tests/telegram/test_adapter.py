@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 import adapters.telegram as telegram_plugin
 from adapters.telegram.adapter import SECRET_HEADER, TelegramAdapter
-from bot.adapter import StartupError
-from bot.app.settings import Settings, SettingsError
+from bot.adapter import AdapterContext, StartupError
+from bot.app.settings import SettingsError
 from storage.models import Member, ProcessedEvent
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram.conftest import SECRET, TelegramStory, telegram_settings
@@ -24,7 +24,7 @@ async def test_wrong_token_stops_start_up_with_one_line(fake: FakeTelegram) -> N
         raise AssertionError("no events expected")
 
     with pytest.raises(StartupError) as raised:
-        await adapter.start(sink)
+        await adapter.start(AdapterContext(sink))
     message = str(raised.value)
     assert message.startswith("INDABA_TELEGRAM_BOT_TOKEN was refused by Telegram")
     assert "\n" not in message
@@ -33,18 +33,18 @@ async def test_wrong_token_stops_start_up_with_one_line(fake: FakeTelegram) -> N
 
 def test_create_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("INDABA_TELEGRAM_BOT_TOKEN", raising=False)
-    assert telegram_plugin.create(Settings()) is None
+    assert telegram_plugin.create() is None
     monkeypatch.setenv("INDABA_TELEGRAM_BOT_TOKEN", "1:abc")
-    adapter = telegram_plugin.create(Settings())
+    adapter = telegram_plugin.create()
     assert adapter is not None and not adapter.webhook_mode
     monkeypatch.setenv("INDABA_TELEGRAM_WEBHOOK_URL", "https://cop.example.org/telegram/webhook")
     with pytest.raises(SettingsError, match="INDABA_TELEGRAM_WEBHOOK_SECRET"):
-        telegram_plugin.create(Settings())
+        telegram_plugin.create()
     monkeypatch.setenv("INDABA_TELEGRAM_WEBHOOK_SECRET", "ok_secret-1")
-    assert telegram_plugin.create(Settings()).webhook_mode  # type: ignore[union-attr]
+    assert telegram_plugin.create().webhook_mode  # type: ignore[union-attr]
     monkeypatch.setenv("INDABA_TELEGRAM_API_URL", "api.telegram.org")
     with pytest.raises(SettingsError, match="INDABA_TELEGRAM_API_URL"):
-        telegram_plugin.create(Settings())
+        telegram_plugin.create()
 
 
 async def test_start_up_calls(story: TelegramStory) -> None:

@@ -1,4 +1,7 @@
-"""Every ``/command``; importing this package registers them all."""
+"""Every ``/command``, choice handler, join hook and awaiting probe, registered on one
+:class:`~bot.engine.registry.Registry` by :func:`build_registry`."""
+
+from __future__ import annotations
 
 from bot.engine.commands import (
     agenda,
@@ -12,20 +15,28 @@ from bot.engine.commands import (
     wall,
     weekly_question,
 )
-from bot.engine.registry import COMMANDS, Command, command
+from bot.engine.registry import Registry
 
-__all__ = [
-    "COMMANDS",
-    "Command",
-    "agenda",
-    "command",
-    "digest",
-    "harvest",
-    "help",
-    "membership",
-    "onboarding",
-    "practice",
-    "questions",
-    "wall",
-    "weekly_question",
-]
+MODULES = (
+    help,
+    onboarding,
+    membership,
+    questions,
+    agenda,
+    wall,
+    practice,
+    harvest,
+    digest,
+    weekly_question,
+)
+
+
+def build_registry() -> Registry:
+    """A registry holding everything Indaba answers; the wiring builds one per process."""
+    registry = Registry()
+    for module in MODULES:
+        module.register(registry)
+    return registry
+
+
+__all__ = ["build_registry"]

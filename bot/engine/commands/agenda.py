@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.engine.commands.access import require_facilitator
 from bot.engine.community_settings import CommunitySettings
-from bot.engine.registry import command, on_choice, require_facilitator
+from bot.engine.registry import Registry
 from bot.engine.services import agenda
 from bot.engine.services.agenda import AgendaError
 from bot.engine.services.meetings import next_meeting
 from bot.engine.turn import Turn
 from bot.messages import ChoiceSelected
-from storage.models import AgendaRound, Meeting
+from storage.models import AgendaRound, Meeting, OutboxMessage
+from storage.statuses import ContextKind
 
 USAGE = "/agenda [add TITLE | withdraw N | vote N... | open | close | merge A B]"
 
@@ -58,16 +60,15 @@ def _numbers(text: str) -> list[int] | None:
     return [int(p) for p in parts]
 
 
-@command("agenda", usage=USAGE)
 async def agenda_command(turn: Turn, args: str) -> None:
     assert turn.community is not None and turn.member is not None
-    now = turn.engine.clock.now()
+    now = turn.services.clock.now()
     meeting = await next_meeting(turn.session, turn.community.id, now)
     if meeting is None:
         await turn.say("meeting.none", private=True)
         return
     settings = CommunitySettings.of(turn.community.settings)
-    messenger = turn.engine.messenger
+    messenger = turn.services.messenger
     found = await agenda.round_for(turn.session, meeting)
     action, _, rest = args.strip().partition(" ")
     action = action.lower()
@@ -126,7 +127,7 @@ async def agenda_command(turn: Turn, args: str) -> None:
                     turn.session, messenger, turn.community, meeting, found, now
                 )
                 await turn.reply(
-                    agenda.render_ranking(turn.engine.texts, turn.language, meeting, rows),
+                    agenda.render_ranking(turn.services.texts, turn.language, meeting, rows),
                     private=True,
                 )
             else:
@@ -152,14 +153,13 @@ async def _voted(turn: Turn, found: AgendaRound) -> None:
     )
 
 
-@on_choice("agenda-ballot")
-async def ballot_pressed(turn: Turn, row: Any, choice_ids: tuple[str, ...]) -> None:
+async def ballot_pressed(turn: Turn, row: OutboxMessage, choice_ids: tuple[str, ...]) -> None:
     assert turn.community is not None and turn.member is not None
     found = await turn.session.get(AgendaRound, int(row.context.get("round_id", 0)))
     if found is None:
         return
     settings = CommunitySettings.of(turn.community.settings)
-    now = turn.engine.clock.now()
+    now = turn.services.clock.now()
     event = turn.event
     try:
         if isinstance(event, ChoiceSelected) and event.toggle:
@@ -184,3 +184,8 @@ async def ballot_pressed(turn: Turn, row: Any, choice_ids: tuple[str, ...]) -> N
     # A native poll shows the member their own answer already.
     if not (isinstance(event, ChoiceSelected) and event.poll_id):
         await _voted(turn, found)
+
+
+def register(registry: Registry) -> None:
+    registry.command("agenda", agenda_command, usage=USAGE)
+    registry.on_choice(ContextKind.AGENDA_BALLOT, ballot_pressed)

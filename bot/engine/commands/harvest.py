@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from bot.engine.registry import command
+from bot.engine.registry import Registry
 from bot.engine.services.harvest import build_harvest, render_text
 from bot.engine.services.meetings import latest_meeting
 from bot.engine.turn import Turn
 from storage.models import Meeting
 
 
-@command("harvest", usage="/harvest [MEETING_ID] [post]", facilitator_only=True)
 async def harvest_command(turn: Turn, args: str) -> None:
     assert turn.community is not None
     words = args.lower().split()
@@ -23,21 +22,27 @@ async def harvest_command(turn: Turn, args: str) -> None:
         if meeting is not None and meeting.community_id != turn.community.id:
             meeting = None
     else:
-        meeting = await latest_meeting(turn.session, turn.community.id, turn.engine.clock.now())
+        meeting = await latest_meeting(turn.session, turn.community.id, turn.services.clock.now())
     if meeting is None:
         await turn.say("harvest.no_meeting" if ids else "meeting.none", private=True)
         return
-    texts = turn.engine.texts
+    texts = turn.services.texts
     harvest = await build_harvest(turn.session, texts, turn.community, meeting, turn.language)
     await turn.reply(render_text(texts, harvest, turn.language), private=True)
     if post:
         group = await build_harvest(
             turn.session, texts, turn.community, meeting, turn.community.language
         )
-        await turn.engine.messenger.to_community(
+        await turn.services.messenger.to_community(
             turn.session,
             turn.community,
-            f"harvest:{meeting.id}:{turn.engine.clock.now().isoformat()}",
+            f"harvest:{meeting.id}:{turn.services.clock.now().isoformat()}",
             render_text(texts, group, turn.community.language),
         )
         await turn.say("harvest.posted", private=True, meeting=meeting.title)
+
+
+def register(registry: Registry) -> None:
+    registry.command(
+        "harvest", harvest_command, usage="/harvest [MEETING_ID] [post]", facilitator_only=True
+    )

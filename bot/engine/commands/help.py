@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from bot.engine.registry import COMMANDS, command
+from bot.engine.registry import Registry
 from bot.engine.turn import Turn
 
 
-@command("help", usage="/help [command]", needs_member=False, aliases=("commands",))
 async def help_command(turn: Turn, args: str) -> None:
     name = args.strip().lstrip("/").lower()
     if name:
-        entry = COMMANDS.get(name)
+        entry = turn.services.command(name)
         if entry is None:
             await turn.say("error.unknown_command", private=True, command=name, suggestion="")
             return
@@ -19,7 +18,7 @@ async def help_command(turn: Turn, args: str) -> None:
             private=True,
             usage=entry.usage,
             text=turn.t(f"help.{entry.name}")
-            if turn.engine.texts.has(f"help.{entry.name}")
+            if turn.services.texts.has(f"help.{entry.name}")
             else "",
             facilitator_only=entry.facilitator_only,
         )
@@ -28,10 +27,10 @@ async def help_command(turn: Turn, args: str) -> None:
     lines = [
         (
             entry.usage,
-            turn.t(f"help.{entry.name}") if turn.engine.texts.has(f"help.{entry.name}") else "",
+            turn.t(f"help.{entry.name}") if turn.services.texts.has(f"help.{entry.name}") else "",
         )
-        for entry in sorted(COMMANDS.values(), key=lambda c: c.name)
-        if not entry.hidden and (facilitator or not entry.facilitator_only)
+        for entry in turn.services.commands()
+        if facilitator or not entry.facilitator_only
     ]
     await turn.say(
         "help.all",
@@ -40,4 +39,10 @@ async def help_command(turn: Turn, args: str) -> None:
         member=turn.member is not None,
         facilitator=facilitator,
         community=turn.community.name if turn.community else "",
+    )
+
+
+def register(registry: Registry) -> None:
+    registry.command(
+        "help", help_command, usage="/help [command]", needs_member=False, aliases=("commands",)
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bot.engine.registry import command, require_facilitator
+from bot.engine.commands.access import require_facilitator
+from bot.engine.commands.onboarding import join
+from bot.engine.registry import Registry
 from bot.engine.services.meetings import (
     MeetingError,
     MeetingKind,
@@ -14,19 +16,15 @@ from bot.engine.services.meetings import (
 from bot.engine.turn import Turn
 
 
-@command("stop", usage="/stop")
 async def stop(turn: Turn, args: str) -> None:
     assert turn.member is not None
     turn.member.opted_out = True
     await turn.say("stop.done", private=True)
 
 
-@command("start", usage="/start", needs_member=False)
 async def start(turn: Turn, args: str) -> None:
     if args.strip():
         # Deep links (t.me/bot?start=CODE) arrive as /start CODE.
-        from bot.engine.commands.onboarding import join
-
         await join(turn, args)
         return
     if turn.member is None:
@@ -36,11 +34,10 @@ async def start(turn: Turn, args: str) -> None:
     await turn.say("start.done", private=True)
 
 
-@command("lang", usage="/lang [en|fr|sw|pt]")
 async def lang(turn: Turn, args: str) -> None:
     assert turn.member is not None
     choice = args.strip().lower()
-    languages = turn.engine.texts.languages
+    languages = turn.services.texts.languages
     if choice not in languages:
         await turn.say("lang.usage", private=True, languages=languages, current=turn.language)
         return
@@ -48,7 +45,6 @@ async def lang(turn: Turn, args: str) -> None:
     await turn.say("lang.done", private=True)
 
 
-@command("anonymous", usage="/anonymous on|off")
 async def anonymous(turn: Turn, args: str) -> None:
     assert turn.member is not None
     choice = args.strip().lower()
@@ -59,10 +55,9 @@ async def anonymous(turn: Turn, args: str) -> None:
     await turn.say("anonymous.done", private=True, on=turn.member.anonymous)
 
 
-@command("meeting", usage="/meeting [add YYYY-MM-DD HH:MM [workshop] TITLE]")
 async def meeting(turn: Turn, args: str) -> None:
     assert turn.community is not None
-    now = turn.engine.clock.now()
+    now = turn.services.clock.now()
     words = args.split()
     if not words:
         upcoming = await next_meeting(turn.session, turn.community.id, now)
@@ -104,3 +99,11 @@ async def meeting(turn: Turn, args: str) -> None:
         kind=created.kind,
         when=local_time(turn.community, created.starts_at).strftime("%a %d %b %Y, %H:%M"),
     )
+
+
+def register(registry: Registry) -> None:
+    registry.command("stop", stop, usage="/stop", group=False)
+    registry.command("start", start, usage="/start", needs_member=False, group=False)
+    registry.command("lang", lang, usage="/lang [en|fr|sw|pt]", group=False)
+    registry.command("anonymous", anonymous, usage="/anonymous on|off", group=False)
+    registry.command("meeting", meeting, usage="/meeting [add YYYY-MM-DD HH:MM [workshop] TITLE]")

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.engine.registry import command
+from bot.engine.registry import Registry
 from bot.engine.services import directory
 from bot.engine.services.onboarding import CodeKind, OnboardingError, issue_code, redeem
 from bot.engine.turn import Turn
 from bot.messages import ConversationKind
 
 
-@command("setup", usage="/setup CODE", needs_member=False)
 async def setup(turn: Turn, args: str) -> None:
     """Link this group to a community and make the sender its facilitator.
 
     In a DM (WhatsApp has no groups) the code makes the sender a facilitator only.
     """
-    now = turn.engine.clock.now()
+    now = turn.services.clock.now()
     linked = turn.space is not None and turn.space.community_id is not None and turn.in_group
     if linked and turn.member is not None and turn.member.is_facilitator:
         await turn.say("setup.already", community=turn.community.name if turn.community else "")
@@ -41,12 +40,11 @@ async def setup(turn: Turn, args: str) -> None:
         name=member.display_name,
     )
     if created:
-        await turn.engine.welcome(turn.session, community, member)
+        await turn.services.welcome(turn.session, community, member)
 
 
-@command("join", usage="/join CODE", needs_member=False, aliases=("start_join",))
 async def join(turn: Turn, args: str) -> None:
-    now = turn.engine.clock.now()
+    now = turn.services.clock.now()
     try:
         redeemed = await redeem(turn.session, args, CodeKind.JOIN, now)
     except OnboardingError as error:
@@ -61,29 +59,27 @@ async def join(turn: Turn, args: str) -> None:
         return
     member, _ = await directory.register(turn.session, community, turn.event.sender, now)
     turn.community, turn.member = community, member
-    await turn.engine.welcome(turn.session, community, member)
+    await turn.services.welcome(turn.session, community, member)
 
 
-@command("invite", usage="/invite", facilitator_only=True)
 async def invite(turn: Turn, args: str) -> None:
     """A new join code for the community (the previous one stops working)."""
     assert turn.community is not None
-    days = turn.engine.settings.join_code_days
+    days = turn.services.join_code_days
     code = await issue_code(
         turn.session,
         turn.community,
         CodeKind.JOIN,
-        turn.engine.clock.now(),
+        turn.services.clock.now(),
         timedelta(days=days),
         replace=True,
     )
     await turn.say("invite.code", private=True, code=code, days=days, community=turn.community.name)
 
 
-@command("link", usage="/link [CODE]", needs_member=False)
 async def link(turn: Turn, args: str) -> None:
     """Reach the same member on another platform: ``/link`` gives a code, ``/link CODE`` uses it."""
-    now = turn.engine.clock.now()
+    now = turn.services.clock.now()
     if not args.strip():
         if turn.member is None or turn.community is None:
             await turn.say("error.not_member", private=True)
@@ -123,3 +119,12 @@ async def link(turn: Turn, args: str) -> None:
         name=member.display_name,
         platforms=sorted(i.platform for i in member.identities),
     )
+
+
+def register(registry: Registry) -> None:
+    registry.command("setup", setup, usage="/setup CODE", needs_member=False)
+    registry.command(
+        "join", join, usage="/join CODE", needs_member=False, aliases=("start_join",), group=False
+    )
+    registry.command("invite", invite, usage="/invite", facilitator_only=True)
+    registry.command("link", link, usage="/link [CODE]", needs_member=False, group=False)

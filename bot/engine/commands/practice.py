@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.engine.registry import Awaiting, awaiting, command
+from bot.engine.registry import Awaiting, Registry
 from bot.engine.services import practices
 from bot.engine.services.brief import shown_name
 from bot.engine.services.practices import PracticeError
@@ -12,10 +12,9 @@ from storage.models import Meeting
 USAGE = "/practice [TEXT | vote N | list]"
 
 
-@command("practice", usage=USAGE, aliases=("practices",))
 async def practice_command(turn: Turn, args: str) -> None:
     assert turn.community is not None and turn.member is not None
-    now = turn.engine.clock.now()
+    now = turn.services.clock.now()
     action, _, rest = args.strip().partition(" ")
     try:
         if not action or action.lower() == "list":
@@ -27,7 +26,7 @@ async def practice_command(turn: Turn, args: str) -> None:
                     (
                         s.practice.id,
                         s.practice.text,
-                        shown_name(s.author, turn.engine.texts, turn.language),
+                        shown_name(s.author, turn.services.texts, turn.language),
                         s.votes,
                     )
                     for s in rows[:20]
@@ -49,19 +48,18 @@ async def practice_command(turn: Turn, args: str) -> None:
         await turn.say(error.key, private=True, **dict(error.values))
 
 
-@awaiting
 async def takeaway(turn: Turn) -> Awaiting | None:
     """A plain reply to "which practice do you take away from the meeting?"."""
     if turn.member is None or turn.community is None:
         return None
-    ask = await practices.open_ask(turn.session, turn.member, turn.engine.clock.now())
+    ask = await practices.open_ask(turn.session, turn.member, turn.services.clock.now())
     if ask is None:
         return None
 
     async def answer(text: str) -> None:
         assert turn.community is not None and turn.member is not None and ask is not None
         meeting = await turn.session.get(Meeting, ask.meeting_id)
-        now = turn.engine.clock.now()
+        now = turn.services.clock.now()
         try:
             created = await practices.submit(
                 turn.session, turn.community, turn.member, text, now, meeting
@@ -73,3 +71,8 @@ async def takeaway(turn: Turn) -> Awaiting | None:
         await turn.say("practice.takeaway_saved", number=created.id)
 
     return Awaiting(ask.asked_at, answer)
+
+
+def register(registry: Registry) -> None:
+    registry.command("practice", practice_command, usage=USAGE, aliases=("practices",))
+    registry.awaiting(takeaway)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.engine.registry import command, require_facilitator
+from bot.engine.commands.access import require_facilitator
+from bot.engine.registry import Registry
 from bot.engine.services.brief import brief_text
 from bot.engine.services.meetings import next_meeting
 from bot.engine.services.questions import (
@@ -15,15 +16,14 @@ from bot.engine.services.questions import (
 from bot.engine.turn import Turn
 
 
-@command("questions", usage="/questions [add TEXT | remove N]")
 async def questions(turn: Turn, args: str) -> None:
     assert turn.community is not None
-    now = turn.engine.clock.now()
+    now = turn.services.clock.now()
     meeting = await next_meeting(turn.session, turn.community.id, now)
     if meeting is None:
         await turn.say("meeting.none", private=True)
         return
-    texts = turn.engine.texts
+    texts = turn.services.texts
     action, _, rest = args.strip().partition(" ")
     action = action.lower()
     if action in ("add", "remove"):
@@ -53,38 +53,36 @@ async def questions(turn: Turn, args: str) -> None:
     )
 
 
-@command("answers", usage="/answers")
 async def answers(turn: Turn, args: str) -> None:
     assert turn.community is not None and turn.member is not None
-    meeting = await next_meeting(turn.session, turn.community.id, turn.engine.clock.now())
+    meeting = await next_meeting(turn.session, turn.community.id, turn.services.clock.now())
     if meeting is None:
         await turn.say("meeting.none", private=True)
         return
-    rows = await turn.engine.questions.answers(turn.session, meeting, turn.member)
+    rows = await turn.services.questions.answers(turn.session, meeting, turn.member)
     await turn.say(
         "answers.list",
         private=True,
         meeting=meeting.title,
         rows=[
-            (question_text(turn.engine.texts, q, turn.language), reply.text if reply else None)
+            (question_text(turn.services.texts, q, turn.language), reply.text if reply else None)
             for q, _prompt, reply in rows
         ],
     )
 
 
-@command("answer", usage="/answer N TEXT")
 async def answer(turn: Turn, args: str) -> None:
     assert turn.community is not None and turn.member is not None
     number, _, text = args.strip().partition(" ")
     if not number.isdigit() or not text.strip():
         await turn.say("answer.usage", private=True)
         return
-    now = turn.engine.clock.now()
+    now = turn.services.clock.now()
     meeting = await next_meeting(turn.session, turn.community.id, now)
     if meeting is None:
         await turn.say("meeting.none", private=True)
         return
-    key = await turn.engine.questions.answer_by_number(
+    key = await turn.services.questions.answer_by_number(
         turn.session,
         turn.community,
         meeting,
@@ -97,12 +95,20 @@ async def answer(turn: Turn, args: str) -> None:
     await turn.say(key, private=True, limit=4000)
 
 
-@command("brief", usage="/brief", facilitator_only=True)
 async def brief(turn: Turn, args: str) -> None:
     assert turn.community is not None
-    meeting = await next_meeting(turn.session, turn.community.id, turn.engine.clock.now())
+    meeting = await next_meeting(turn.session, turn.community.id, turn.services.clock.now())
     if meeting is None:
         await turn.say("meeting.none", private=True)
         return
-    text = await brief_text(turn.session, turn.engine.texts, turn.community, meeting, turn.language)
+    text = await brief_text(
+        turn.session, turn.services.texts, turn.community, meeting, turn.language
+    )
     await turn.reply(text, private=True)
+
+
+def register(registry: Registry) -> None:
+    registry.command("questions", questions, usage="/questions [add TEXT | remove N]")
+    registry.command("answers", answers, usage="/answers", group=False)
+    registry.command("answer", answer, usage="/answer N TEXT", group=False)
+    registry.command("brief", brief, usage="/brief", facilitator_only=True)

@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.engine.registry import Awaiting, awaiting, command, on_choice, on_join
+from bot.engine.context import Services
+from bot.engine.registry import Awaiting, Registry
 from bot.engine.services import introductions, wall
 from bot.engine.services.brief import shown_name
 from bot.engine.services.wall import FIELDS, WallError
 from bot.engine.turn import Turn
-from storage.models import Community, Introduction, Member, WallEntry
+from storage.models import Community, Introduction, Member, OutboxMessage, WallEntry
+from storage.statuses import ContextKind
 
 # A wall question left unanswered this long stops catching the member's messages.
 OPEN_FOR = timedelta(days=7)
 
 
-@command("wall", usage="/wall [me | me edit | me passions|contributes|needs TEXT]")
 async def wall_command(turn: Turn, args: str) -> None:
     assert turn.community is not None and turn.member is not None
-    now = turn.engine.clock.now()
-    texts = turn.engine.texts
+    now = turn.services.clock.now()
+    texts = turn.services.texts
     words = args.strip().split(maxsplit=2)
     try:
         if not words:
@@ -57,7 +57,7 @@ async def wall_command(turn: Turn, args: str) -> None:
         if words[1].lower() == "edit":
             await wall.start_conversation(
                 turn.session,
-                turn.engine.messenger,
+                turn.services.messenger,
                 turn.community,
                 turn.member,
                 now,
@@ -79,18 +79,17 @@ async def wall_command(turn: Turn, args: str) -> None:
         await turn.session.flush()
         await turn.say("wall.saved", private=True)
         await introductions.offer_for(
-            turn.session, turn.engine.messenger, turn.community, entry, now
+            turn.session, turn.services.messenger, turn.community, entry, now
         )
     except WallError as error:
         await turn.say(error.key, private=True, **dict(error.values))
 
 
-@awaiting
 async def wall_answer(turn: Turn) -> Awaiting | None:
     if turn.member is None or turn.community is None:
         return None
     entry = await wall.entry_of(turn.session, turn.member)
-    now = turn.engine.clock.now()
+    now = turn.services.clock.now()
     if entry is None or entry.pending_field is None or entry.pending_since is None:
         return None
     if entry.pending_since < now - OPEN_FOR:
@@ -109,23 +108,28 @@ async def wall_answer(turn: Turn) -> Awaiting | None:
             return
         await turn.say("wall.done")
         await introductions.offer_for(
-            turn.session, turn.engine.messenger, turn.community, entry, now
+            turn.session, turn.services.messenger, turn.community, entry, now
         )
 
     return Awaiting(entry.pending_since, answer)
 
 
-@on_join
 async def invite_to_wall(
-    engine: Any, session: AsyncSession, community: Community, member: Member
+    services: Services, session: AsyncSession, community: Community, member: Member
 ) -> None:
     await wall.start_conversation(
-        session, engine.messenger, community, member, engine.clock.now(), f"wall-invite:{member.id}"
+        session,
+        services.messenger,
+        community,
+        member,
+        services.clock.now(),
+        f"wall-invite:{member.id}",
     )
 
 
-@on_choice("introduction")
-async def introduction_answered(turn: Turn, row: Any, choice_ids: tuple[str, ...]) -> None:
+async def introduction_answered(
+    turn: Turn, row: OutboxMessage, choice_ids: tuple[str, ...]
+) -> None:
     assert turn.community is not None and turn.member is not None
     intro = await turn.session.get(Introduction, int(row.context.get("introduction_id", 0)))
     if intro is None or turn.member.id not in (intro.member_a_id, intro.member_b_id):
@@ -134,12 +138,21 @@ async def introduction_answered(turn: Turn, row: Any, choice_ids: tuple[str, ...
         return
     key = await introductions.answer(
         turn.session,
-        turn.engine.messenger,
+        turn.services.messenger,
         turn.community,
         intro,
         turn.member,
         choice_ids[-1] == "accept",
-        turn.engine.clock.now(),
+        turn.services.clock.now(),
     )
     if key:
         await turn.say(key, private=True)
+
+
+def register(registry: Registry) -> None:
+    registry.command(
+        "wall", wall_command, usage="/wall [me | me edit | me passions|contributes|needs TEXT]"
+    )
+    registry.awaiting(wall_answer)
+    registry.on_join(invite_to_wall)
+    registry.on_choice(ContextKind.INTRODUCTION, introduction_answered)

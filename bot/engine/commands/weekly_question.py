@@ -2,33 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from bot.engine.registry import Awaiting, awaiting, on_choice
+from bot.engine.registry import Awaiting, Registry
 from bot.engine.services import rotation
 from bot.engine.turn import Turn
-from storage.models import QuestionTurn
+from storage.models import OutboxMessage, QuestionTurn
+from storage.statuses import ContextKind
 
 
-@on_choice(rotation.CHOICE_KIND)
-async def invitation_answered(turn: Turn, row: Any, choice_ids: tuple[str, ...]) -> None:
+async def invitation_answered(turn: Turn, row: OutboxMessage, choice_ids: tuple[str, ...]) -> None:
     if turn.member is None or not choice_ids:
         return
     found = await turn.session.get(QuestionTurn, int(row.context.get("turn_id", 0)))
     if found is None:
         return
     key = await rotation.answer_invitation(
-        turn.session, found, turn.member, choice_ids[-1] == "accept", turn.engine.clock.now()
+        turn.session, found, turn.member, choice_ids[-1] == "accept", turn.services.clock.now()
     )
     if key:
         await turn.say(key, private=True)
 
 
-@awaiting
 async def weekly_question(turn: Turn) -> Awaiting | None:
     if turn.member is None or turn.community is None:
         return None
-    now = turn.engine.clock.now()
+    now = turn.services.clock.now()
     found = await rotation.awaited_turn(turn.session, turn.member, now)
     if found is None or found.answered_at is None:
         return None
@@ -36,8 +33,13 @@ async def weekly_question(turn: Turn) -> Awaiting | None:
     async def answer(text: str) -> None:
         assert turn.community is not None and turn.member is not None and found is not None
         await rotation.post_member_question(
-            turn.session, turn.engine.messenger, turn.community, found, turn.member, text, now
+            turn.session, turn.services.messenger, turn.community, found, turn.member, text, now
         )
         await turn.say("question.posted")
 
     return Awaiting(found.answered_at, answer)
+
+
+def register(registry: Registry) -> None:
+    registry.on_choice(ContextKind.WEEKLY_QUESTION, invitation_answered)
+    registry.awaiting(weekly_question)

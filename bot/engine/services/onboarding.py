@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.adapter import ControlError
 from storage.models import Community, InviteCode
 
 # No 0/O, 1/I/L: codes are read aloud and typed on phones.
@@ -29,7 +30,7 @@ class CodeKind(StrEnum):
     LINK = "link"
 
 
-class OnboardingError(Exception):
+class OnboardingError(ControlError):
     """A code or a community request that cannot be honoured; ``key`` names the text."""
 
     def __init__(self, key: str) -> None:

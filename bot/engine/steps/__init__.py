@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from bot.engine.context import Services
 from bot.engine.steps.agenda import AgendaCloseStep, AgendaOpenStep, AgendaVoteStep
 from bot.engine.steps.digest import DigestStep
 from bot.engine.steps.practices import TakeawayStep
@@ -12,20 +11,17 @@ from bot.engine.steps.rotation import WeeklyQuestionStep
 from bot.engine.steps.wall import WallRefreshStep
 from bot.runtime.timetable import Step
 
-if TYPE_CHECKING:
-    from bot.engine.engine import Engine
 
-
-def build_steps(engine: Engine) -> list[Step]:
+def build_steps(services: Services) -> list[Step]:
     return [
-        QuestionsStep(engine.questions),
-        ReminderStep(engine.questions),
-        BriefStep(engine.messenger),
-        AgendaOpenStep(engine.messenger),
-        AgendaVoteStep(engine.messenger),
-        AgendaCloseStep(engine.messenger),
-        TakeawayStep(engine.messenger),
-        WallRefreshStep(engine.messenger),
-        DigestStep(engine.messenger),
-        WeeklyQuestionStep(engine.messenger),
+        QuestionsStep(services.questions),
+        ReminderStep(services.questions),
+        BriefStep(services.messenger),
+        AgendaOpenStep(services.messenger),
+        AgendaVoteStep(services.messenger),
+        AgendaCloseStep(services.messenger),
+        TakeawayStep(services.messenger),
+        WallRefreshStep(services.messenger),
+        DigestStep(services.messenger),
+        WeeklyQuestionStep(services.messenger),
     ]

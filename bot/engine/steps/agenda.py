@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.engine.community_settings import CommunitySettings
 from bot.engine.services import agenda
 from bot.engine.services.messenger import Messenger
-from bot.runtime.timetable import MeetingStep, days_before
+from bot.engine.steps.base import MeetingStep, days_before
 from storage.models import Community, Meeting
 
 

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.engine.community_settings import CommunitySettings
 from bot.engine.services.digest import build_digest, render_digest
 from bot.engine.services.messenger import Messenger
-from bot.runtime.timetable import Occurrence, local_instant
+from bot.engine.steps.base import local_instant
+from bot.runtime.timetable import Occurrence
 from storage.models import Community, Meeting
 
 
@@ -22,12 +23,9 @@ class DigestStep:
     name: str = "digest"
 
     def occurrences(
-        self,
-        community: Community,
-        settings: CommunitySettings,
-        meetings: Sequence[Meeting],
-        now: datetime,
+        self, community: Community, meetings: Sequence[Meeting], now: datetime
     ) -> Iterable[Occurrence]:
+        settings = CommunitySettings.of(community.settings)
         today = now.astimezone(ZoneInfo(community.timezone)).date()
         monday = today - timedelta(days=today.weekday())
         for week in (0, 1):

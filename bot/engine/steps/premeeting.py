@@ -12,7 +12,7 @@ from bot.engine.services import directory
 from bot.engine.services.brief import brief_text
 from bot.engine.services.messenger import Messenger
 from bot.engine.services.questions import QuestionService
-from bot.runtime.timetable import MeetingStep, days_before
+from bot.engine.steps.base import MeetingStep, days_before
 from storage.models import Community, Meeting
 
 

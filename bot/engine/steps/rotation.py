@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.engine.community_settings import CommunitySettings
 from bot.engine.services import rotation
 from bot.engine.services.messenger import Messenger
-from bot.runtime.timetable import Occurrence, local_instant
+from bot.engine.steps.base import local_instant
+from bot.runtime.timetable import Occurrence
 from storage.models import Community, Meeting
 
 INVITE = "question-invite"
@@ -26,12 +27,9 @@ class WeeklyQuestionStep:
     name: str = "weekly-question"
 
     def occurrences(
-        self,
-        community: Community,
-        settings: CommunitySettings,
-        meetings: Sequence[Meeting],
-        now: datetime,
+        self, community: Community, meetings: Sequence[Meeting], now: datetime
     ) -> Iterable[Occurrence]:
+        settings = CommunitySettings.of(community.settings)
         today = now.astimezone(ZoneInfo(community.timezone)).date()
         monday = today - timedelta(days=today.weekday())
         for week in (-1, 0, 1):

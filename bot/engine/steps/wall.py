@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.engine.community_settings import CommunitySettings
 from bot.engine.services import directory, wall
 from bot.engine.services.messenger import Messenger
-from bot.runtime.timetable import Occurrence, days_before
+from bot.engine.steps.base import days_before
+from bot.runtime.timetable import Occurrence
 from storage.models import Community, Meeting
 
 
@@ -22,12 +23,9 @@ class WallRefreshStep:
     name: str = "wall-refresh"
 
     def occurrences(
-        self,
-        community: Community,
-        settings: CommunitySettings,
-        meetings: Sequence[Meeting],
-        now: datetime,
+        self, community: Community, meetings: Sequence[Meeting], now: datetime
     ) -> Iterable[Occurrence]:
+        settings = CommunitySettings.of(community.settings)
         days = settings.wall_refresh_days_before_workshop
         if days:
             for meeting in meetings:

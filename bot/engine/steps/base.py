@@ -1,0 +1,70 @@
+"""What the engine's timetable steps share: local times and the once-per-meeting step."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.engine.community_settings import CommunitySettings
+from bot.runtime.timetable import Occurrence
+from storage.models import Community, Meeting
+
+
+def local_instant(day: date, at: time, timezone: str) -> datetime:
+    """``at`` o'clock on ``day`` in ``timezone``, as UTC."""
+    return datetime.combine(day, at, tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+
+
+def days_before(meeting: Meeting, community: Community, days: int, at: time) -> datetime:
+    local_day = meeting.starts_at.astimezone(ZoneInfo(community.timezone)).date()
+    return local_instant(local_day - timedelta(days=days), at, community.timezone)
+
+
+async def live_meeting(session: AsyncSession, occurrence: Occurrence) -> Meeting | None:
+    """The meeting an occurrence belongs to, unless it was deleted or cancelled since."""
+    if occurrence.meeting_id is None:
+        return None
+    meeting = await session.get(Meeting, occurrence.meeting_id)
+    return None if meeting is None or meeting.cancelled_at is not None else meeting
+
+
+class MeetingStep:
+    """A step that happens once per meeting, keyed ``<name>:<meeting id>``.
+
+    A subclass says when it runs (``window``: due, and no longer useful after) and what
+    it does (``run_for``); the loop over meetings and the lookup of a meeting that may
+    have been cancelled since are here once.
+    """
+
+    name: str
+
+    def window(
+        self, meeting: Meeting, community: Community, settings: CommunitySettings
+    ) -> tuple[datetime, datetime]:
+        raise NotImplementedError
+
+    async def run_for(
+        self, session: AsyncSession, community: Community, meeting: Meeting, now: datetime
+    ) -> str:
+        raise NotImplementedError
+
+    def occurrences(
+        self, community: Community, meetings: Sequence[Meeting], now: datetime
+    ) -> Iterable[Occurrence]:
+        settings = CommunitySettings.of(community.settings)
+        for meeting in meetings:
+            due, expires = self.window(meeting, community, settings)
+            yield Occurrence(
+                f"{self.name}:{meeting.id}", self.name, community.id, due, expires, meeting.id
+            )
+
+    async def run(
+        self, session: AsyncSession, community: Community, occurrence: Occurrence, now: datetime
+    ) -> str:
+        meeting = await live_meeting(session, occurrence)
+        if meeting is None:
+            return "meeting gone"
+        return await self.run_for(session, community, meeting, now)

@@ -1,0 +1,62 @@
+"""The statuses and kinds stored in Indaba's tables, as StrEnums (stored as their values)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OutboxStatus(StrEnum):
+    """Where an outgoing message is on its way out."""
+
+    PENDING = "pending"  # due at next_attempt_at
+    SENDING = "sending"  # claimed by a delivery pass until lease_until
+    SENT = "sent"  # the platform accepted it
+    HELD = "held"  # waits for the member's reply window to open
+    EXPIRED = "expired"  # waited past its useful life and was dropped
+    DEAD = "dead"  # refused, or failed too often: an operator looks (indaba outbox retry)
+    UNREACHABLE = "unreachable"  # the address cannot be reached (blocked, left)
+
+
+class PromptStatus(StrEnum):
+    """A pre-meeting question put to one member."""
+
+    QUEUED = "queued"
+    ASKED = "asked"
+    ANSWERED = "answered"
+    WITHDRAWN = "withdrawn"
+
+
+class RoundStatus(StrEnum):
+    """A meeting's co-built agenda."""
+
+    PROPOSALS = "proposals"
+    VOTING = "voting"
+    CLOSED = "closed"
+
+
+class TurnStatus(StrEnum):
+    """A member's turn to ask the weekly question."""
+
+    INVITED = "invited"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    POSTED = "posted"
+    LIBRARY = "library"
+
+
+class IntroductionAnswer(StrEnum):
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class ContextKind(StrEnum):
+    """What a sent message was for, kept with its outbox row (``context["kind"]``).
+
+    A member's button press, poll answer or numbered reply is interpreted by the kind
+    of the message that offered the choice; a reply to a message by its kind too.
+    """
+
+    PROMPT = "prompt"
+    AGENDA_BALLOT = "agenda-ballot"
+    INTRODUCTION = "introduction"
+    WEEKLY_QUESTION = "weekly-question"
