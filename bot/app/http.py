@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.runtime.metrics import Metrics
 from storage.models import OutboxMessage
+from storage.statuses import OutboxStatus
 
 
 def build_app(
@@ -61,5 +62,5 @@ async def refresh_depth(sessions: async_sessionmaker[AsyncSession], metrics: Met
                 )
             ).all()
         )
-    for status in ("pending", "sending", "held", "dead", "unreachable"):
+    for status in OutboxStatus:
         metrics.outbox_depth.labels(status).set(counts.get(status, 0))

@@ -45,6 +45,23 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_LENGTH = 4000
 
 
+def event_key(event: InboundEvent) -> str | None:
+    """The key a platform's re-delivery of ``event`` repeats; None when it has none.
+
+    An edit is keyed by a digest of its text (each new text is a new event); the digest
+    is stable across processes and restarts, unlike Python's ``hash()``.
+    """
+    if event.message_id is None or isinstance(event, ChoiceSelected):
+        return None
+    suffix = ""
+    if isinstance(event, MessageEdited):
+        suffix = f":{hashlib.sha256(event.text.encode()).hexdigest()[:16]}"
+    elif isinstance(event, DeliveryStatus):
+        suffix = f":{event.status}"
+    kind = type(event).__name__
+    return f"{event.platform}:{kind}:{event.conversation.id}:{event.message_id}{suffix}"[:300]
+
+
 @dataclass(slots=True)
 class Engine:
     sessions: async_sessionmaker[AsyncSession]
@@ -87,18 +104,11 @@ class Engine:
             raise
 
     async def _first_time(self, session: AsyncSession, event: InboundEvent) -> bool:
-        if event.message_id is None or isinstance(event, ChoiceSelected):
+        key = event_key(event)
+        if key is None:
             return True
-        suffix = ""
-        if isinstance(event, MessageEdited):
-            # A stable digest: the key must be the same in every process and after a restart.
-            suffix = f":{hashlib.sha256(event.text.encode()).hexdigest()[:16]}"
-        elif isinstance(event, DeliveryStatus):
-            suffix = f":{event.status}"
-        kind = type(event).__name__
-        key = f"{event.platform}:{kind}:{event.conversation.id}:{event.message_id}{suffix}"
         inserted = await insert_ignore(
-            session, ProcessedEvent, [{"key": key[:300], "received_at": self.clock.now()}], ["key"]
+            session, ProcessedEvent, [{"key": key, "received_at": self.clock.now()}], ["key"]
         )
         return bool(inserted)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select, update
@@ -20,6 +20,7 @@ from bot.messages import Address, Choice, ConversationKind, Mention, OutgoingMes
 from bot.runtime.clock import Clock
 from storage.bulk import insert_ignore
 from storage.models import OutboxMessage
+from storage.statuses import OutboxStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,15 +43,8 @@ def degrade_choices(message: OutgoingMessage, caps: Capabilities) -> OutgoingMes
     if fits_buttons or fits_poll:
         return message
     lines = [f"{i}. {choice.label}" for i, choice in enumerate(message.choices, start=1)]
-    return OutgoingMessage(
-        address=message.address,
-        text=message.text + "\n\n" + "\n".join(lines),
-        choices=message.choices,
-        multi_select=message.multi_select,
-        poll=False,
-        reply_to=message.reply_to,
-        edit_of=message.edit_of,
-    )
+    # replace() keeps every other field (reopener, mention, close_poll…) as it was.
+    return replace(message, text=message.text + "\n\n" + "\n".join(lines), poll=False)
 
 
 def row_to_message(row: OutboxMessage) -> OutgoingMessage:
@@ -132,7 +126,7 @@ class Outbox:
             ],
             "options": options,
             "context": dict(envelope.context),
-            "status": "pending",
+            "status": OutboxStatus.PENDING,
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
@@ -157,11 +151,11 @@ class Outbox:
         result = await session.execute(
             update(OutboxMessage)
             .where(
-                OutboxMessage.status == "held",
+                OutboxMessage.status == OutboxStatus.HELD,
                 OutboxMessage.platform == platform,
                 OutboxMessage.conversation_id == user_id,
             )
-            .values(status="pending", next_attempt_at=self._clock.now())
+            .values(status=OutboxStatus.PENDING, next_attempt_at=self._clock.now())
             .returning(OutboxMessage.id)
         )
         released = len(result.all())

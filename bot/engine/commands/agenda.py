@@ -13,7 +13,7 @@ from bot.engine.services.meetings import next_meeting
 from bot.engine.turn import Turn
 from bot.messages import ChoiceSelected
 from storage.models import AgendaRound, Meeting, OutboxMessage
-from storage.statuses import ContextKind
+from storage.statuses import ContextKind, RoundStatus
 
 USAGE = "/agenda [add TITLE | withdraw N | vote N... | open | close | merge A B]"
 
@@ -38,13 +38,17 @@ async def _show(turn: Turn, meeting: Meeting, found: AgendaRound | None, changed
         mine=[f"{n}×{d}" if d > 1 else str(n) for n, d in sorted(mine.items())],
         facilitator=turn.member.is_facilitator,
     )
-    if status == "voting" and rows and not turn.in_group:
+    if status == RoundStatus.VOTING and rows and not turn.in_group:
         # In a direct message the list doubles as a ballot: reply with numbers.
         await turn.reply(
             text,
             private=True,
             choices=agenda.ballot_choices(rows),
-            context={"kind": "agenda-ballot", "meeting_id": meeting.id, "round_id": found.id}
+            context={
+                "kind": ContextKind.AGENDA_BALLOT,
+                "meeting_id": meeting.id,
+                "round_id": found.id,
+            }
             if found is not None
             else {},
             multi_select=True,
@@ -76,7 +80,7 @@ async def agenda_command(turn: Turn, args: str) -> None:
         if not action:
             await _show(turn, meeting, found)
         elif action == "add":
-            if found is None or found.status == "closed":
+            if found is None or found.status == RoundStatus.CLOSED:
                 raise AgendaError("agenda.not_open" if found is None else "agenda.closed_already")
             item = await agenda.add_item(turn.session, found, turn.member, rest, now)
             number = len(await agenda.live_items(turn.session, found))
@@ -109,7 +113,7 @@ async def agenda_command(turn: Turn, args: str) -> None:
                         turn.session, messenger, turn.community, meeting, settings
                     )
                     await turn.say("agenda.opened_proposals", private=True, meeting=meeting.title)
-                elif found.status == "proposals":
+                elif found.status == RoundStatus.PROPOSALS:
                     await agenda.start_voting(
                         turn.session, messenger, turn.community, meeting, settings, now
                     )
@@ -117,11 +121,11 @@ async def agenda_command(turn: Turn, args: str) -> None:
                 else:
                     raise AgendaError(
                         "agenda.closed_already"
-                        if found.status == "closed"
+                        if found.status == RoundStatus.CLOSED
                         else "agenda.voting_already"
                     )
             elif action == "close":
-                if found is None or found.status != "voting":
+                if found is None or found.status != RoundStatus.VOTING:
                     raise AgendaError("agenda.not_voting")
                 rows = await agenda.finish(
                     turn.session, messenger, turn.community, meeting, found, now

@@ -30,6 +30,7 @@ from storage.models import (
     Member,
     OutboxMessage,
 )
+from storage.statuses import ContextKind, OutboxStatus, RoundStatus
 
 MAX_TITLE_LENGTH = 200
 MAX_DETAIL_LENGTH = 1000
@@ -67,7 +68,10 @@ async def open_round(
     if existing is not None:
         return existing, False
     created = AgendaRound(
-        community_id=community.id, meeting_id=meeting.id, status="proposals", opened_at=now
+        community_id=community.id,
+        meeting_id=meeting.id,
+        status=RoundStatus.PROPOSALS,
+        opened_at=now,
     )
     session.add(created)
     await session.flush()
@@ -121,7 +125,7 @@ async def add_item(
     session: AsyncSession, agenda: AgendaRound, member: Member, text: str, now: datetime
 ) -> AgendaItem:
     """``text`` is the title, optionally followed by a line of detail; stored as sent."""
-    if agenda.status == "closed":
+    if agenda.status == RoundStatus.CLOSED:
         raise AgendaError("agenda.closed_already")
     title, _, detail = text.strip().partition("\n")
     if not title.strip():
@@ -150,7 +154,7 @@ async def item_by_number(session: AsyncSession, agenda: AgendaRound, number: int
 async def withdraw(
     session: AsyncSession, agenda: AgendaRound, member: Member, number: int, now: datetime
 ) -> AgendaItem:
-    if agenda.status == "closed":
+    if agenda.status == RoundStatus.CLOSED:
         raise AgendaError("agenda.closed_already")
     item = await item_by_number(session, agenda, number)
     if item.member_id != member.id:
@@ -185,7 +189,7 @@ async def set_votes(
     Approval voting keeps one vote per item; dot voting keeps at most
     ``settings.agenda_dots`` dots in all.
     """
-    if agenda.status != "voting":
+    if agenda.status != RoundStatus.VOTING:
         raise AgendaError("agenda.not_voting")
     live = {i.id for i in await live_items(session, agenda)}
     if any(item_id not in live for item_id in dots):
@@ -250,7 +254,7 @@ async def merge(
 ) -> tuple[AgendaItem, AgendaItem]:
     """Fold item ``drop`` into ``keep``: a member who voted for both counts once
     (approval) or keeps all the dots they placed (dot voting, capped by their budget)."""
-    if agenda.status == "closed":
+    if agenda.status == RoundStatus.CLOSED:
         raise AgendaError("agenda.closed_already")
     if keep_number == drop_number:
         raise AgendaError("agenda.merge_same")
@@ -284,7 +288,7 @@ async def merge(
 async def close(session: AsyncSession, agenda: AgendaRound, now: datetime) -> list[Standing]:
     """Close voting and keep the ranking with the meeting."""
     rows = ranked(await standings(session, agenda))
-    agenda.status = "closed"
+    agenda.status = RoundStatus.CLOSED
     agenda.closed_at = now
     agenda.ranking = [
         {
@@ -384,7 +388,11 @@ async def post_ballot(
             f"{key}:{part}",
             text,
             choices=ballot_choices(chunk),
-            context={"kind": "agenda-ballot", "meeting_id": meeting.id, "round_id": agenda.id},
+            context={
+                "kind": ContextKind.AGENDA_BALLOT,
+                "meeting_id": meeting.id,
+                "round_id": agenda.id,
+            },
             poll=approval,
             multi_select=True,
         )
@@ -422,9 +430,9 @@ async def start_voting(
 ) -> AgendaRound:
     """Open voting (opening proposals first if nobody did) and post the ballot."""
     agenda, _ = await open_round(session, community, meeting, now)
-    if agenda.status != "proposals":
+    if agenda.status != RoundStatus.PROPOSALS:
         return agenda
-    agenda.status = "voting"
+    agenda.status = RoundStatus.VOTING
     agenda.voting_at = now
     await session.flush()
     # With nothing proposed there is nothing to vote on, and nothing worth a message.
@@ -461,7 +469,7 @@ async def stop_polls(
     ballots = await session.scalars(
         select(OutboxMessage).where(
             OutboxMessage.community_id == community.id,
-            OutboxMessage.status == "sent",
+            OutboxMessage.status == OutboxStatus.SENT,
             OutboxMessage.platform_poll_id.is_not(None),
         )
     )
@@ -477,6 +485,7 @@ async def stop_polls(
             community_id=community.id,
         )
         for row in ballots
-        if row.context.get("kind") == "agenda-ballot" and row.context.get("round_id") == agenda.id
+        if row.context.get("kind") == ContextKind.AGENDA_BALLOT
+        and row.context.get("round_id") == agenda.id
     ]
     return await messenger.outbox.put(session, envelopes)

@@ -20,6 +20,7 @@ from storage.models import (
     Prompt,
     Reply,
 )
+from storage.statuses import PromptStatus
 
 
 @dataclass(slots=True)
@@ -75,7 +76,9 @@ async def build_brief(
             found = await session.get(Member, prompt.member_id)
             if found is not None:
                 members[found.id] = found
-    asked_ids = sorted({p.member_id for p in prompts if p.status != "queued" or p.asked_at})
+    asked_ids = sorted(
+        {p.member_id for p in prompts if p.status != PromptStatus.QUEUED or p.asked_at}
+    )
     answered_ids = sorted({p.member_id for p in prompts if p.id in replies})
     sections = []
     for question in questions:

@@ -17,6 +17,7 @@ from bot.engine.services.messenger import Messenger
 from bot.engine.services.wall import entries, keywords
 from bot.messages import Choice
 from storage.models import Community, Introduction, Member, WallEntry
+from storage.statuses import ContextKind, IntroductionAnswer
 
 WEEK = timedelta(days=7)
 
@@ -113,7 +114,7 @@ async def offer_for(
                     Choice("accept", messenger.t(community, member, "intro.accept")),
                     Choice("decline", messenger.t(community, member, "intro.decline")),
                 ),
-                context={"kind": "introduction", "introduction_id": intro.id},
+                context={"kind": ContextKind.INTRODUCTION, "introduction_id": intro.id},
             )
         return intro
     return None
@@ -132,10 +133,13 @@ async def answer(
     side = "a_answer" if member.id == intro.member_a_id else "b_answer"
     if getattr(intro, side) is not None:
         return "intro.answered_already"
-    setattr(intro, side, "accepted" if accepted else "declined")
+    setattr(intro, side, IntroductionAnswer.ACCEPTED if accepted else IntroductionAnswer.DECLINED)
     if not accepted:
         return "intro.declined"
-    if intro.a_answer == "accepted" and intro.b_answer == "accepted":
+    if (
+        intro.a_answer == IntroductionAnswer.ACCEPTED
+        and intro.b_answer == IntroductionAnswer.ACCEPTED
+    ):
         intro.made_at = now
         a = await session.get(Member, intro.member_a_id)
         b = await session.get(Member, intro.member_b_id)

@@ -22,6 +22,7 @@ from bot.engine.texts import Texts
 from bot.runtime.outbox import Envelope
 from storage.bulk import insert_ignore
 from storage.models import Community, Meeting, MeetingQuestion, Member, Prompt, Reply
+from storage.statuses import ContextKind, PromptStatus
 
 MAX_ANSWER_LENGTH = 4000
 
@@ -93,8 +94,8 @@ async def remove_question(
     # Nobody is asked a removed question any more.
     await session.execute(
         update(Prompt)
-        .where(Prompt.question_id == question.id, Prompt.status == "queued")
-        .values(status="withdrawn")
+        .where(Prompt.question_id == question.id, Prompt.status == PromptStatus.QUEUED)
+        .values(status=PromptStatus.WITHDRAWN)
     )
     return question
 
@@ -145,7 +146,7 @@ class QuestionService:
                 "meeting_id": meeting.id,
                 "question_id": question.id,
                 "member_id": member.id,
-                "status": "queued",
+                "status": PromptStatus.QUEUED,
                 "created_at": now,
             }
             for member in members
@@ -157,9 +158,9 @@ class QuestionService:
         first: dict[int, Prompt] = {}
         busy: set[int] = set()
         for prompt in prompts:
-            if prompt.status == "asked":
+            if prompt.status == PromptStatus.ASKED:
                 busy.add(prompt.member_id)
-            elif prompt.status == "queued" and prompt.member_id not in first:
+            elif prompt.status == PromptStatus.QUEUED and prompt.member_id not in first:
                 first[prompt.member_id] = prompt
         envelopes: list[Envelope] = []
         asked: list[int] = []
@@ -207,7 +208,7 @@ class QuestionService:
             await session.execute(
                 update(Prompt)
                 .where(Prompt.id.in_(prompt_ids[start : start + 500]))
-                .values(status="asked", asked_at=now)
+                .values(status=PromptStatus.ASKED, asked_at=now)
                 .execution_options(synchronize_session=False)
             )
 
@@ -239,7 +240,11 @@ class QuestionService:
         )
         key = f"prompt:{prompt.id}" if not prefix else f"{prefix}:{prompt.id}"
         return self.messenger.member_envelope(
-            community, member, key, text, context={"kind": "prompt", "prompt_id": prompt.id}
+            community,
+            member,
+            key,
+            text,
+            context={"kind": ContextKind.PROMPT, "prompt_id": prompt.id},
         )
 
     async def ask_next(
@@ -253,9 +258,9 @@ class QuestionService:
         """Ask the member's next queued question; thank them when none is left."""
         questions = await question_set(session, self.texts, meeting)
         prompts = await self._prompts(session, meeting, [member.id])
-        if any(p.status == "asked" for p in prompts):
+        if any(p.status == PromptStatus.ASKED for p in prompts):
             return False
-        queued = next((p for p in prompts if p.status == "queued"), None)
+        queued = next((p for p in prompts if p.status == PromptStatus.QUEUED), None)
         if queued is None:
             await self.messenger.to_member(
                 session,
@@ -293,7 +298,7 @@ class QuestionService:
             .join(Meeting, Meeting.id == Prompt.meeting_id)
             .where(
                 Prompt.member_id == member.id,
-                Prompt.status == "asked",
+                Prompt.status == PromptStatus.ASKED,
                 Meeting.starts_at > now,
                 Meeting.cancelled_at.is_(None),
             )
@@ -335,8 +340,8 @@ class QuestionService:
                 received_at=now,
             )
         )
-        was_asked = prompt.status == "asked"
-        prompt.status = "answered"
+        was_asked = prompt.status == PromptStatus.ASKED
+        prompt.status = PromptStatus.ANSWERED
         prompt.answered_at = now
         await session.flush()
         if was_asked:
@@ -403,7 +408,7 @@ class QuestionService:
                         "meeting_id": meeting.id,
                         "question_id": question.id,
                         "member_id": member.id,
-                        "status": "queued",
+                        "status": PromptStatus.QUEUED,
                         "created_at": now,
                     }
                 ],
@@ -432,7 +437,7 @@ class QuestionService:
         prompts = await self._prompts(session, meeting, [])
         left: dict[int, list[Prompt]] = {}
         for prompt in prompts:
-            if prompt.status in ("asked", "queued"):
+            if prompt.status in (PromptStatus.ASKED, PromptStatus.QUEUED):
                 left.setdefault(prompt.member_id, []).append(prompt)
         if not left:
             return 0
@@ -445,7 +450,7 @@ class QuestionService:
             member = members.get(member_id)
             if member is None:
                 continue
-            current = next((p for p in pending if p.status == "asked"), pending[0])
+            current = next((p for p in pending if p.status == PromptStatus.ASKED), pending[0])
             language = self.messenger.language(community, member)
             text = self.texts.render(
                 "questions.reminder",
@@ -463,13 +468,13 @@ class QuestionService:
                 member,
                 f"reminder:{meeting.id}:{member_id}",
                 text,
-                context={"kind": "prompt", "prompt_id": current.id},
+                context={"kind": ContextKind.PROMPT, "prompt_id": current.id},
             )
             if envelope is not None:
                 envelopes.append(envelope)
                 reminded.extend(p.id for p in pending)
-                if current.status == "queued":
-                    current.status = "asked"
+                if current.status == PromptStatus.QUEUED:
+                    current.status = PromptStatus.ASKED
                     current.asked_at = now
         await self.messenger.outbox.put(session, envelopes)
         for start in range(0, len(reminded), 500):

@@ -26,10 +26,11 @@ from bot.engine.texts import LibraryQuestion, Texts
 from bot.messages import Choice
 from storage.bulk import insert_ignore
 from storage.models import Community, Member, QuestionTurn
+from storage.statuses import ContextKind, TurnStatus
 
 # How long an accepting member has to send their question before Indaba posts its own.
 ANSWER_WITHIN = timedelta(days=1)
-CHOICE_KIND = "weekly-question"
+CHOICE_KIND = ContextKind.WEEKLY_QUESTION
 
 
 def week_of(day: date) -> str:
@@ -54,7 +55,7 @@ async def next_member(
             await session.scalars(
                 select(QuestionTurn.member_id).where(
                     QuestionTurn.community_id == community.id,
-                    QuestionTurn.status == "declined",
+                    QuestionTurn.status == TurnStatus.DECLINED,
                     QuestionTurn.invited_at >= now - timedelta(weeks=decline_weeks),
                 )
             )
@@ -110,7 +111,7 @@ async def invite(
                 "community_id": community.id,
                 "week": week,
                 "member_id": member.id,
-                "status": "invited",
+                "status": TurnStatus.INVITED,
                 "invited_at": now,
             }
         ],
@@ -139,9 +140,9 @@ async def answer_invitation(
     """Record yes or no; returns the key of the text that answers the member."""
     if turn.member_id != member.id:
         return None
-    if turn.status != "invited" or turn.posted_at is not None:
+    if turn.status != TurnStatus.INVITED or turn.posted_at is not None:
         return "question.answered_already"
-    turn.status = "accepted" if accept else "declined"
+    turn.status = TurnStatus.ACCEPTED if accept else TurnStatus.DECLINED
     turn.answered_at = now
     await session.flush()
     return "question.send_it" if accept else "question.declined"
@@ -153,7 +154,7 @@ async def awaited_turn(session: AsyncSession, member: Member, now: datetime) -> 
         select(QuestionTurn)
         .where(
             QuestionTurn.member_id == member.id,
-            QuestionTurn.status == "accepted",
+            QuestionTurn.status == TurnStatus.ACCEPTED,
             QuestionTurn.posted_at.is_(None),
             QuestionTurn.answered_at >= now - ANSWER_WITHIN,
         )
@@ -171,7 +172,7 @@ async def post_member_question(
     text: str,
     now: datetime,
 ) -> int:
-    turn.status = "posted"
+    turn.status = TurnStatus.POSTED
     turn.text = text
     turn.posted_at = now
     await session.flush()
@@ -220,15 +221,15 @@ async def post_library_question(
             .where(
                 QuestionTurn.community_id == community.id,
                 QuestionTurn.posted_at.is_not(None),
-                QuestionTurn.status != "posted",
+                QuestionTurn.status != TurnStatus.POSTED,
             )
             .order_by(QuestionTurn.posted_at.desc())
         )
     ).all()
     index = next_provocation(library, previous[0].text if previous else None, len(previous))
     text = library[index].in_language(community.language)
-    if turn.status != "declined":
-        turn.status = "library"
+    if turn.status != TurnStatus.DECLINED:
+        turn.status = TurnStatus.LIBRARY
     turn.text = text
     turn.posted_at = now
     await session.flush()
@@ -249,7 +250,7 @@ async def member_question_since(
         select(QuestionTurn)
         .where(
             QuestionTurn.community_id == community.id,
-            QuestionTurn.status == "posted",
+            QuestionTurn.status == TurnStatus.POSTED,
             QuestionTurn.posted_at >= since,
         )
         .order_by(QuestionTurn.posted_at.desc())

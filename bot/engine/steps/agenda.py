@@ -12,6 +12,7 @@ from bot.engine.services import agenda
 from bot.engine.services.messenger import Messenger
 from bot.engine.steps.base import MeetingStep, days_before
 from storage.models import Community, Meeting
+from storage.statuses import RoundStatus
 
 
 @dataclass(slots=True)
@@ -58,7 +59,7 @@ class AgendaVoteStep(MeetingStep):
     ) -> str:
         settings = CommunitySettings.of(community.settings)
         found = await agenda.round_for(session, meeting)
-        if found is not None and found.status != "proposals":
+        if found is not None and found.status != RoundStatus.PROPOSALS:
             return f"already {found.status}"
         await agenda.start_voting(session, self.messenger, community, meeting, settings, now)
         return "voting open"
@@ -79,7 +80,7 @@ class AgendaCloseStep(MeetingStep):
         self, session: AsyncSession, community: Community, meeting: Meeting, now: datetime
     ) -> str:
         found = await agenda.round_for(session, meeting)
-        if found is None or found.status != "voting":
+        if found is None or found.status != RoundStatus.VOTING:
             return "nothing to close"
         rows = await agenda.finish(session, self.messenger, community, meeting, found, now)
         return f"ranked {len(rows)} items"
