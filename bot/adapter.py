@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from pydantic import ValidationError
+from starlette.requests import Request
 from starlette.routing import BaseRoute
 
 from bot.messages import InboundEvent, MessageRef, OutgoingMessage
@@ -85,6 +86,31 @@ def describe_validation_error(prefix: str, error: ValidationError) -> str:
         name = prefix + "_".join(str(loc) for loc in item["loc"]).upper()
         parts.append(f"{name}: {item['msg']}")
     return "bad setting " + "; ".join(parts)
+
+
+# The default limit on an inbound request body (Meta, Slack and Telegram send far less).
+BODY_LIMIT = 1024 * 1024
+
+
+class BodyTooLarge(Exception):
+    """An inbound request body is over the limit; answer 413."""
+
+
+async def read_body_limited(request: Request, limit: int = BODY_LIMIT) -> bytes:
+    """The request body, read in chunks; :class:`BodyTooLarge` as soon as it passes
+    ``limit`` bytes, without reading the rest (a declared length over it is refused
+    before any chunk is read)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(f"declared {declared} bytes, limit {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(f"over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class StartupError(Exception):
