@@ -1,29 +1,55 @@
-"""The command line: help, settings errors in one line, schema checks, communities, status."""
+"""The command line: help, settings errors in one line, schema checks, communities, status.
+
+Commands run in this process through typer's runner; the console script and ``python -m
+bot`` are run as real processes where the process boundary is what is tested.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+
+from typer.testing import CliRunner
+
+from bot.app.cli import app
+from storage.db import create_engine
+from storage.migrate import head_revision
+from storage.models import OutboxMessage
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def indaba(
-    *args: str, env: dict[str, str] | None = None, stdin: str = ""
+@dataclass(frozen=True, slots=True)
+class Ran:
+    """How a command ended, named as for a process."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def indaba(*args: str, env: dict[str, str] | None = None) -> Ran:
+    """``indaba ARGS`` in this process, with only the ``INDABA_`` settings in ``env``."""
+    unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("INDABA_")}
+    result = CliRunner().invoke(app, list(args), env={**unset, **(env or {})})
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return Ran(result.exit_code, result.stdout, result.stderr)
+
+
+def indaba_process(
+    command: list[str], env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
+    """A real process from this checkout, with only the ``INDABA_`` settings in ``env``."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("INDABA_")}
-    full_env.update(env or {})
+    full_env.update(env or {}, PYTHONPATH=str(ROOT))
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        cwd=ROOT,
-        timeout=120,
-        input=stdin,
+        command, capture_output=True, text=True, env=full_env, cwd=ROOT, timeout=120
     )
 
 
@@ -47,6 +73,16 @@ def test_every_command_has_help() -> None:
         assert "Usage" in result.stdout
 
 
+def test_the_console_script_answers_help() -> None:
+    script = Path(sys.executable).with_name("indaba")
+    assert script.exists(), "install the package: pip install -e '.[dev]'"
+    result = indaba_process([str(script), "--help"])
+    assert result.returncode == 0, result.stderr
+    assert "Usage" in result.stdout
+    for group in ("run", "db", "community", "meeting", "harvest", "outbox", "status"):
+        assert group in result.stdout
+
+
 def test_a_bad_setting_is_one_clear_line(tmp_path: Path) -> None:
     result = indaba("status", env={"INDABA_LOG_LEVEL": "chatty", "INDABA_DATA_DIR": str(tmp_path)})
     assert result.returncode == 2
@@ -62,10 +98,25 @@ def test_a_bad_setting_is_one_clear_line(tmp_path: Path) -> None:
 
 
 def test_run_refuses_a_database_that_is_behind(tmp_path: Path, database_url: str) -> None:
-    result = indaba("run", "--no-http", env=db_env(tmp_path, database_url))
+    result = indaba_process(
+        [sys.executable, "-m", "bot", "run", "--no-http"], env=db_env(tmp_path, database_url)
+    )
     assert result.returncode == 1
     assert "indaba db upgrade" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_admin_commands_refuse_a_database_that_is_behind(tmp_path: Path, database_url: str) -> None:
+    env = db_env(tmp_path, database_url)
+    for command in (["db", "check"], ["status"], ["community", "list"], ["meeting", "list"]):
+        result = indaba(*command, env=env)
+        assert result.returncode == 1, command
+        assert result.stderr.strip().splitlines() == [
+            "indaba: the database schema is at nothing but this Indaba needs "
+            f"{head_revision(database_url)}: run 'indaba db upgrade' (or start with 'indaba run --migrate')"
+        ], command
+    assert indaba("db", "upgrade", env=env).returncode == 0
+    assert indaba("db", "check", env=env).stdout == "database schema is up to date\n"
 
 
 def test_community_meeting_and_status(tmp_path: Path, database_url: str) -> None:
@@ -99,3 +150,70 @@ def test_community_meeting_and_status(tmp_path: Path, database_url: str) -> None
     assert "Nairobi Data" in status.stdout
     assert f"questions:1 at {day - timedelta(days=10)} 06:00 UTC" in status.stdout
     assert "outbox: empty" in status.stdout
+
+
+async def _dead_message(database_url: str, status: str) -> None:
+    db = create_engine(database_url)
+    try:
+        async with db.begin() as connection:
+            now = datetime.now(UTC)
+            await connection.execute(
+                OutboxMessage.__table__.insert().values(
+                    idempotency_key=f"test:{status}",
+                    platform="telegram",
+                    conversation_kind="dm",
+                    conversation_id="42",
+                    text="Hello",
+                    choices=[],
+                    options={},
+                    context={},
+                    status=status,
+                    attempts=8,
+                    next_attempt_at=now,
+                    last_error="403 Forbidden: bot was blocked by the user",
+                    created_at=now,
+                )
+            )
+    finally:
+        await db.dispose()
+
+
+def test_lists_codes_and_the_outbox(tmp_path: Path, database_url: str) -> None:
+    env = db_env(tmp_path, database_url)
+    assert indaba("db", "upgrade", env=env).returncode == 0
+    assert indaba("community", "list", env=env).stdout == "no communities yet\n"
+    assert indaba("meeting", "list", env=env).stdout == "no meetings ahead\n"
+    assert (
+        indaba("community", "create", "Accra Health", "-t", "Africa/Accra", env=env).returncode == 0
+    )
+    listed = indaba("community", "list", env=env)
+    assert listed.stdout == "1\tAccra Health\tAfrica/Accra\ten\t0 members\n"
+    code = indaba("community", "code", "Accra Health", "--kind", "setup", env=env)
+    assert code.returncode == 0 and len(code.stdout.strip()) == 11, code.stdout
+    assert indaba("community", "code", "1", env=env).returncode == 0
+    wrong = indaba("community", "code", "Accra Health", "--kind", "admin", env=env)
+    assert wrong.returncode == 2 and "--kind must be setup or join" in wrong.stderr
+    unknown = indaba("community", "code", "Kumasi", env=env)
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip().splitlines() == ["indaba: no community named 'Kumasi'"]
+    day = date.today() + timedelta(days=20)
+    assert (
+        indaba("meeting", "add", "-c", "1", "--at", str(day), "--workshop", env=env).returncode == 0
+    )
+    ahead = indaba("meeting", "list", env=env).stdout.split("\t")
+    assert ahead[:3] == ["1", "1", "workshop"] and ahead[-1] == "Quarterly workshop\n"
+    past = indaba("meeting", "add", "-c", "1", "--at", "2020-01-01 10:00", env=env)
+    assert past.returncode == 1 and len(past.stderr.strip().splitlines()) == 1
+
+    assert indaba("outbox", "retry", env=env).returncode == 2
+    assert indaba("outbox", "retry", "--dead", env=env).stdout == "0 message(s) queued again\n"
+    asyncio.run(_dead_message(database_url, "dead"))
+    asyncio.run(_dead_message(database_url, "unreachable"))
+    status = indaba("status", env=env).stdout
+    assert "dead or unreachable messages" in status and "outbox: dead 1, unreachable 1" in status
+    assert "2\tunreachable\ttelegram:42\t8 attempts\t403 Forbidden" in status
+    assert indaba("outbox", "retry", "--dead", env=env).stdout == "1 message(s) queued again\n"
+    assert indaba("outbox", "retry", "--id", "2", env=env).stdout == "1 message(s) queued again\n"
+    assert indaba("outbox", "retry", "--id", "2", env=env).stdout == "0 message(s) queued again\n"
+    status = indaba("status", env=env).stdout
+    assert "dead or unreachable" not in status and "outbox: pending 2" in status

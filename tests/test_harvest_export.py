@@ -2,33 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from storage.models import Meeting
 from tests.harness import Harness
-from tests.test_cli import ROOT, db_env, indaba
+from tests.test_cli import db_env, indaba
 
 
-def export_in(cwd: Path, *args: str, env: dict[str, str]) -> tuple[int, str]:
+def export_in(
+    cwd: Path, monkeypatch: pytest.MonkeyPatch, *args: str, env: dict[str, str]
+) -> tuple[int, str]:
     """``indaba harvest export`` run from ``cwd``, where the default file name lands."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("INDABA_")}
-    full_env.update(env, PYTHONPATH=str(ROOT))
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "harvest", "export", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        cwd=cwd,
-        timeout=120,
-    )
+    with monkeypatch.context() as patch:
+        patch.chdir(cwd)
+        result = indaba("harvest", "export", *args, env=env)
     return result.returncode, result.stdout
 
 
@@ -61,12 +56,16 @@ async def _prepare(database_url: str, tmp_path: Path) -> int:
         await h.aclose()
 
 
-async def test_export_in_three_formats(tmp_path: Path, database_url: str) -> None:
+def test_export_in_three_formats(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     env = db_env(tmp_path, database_url)
     assert indaba("db", "upgrade", env=env).returncode == 0
-    meeting_id = await _prepare(database_url, tmp_path)
+    meeting_id = asyncio.run(_prepare(database_url, tmp_path))
 
-    code, stdout = export_in(tmp_path, "--meeting", str(meeting_id), "--format", "md", env=env)
+    code, stdout = export_in(
+        tmp_path, monkeypatch, "--meeting", str(meeting_id), "--format", "md", env=env
+    )
     assert code == 0
     assert stdout.strip() == f"harvest of meeting {meeting_id} written to harvest-{meeting_id}.md"
     markdown = read(tmp_path / f"harvest-{meeting_id}.md")
@@ -108,9 +107,7 @@ async def test_export_in_three_formats(tmp_path: Path, database_url: str) -> Non
     assert data["participation"]["response_rate"] == 33
 
 
-async def test_unknown_meeting_or_format_is_one_clear_line(
-    tmp_path: Path, database_url: str
-) -> None:
+def test_unknown_meeting_or_format_is_one_clear_line(tmp_path: Path, database_url: str) -> None:
     env = db_env(tmp_path, database_url)
     assert indaba("db", "upgrade", env=env).returncode == 0
     result = indaba("harvest", "export", "--meeting", "999", "-o", str(tmp_path / "x"), env=env)

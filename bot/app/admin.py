@@ -1,0 +1,279 @@
+"""What an operator does to Indaba's data, without running Indaba: the ``indaba`` admin
+commands call these, on a database session of their own.
+
+A function that changes data takes the session factory and owns its transaction; one
+that only reads takes a session. Nothing here starts an adapter, the timetable's
+scheduler or the delivery loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.app.settings import Settings
+from bot.engine.commands import build_registry
+from bot.engine.community_settings import CommunitySettings
+from bot.engine.engine import Engine
+from bot.engine.services import harvest, meetings, onboarding
+from bot.engine.steps import build_steps
+from bot.engine.texts import Texts
+from bot.runtime.clock import Clock
+from bot.runtime.metrics import Metrics
+from bot.runtime.outbox import Outbox
+from bot.runtime.timetable import Occurrence, Timetable
+from storage.migrate import is_up_to_date
+from storage.models import Community, Meeting, Member, OutboxMessage
+from storage.statuses import OutboxStatus
+
+# Messages the delivery loop gave up on, for an operator to look at and queue again.
+PARKED = (OutboxStatus.DEAD, OutboxStatus.UNREACHABLE)
+
+
+class AdminError(Exception):
+    """A request that cannot be honoured; the message is one line for the operator."""
+
+
+class SchemaBehind(Exception):
+    """The database schema is older than this version of Indaba."""
+
+
+class HarvestFormat(StrEnum):
+    MARKDOWN = "md"
+    CSV = "csv"
+    JSON = "json"
+
+
+# -- schema --------------------------------------------------------------------------------
+
+
+async def check_schema(db: AsyncEngine) -> None:
+    """Raise :class:`SchemaBehind` unless the schema is at the head revision."""
+    up_to_date, current, head = await is_up_to_date(db)
+    if not up_to_date:
+        raise SchemaBehind(
+            f"the database schema is at {current or 'nothing'} but this Indaba needs {head}: "
+            "run 'indaba db upgrade' (or start with 'indaba run --migrate')"
+        )
+
+
+# -- communities -----------------------------------------------------------------------
+
+
+async def _community(session: AsyncSession, name_or_id: str) -> Community:
+    community = await onboarding.find_community(session, name_or_id)
+    if community is None:
+        raise AdminError(f"no community named {name_or_id!r}")
+    return community
+
+
+async def create_community(
+    sessions: async_sessionmaker[AsyncSession],
+    name: str,
+    timezone: str,
+    language: str,
+    now: datetime,
+    *,
+    setup_days: int,
+    join_days: int,
+) -> tuple[str, str]:
+    """Create a community; return its one-time facilitator code and a member join code.
+
+    Raises:
+        OnboardingError: the name is empty or taken, or the timezone is unknown.
+    """
+    async with sessions() as session, session.begin():
+        community = await onboarding.create_community(session, name, timezone, language, now)
+        setup = await onboarding.issue_code(
+            session, community, onboarding.CodeKind.SETUP, now, timedelta(days=setup_days)
+        )
+        join = await onboarding.issue_code(
+            session, community, onboarding.CodeKind.JOIN, now, timedelta(days=join_days)
+        )
+    return setup, join
+
+
+async def communities(session: AsyncSession) -> list[tuple[Community, int]]:
+    """Every community with its member count, oldest first."""
+    rows = await session.execute(
+        select(Community, func.count(Member.id))
+        .outerjoin(Member, Member.community_id == Community.id)
+        .group_by(Community.id)
+        .order_by(Community.id)
+    )
+    return [(community, count) for community, count in rows.all()]
+
+
+async def issue_code(
+    sessions: async_sessionmaker[AsyncSession],
+    name_or_id: str,
+    kind: onboarding.CodeKind,
+    now: datetime,
+    valid_for: timedelta,
+) -> str:
+    """A new code of ``kind``; a new join code replaces the community's old one."""
+    async with sessions() as session, session.begin():
+        community = await _community(session, name_or_id)
+        return await onboarding.issue_code(
+            session, community, kind, now, valid_for, replace=kind is onboarding.CodeKind.JOIN
+        )
+
+
+async def configure_community(
+    sessions: async_sessionmaker[AsyncSession],
+    name_or_id: str,
+    changes: Mapping[str, Any],
+    language: str | None = None,
+) -> CommunitySettings:
+    """Merge ``changes`` into the community's settings and return them, checked.
+
+    Raises:
+        pydantic.ValidationError: a changed value is out of range or of the wrong kind;
+            nothing is saved then.
+    """
+    async with sessions() as session, session.begin():
+        community = await _community(session, name_or_id)
+        checked = CommunitySettings.of({**(community.settings or {}), **changes})
+        community.settings = checked.model_dump()
+        if language:
+            community.language = language
+        return checked
+
+
+# -- meetings ----------------------------------------------------------------------------
+
+
+async def add_meeting(
+    sessions: async_sessionmaker[AsyncSession],
+    community: str,
+    date: str,
+    clock_time: str,
+    title: str,
+    kind: meetings.MeetingKind,
+    now: datetime,
+) -> Meeting:
+    """Plan a meeting at ``date`` ``clock_time`` in the community's timezone.
+
+    Raises:
+        MeetingError: the date or time cannot be read, or is in the past.
+    """
+    async with sessions() as session, session.begin():
+        found = await _community(session, community)
+        starts_at = meetings.parse_local(found, date, clock_time)
+        return await meetings.add_meeting(session, found, starts_at, title, kind, now)
+
+
+async def upcoming_meetings(session: AsyncSession, now: datetime) -> Sequence[Meeting]:
+    return await meetings.upcoming(session, now)
+
+
+async def export_harvest(
+    session: AsyncSession, texts: Texts, meeting_id: int, fmt: HarvestFormat
+) -> str:
+    """A meeting's harvest as the text of a Markdown, CSV or JSON file."""
+    meeting = await session.get(Meeting, meeting_id)
+    community = await session.get(Community, meeting.community_id) if meeting else None
+    if meeting is None or community is None:
+        raise AdminError(f"no meeting with id {meeting_id} (see 'indaba meeting list')")
+    language = community.language
+    found = await harvest.build_harvest(session, texts, community, meeting, language)
+    if fmt is HarvestFormat.CSV:
+        return harvest.render_csv(found)
+    if fmt is HarvestFormat.JSON:
+        return harvest.render_json(found) + "\n"
+    return harvest.render_text(texts, found, language) + "\n"
+
+
+# -- the outbox and the overview ----------------------------------------------------------
+
+
+async def dead_messages(session: AsyncSession, limit: int = 20) -> Sequence[OutboxMessage]:
+    """Dead and unreachable messages, newest first."""
+    rows = await session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.status.in_(PARKED))
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit)
+    )
+    return rows.all()
+
+
+async def retry_messages(
+    sessions: async_sessionmaker[AsyncSession], now: datetime, message_id: int | None = None
+) -> int:
+    """Queue again one dead or unreachable message, or (without an id) every dead one.
+
+    Returns how many were queued.
+    """
+    statement = update(OutboxMessage).values(
+        status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now, lease_until=None
+    )
+    if message_id is not None:
+        statement = statement.where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.status.in_(PARKED),
+        )
+    else:
+        statement = statement.where(OutboxMessage.status == OutboxStatus.DEAD)
+    async with sessions() as session, session.begin():
+        result = await session.execute(statement.returning(OutboxMessage.id))
+        return len(result.all())
+
+
+def planning_timetable(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, clock: Clock
+) -> Timetable:
+    """Every step of the timetable, to plan with: no adapter, scheduler or delivery."""
+    engine = Engine(
+        sessions=sessions,
+        clock=clock,
+        texts=Texts(settings.prompts_dir),
+        outbox=Outbox(clock, {}),
+        metrics=Metrics(),
+        platforms=[],
+        registry=build_registry(),
+        join_code_days=settings.join_code_days,
+    )
+    return Timetable(sessions, clock, build_steps(engine), engine.metrics)
+
+
+async def describe(
+    sessions: async_sessionmaker[AsyncSession], timetable: Timetable, now: datetime
+) -> str:
+    """A few lines on communities, the next meetings and steps, and the outbox."""
+    async with sessions() as session:
+        found = (await session.scalars(select(Community).order_by(Community.id))).all()
+        ahead = (
+            await session.scalars(
+                select(Meeting).where(Meeting.starts_at > now).order_by(Meeting.starts_at)
+            )
+        ).all()
+        depth = dict(
+            (
+                await session.execute(
+                    select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+                )
+            ).all()
+        )
+    lines = [f"now: {now:%a %d %b %Y %H:%M} UTC"]
+    for community in found:
+        lines.append(f"community {community.id}: {community.name} ({community.timezone})")
+    for meeting in ahead[:5]:
+        lines.append(
+            f"meeting {meeting.id}: {meeting.title} at {meeting.starts_at:%Y-%m-%d %H:%M} UTC"
+        )
+    plan = await timetable.plan(now, horizon=timedelta(days=400))
+    # The next occurrence of each step and community: weekly steps would otherwise
+    # hide the meeting steps further ahead.
+    nexts: dict[tuple[str, int], Occurrence] = {}
+    for occurrence in plan:
+        nexts.setdefault((occurrence.step, occurrence.community_id), occurrence)
+    for occurrence in sorted(nexts.values(), key=lambda o: (o.due_at, o.key))[:12]:
+        lines.append(f"next: {occurrence.key} at {occurrence.due_at:%Y-%m-%d %H:%M} UTC")
+    lines.append("outbox: " + (", ".join(f"{k} {v}" for k, v in sorted(depth.items())) or "empty"))
+    return "\n".join(lines)

@@ -1,0 +1,109 @@
+"""``indaba community``: communities, their codes and their settings."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from bot.adapter import describe_validation_error
+from bot.app import admin
+from bot.app.cli.common import fail, in_session, on_database, read_settings
+from bot.app.cli.model_options import model_options, with_options
+from bot.engine.community_settings import CommunitySettings
+from bot.engine.services.onboarding import CodeKind
+from bot.runtime.clock import SystemClock
+
+app = typer.Typer(no_args_is_help=True, help="Communities and their codes.")
+
+
+@app.command("create")
+def community_create(
+    name: str,
+    timezone: Annotated[str, typer.Option("--timezone", "-t", help="e.g. Africa/Lagos")],
+    language: Annotated[
+        str, typer.Option("--language", "-l", help="default language: en, fr, sw")
+    ] = "en",
+) -> None:
+    """Create a community and print its one-time facilitator code."""
+    settings = read_settings()
+    setup, join = on_database(
+        settings,
+        lambda sessions: admin.create_community(
+            sessions,
+            name,
+            timezone,
+            language,
+            SystemClock().now(),
+            setup_days=settings.setup_code_days,
+            join_days=settings.join_code_days,
+        ),
+    )
+    typer.echo(f"Community {name!r} created ({timezone}).")
+    typer.echo(f"Facilitator code (works once, {settings.setup_code_days} days): {setup}")
+    typer.echo(
+        f"  type /setup {setup} in the community's group to link it and become its facilitator"
+    )
+    typer.echo(f"Member join code ({settings.join_code_days} days): {join}")
+    typer.echo(f"  members send /join {join} to the bot in a direct message")
+
+
+@app.command("list")
+def community_list() -> None:
+    """List communities with their member counts."""
+    found = in_session(read_settings(), admin.communities)
+    for community, members in found:
+        typer.echo(
+            f"{community.id}\t{community.name}\t{community.timezone}\t{community.language}"
+            f"\t{members} members"
+        )
+    if not found:
+        typer.echo("no communities yet")
+
+
+@app.command("code")
+def community_code(
+    name: str,
+    kind: Annotated[
+        str, typer.Option(help="setup (one facilitator, once) or join (members)")
+    ] = "join",
+) -> None:
+    """Issue a new facilitator (setup) or member (join) code; a new join code replaces the old."""
+    settings = read_settings()
+    if kind not in ("setup", "join"):
+        fail("--kind must be setup or join", 2)
+    days = settings.setup_code_days if kind == "setup" else settings.join_code_days
+    code = on_database(
+        settings,
+        lambda sessions: admin.issue_code(
+            sessions, name, CodeKind(kind), SystemClock().now(), timedelta(days=days)
+        ),
+    )
+    typer.echo(code)
+
+
+def settings_flag(field: str) -> str:
+    """A setting's option: ``questions_days_before`` is ``--questions-days``."""
+    return field.removesuffix("_before")
+
+
+@app.command("configure")
+@with_options(model_options(CommunitySettings, settings_flag))
+def community_configure(
+    name: str,
+    language: Annotated[str | None, typer.Option(help="default language")] = None,
+    **changes: Any,
+) -> None:
+    """Change a community's timetable offsets and defaults."""
+    settings = read_settings()
+    given = {field: value for field, value in changes.items() if value is not None}
+    try:
+        checked = on_database(
+            settings,
+            lambda sessions: admin.configure_community(sessions, name, given, language),
+        )
+    except ValidationError as error:
+        fail(describe_validation_error("--", error).replace("_", "-"))
+    typer.echo(str(checked.model_dump()))
