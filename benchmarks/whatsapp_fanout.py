@@ -139,7 +139,7 @@ async def run(members: int, window_open: bool) -> None:
         )
     print(
         f"  API errors: 130429={fake.errors[130429]} 131056={fake.errors[131056]} "
-        f"131047={fake.errors[131047]}; accepted calls={len(fake.delivered())}"
+        f"131047={fake.errors[131047]}; accepted calls={len(fake.sent())}"
     )
     await indaba.aclose()
     await fake.aclose()

@@ -47,6 +47,9 @@ class Capabilities:
     # Platforms that only allow free-form messages for a while after the member's
     # last message (WhatsApp's 24 hours); outside it a re-opener is sent first.
     reply_window: timedelta | None = None
+    # A page of the member's own the engine can publish an overview to (Slack's App
+    # Home tab): messages addressed to ConversationKind.HOME replace it.
+    home_tab: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,12 +140,47 @@ class Unreachable(DeliveryError):
     """The address cannot be reached (blocked, never started the bot, left)."""
 
 
+# The reason of an unreachable address whose account itself is gone starts with this.
+ACCOUNT_GONE = "account-gone"
+
+
+class AccountGone(Unreachable):
+    """The account itself is gone (deactivated or deleted): the member may be reached on
+    another platform, but nobody should ask them in a group to open a chat."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"{ACCOUNT_GONE}: {detail}")
+
+
+def is_account_gone(reason: str | None) -> bool:
+    """Whether an unreachable reason says the account itself is gone."""
+    return (reason or "").startswith(ACCOUNT_GONE + ":")
+
+
 class WindowClosed(DeliveryError):
     """The platform's reply window is closed for this member; a re-opener is needed."""
 
 
 class PermanentError(DeliveryError):
     """The message itself is refused; retrying will not help."""
+
+
+class DeliveryFailure(StrEnum):
+    """Why a message the platform first accepted was not delivered, as a ``failed``
+    :class:`~bot.messages.DeliveryStatus` reports it: its ``error`` starts with one of
+    these and a colon (``"window-closed: 131047 Re-engagement message"``). Each is
+    handled like the :class:`DeliveryError` of the same name raised by ``send``."""
+
+    WINDOW_CLOSED = "window-closed"  # like WindowClosed: hold, re-open, send again
+    UNREACHABLE = "unreachable"  # like Unreachable
+    RETRY = "retry"  # like RetryAfter / TransientError: send again later
+    REFUSED = "refused"  # like PermanentError
+
+    @classmethod
+    def of(cls, error: str | None) -> DeliveryFailure | None:
+        """The failure an ``error`` text names, if it names one."""
+        head = (error or "").split(":", 1)[0].strip()
+        return cls(head) if head in cls._value2member_map_ else None
 
 
 @runtime_checkable

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from adapters.whatsapp.adapter import WhatsAppAdapter
+from adapters.whatsapp.adapter import PLATFORM, WhatsAppAdapter
 from adapters.whatsapp.settings import WhatsAppSettings, load
 from bot.adapter import Adapter
 
 
 def create() -> Adapter | None:
     """The adapter, or None when WhatsApp is not configured (no access token)."""
-    whatsapp = load()
-    if not whatsapp.enabled:
-        return None
-    whatsapp.check()
-    return WhatsAppAdapter(whatsapp)
+    settings = load()
+    return WhatsAppAdapter(settings) if settings is not None else None
 
 
-__all__ = ["WhatsAppAdapter", "WhatsAppSettings", "create"]
+__all__ = ["PLATFORM", "WhatsAppAdapter", "WhatsAppSettings", "create"]

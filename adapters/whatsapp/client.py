@@ -11,7 +11,14 @@ from typing import Any
 
 import httpx
 
-from bot.adapter import PermanentError, RetryAfter, TransientError, Unreachable, WindowClosed
+from bot.adapter import (
+    DeliveryFailure,
+    PermanentError,
+    RetryAfter,
+    TransientError,
+    Unreachable,
+    WindowClosed,
+)
 from bot.pacing import KeyedBuckets, TokenBucket
 
 log = logging.getLogger(__name__)
@@ -22,13 +29,53 @@ WINDOW_CLOSED = 131047
 NUMBER_RATE_LIMIT = 130429
 PAIR_RATE_LIMIT = 131056
 SPAM_RATE_LIMIT = 131048
-# Undeliverable (not on WhatsApp, blocked, ...), test number not allowed, user not usable.
-UNREACHABLE = frozenset({131026, 131030, 131051, 131052, 130472})
 # Access token expired or revoked: the operator must fix it, messages must not die meanwhile.
 AUTH = frozenset({190, 0})
-TRANSIENT = frozenset({1, 2, 4, 131000, 131016, 133004})
 
-RETRY_SECONDS = {NUMBER_RATE_LIMIT: 1.0, SPAM_RATE_LIMIT: 60.0}
+# What each documented Cloud API error code means for the message, whether the API
+# refused it at once or accepted it and later reported a ``failed`` status.
+FAILURES: dict[int, DeliveryFailure] = {
+    WINDOW_CLOSED: DeliveryFailure.WINDOW_CLOSED,
+    # Undeliverable (not on WhatsApp, old app, ...), not in the test number's allowed
+    # list, opted out of marketing, held back by one of Meta's experiments.
+    131026: DeliveryFailure.UNREACHABLE,
+    131030: DeliveryFailure.UNREACHABLE,
+    131050: DeliveryFailure.UNREACHABLE,
+    130472: DeliveryFailure.UNREACHABLE,
+    # Rates and caps, temporary errors: the same message can go later.
+    NUMBER_RATE_LIMIT: DeliveryFailure.RETRY,
+    PAIR_RATE_LIMIT: DeliveryFailure.RETRY,
+    SPAM_RATE_LIMIT: DeliveryFailure.RETRY,
+    131049: DeliveryFailure.RETRY,  # per-member marketing cap ("healthy ecosystem")
+    131042: DeliveryFailure.RETRY,  # business payment issue: the operator fixes it
+    1: DeliveryFailure.RETRY,
+    2: DeliveryFailure.RETRY,
+    4: DeliveryFailure.RETRY,
+    131000: DeliveryFailure.RETRY,
+    131016: DeliveryFailure.RETRY,
+    133004: DeliveryFailure.RETRY,
+    # The message itself is wrong: unsupported type, media, template problems.
+    131051: DeliveryFailure.REFUSED,
+    131052: DeliveryFailure.REFUSED,
+    131053: DeliveryFailure.REFUSED,
+    131009: DeliveryFailure.REFUSED,
+    132000: DeliveryFailure.REFUSED,
+    132001: DeliveryFailure.REFUSED,
+    132005: DeliveryFailure.REFUSED,
+    132007: DeliveryFailure.REFUSED,
+    132012: DeliveryFailure.REFUSED,
+    132015: DeliveryFailure.REFUSED,
+    132016: DeliveryFailure.REFUSED,
+}
+
+RETRY_SECONDS = {NUMBER_RATE_LIMIT: 1.0, SPAM_RATE_LIMIT: 60.0, 131049: 3600.0}
+
+
+def failure_of(code: int | None) -> DeliveryFailure:
+    """How a ``failed`` status with this error code is handled (unknown codes: retried)."""
+    if code is None:
+        return DeliveryFailure.RETRY
+    return FAILURES.get(code, DeliveryFailure.RETRY)
 
 
 class CloudApiClient:
@@ -91,8 +138,6 @@ class CloudApiClient:
     def _error(self, to: str, response: httpx.Response) -> Exception:
         code, detail = _error_of(response)
         text = f"WhatsApp error {code}: {detail}" if code is not None else detail
-        if code == WINDOW_CLOSED:
-            return WindowClosed(text)
         if code == PAIR_RATE_LIMIT:
             seconds = max(self._member_interval, 1.0)
             if self._members is not None:
@@ -100,14 +145,18 @@ class CloudApiClient:
             return RetryAfter(seconds, text)
         if code in RETRY_SECONDS or response.status_code == 429:
             seconds = RETRY_SECONDS.get(code or 0, 1.0)
-            self._number.penalise(seconds)
+            if code != 131049:
+                self._number.penalise(min(seconds, 60.0))
             return RetryAfter(seconds, text)
-        if code in UNREACHABLE:
-            return Unreachable(text)
-        if response.status_code >= 500 or code in TRANSIENT:
-            return TransientError(text)
         if response.status_code == 401 or code in AUTH:
             log.error("WhatsApp refused the access token: %s", text)
+            return TransientError(text)
+        failure = FAILURES.get(code) if code is not None else None
+        if failure is DeliveryFailure.WINDOW_CLOSED:
+            return WindowClosed(text)
+        if failure is DeliveryFailure.UNREACHABLE:
+            return Unreachable(text)
+        if failure is DeliveryFailure.RETRY or response.status_code >= 500:
             return TransientError(text)
         return PermanentError(text)
 

@@ -23,6 +23,12 @@ ROW_TITLE_LIMIT = 24
 ROW_DESCRIPTION_LIMIT = 72
 LIST_BUTTON_LABEL = "Choose"
 
+ROW_ID_LIMIT = 200
+# Rows on the later pages of a long list carry the first page's id in their own, so a
+# tap on page 2 names the message Indaba knows, after any restart.
+ALIAS_PREFIX = "page:"
+ALIAS_SEPARATOR = "|"
+
 _MARKERS = "*_~`"
 _ZWSP = "\u200b"
 
@@ -149,6 +155,37 @@ def render(message: OutgoingMessage) -> Rendered:
     build = _buttons if len(choices) <= MAX_BUTTONS else _list
     bodies.append(build(body, choices))
     return Rendered(tuple(bodies), len(bodies) - 1)
+
+
+def alias(first_page: str, choice_id: str) -> str:
+    """A row id on a later page: the first page's message id and the choice id."""
+    aliased = f"{ALIAS_PREFIX}{first_page}{ALIAS_SEPARATOR}{choice_id}"
+    return aliased if len(aliased) <= ROW_ID_LIMIT else choice_id
+
+
+def unalias(row_id: str) -> tuple[str | None, str]:
+    """(first page's message id, choice id) of a row id; (None, row id) when plain."""
+    if row_id.startswith(ALIAS_PREFIX) and ALIAS_SEPARATOR in row_id:
+        first, _, choice_id = row_id[len(ALIAS_PREFIX) :].partition(ALIAS_SEPARATOR)
+        if first and choice_id:
+            return first, choice_id
+    return None, row_id
+
+
+def aliased_page(body: dict[str, Any], first_page: str) -> dict[str, Any]:
+    """A later page of a long list, its rows naming ``first_page``."""
+    interactive = body["interactive"]
+    sections = [
+        {
+            **section,
+            "rows": [{**row, "id": alias(first_page, row["id"])} for row in section["rows"]],
+        }
+        for section in interactive["action"]["sections"]
+    ]
+    return {
+        **body,
+        "interactive": {**interactive, "action": {**interactive["action"], "sections": sections}},
+    }
 
 
 def template(name: str, language: str) -> dict[str, Any]:

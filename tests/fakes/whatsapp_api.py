@@ -33,29 +33,31 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tests.fakes.recording import Call, Recorder
+
 WINDOW = timedelta(hours=24)
 
 
-@dataclass
-class Call:
-    """One request the fake received, and what it answered."""
+@dataclass(frozen=True, slots=True)
+class WhatsAppCall(Call):
+    """One ``POST /messages`` the fake received (``method`` is the message type, ``to``
+    the member's number, ``params`` the JSON body), with the wamid it answered or the
+    error code it refused it with (as ``error``)."""
 
-    payload: dict[str, Any]
-    status_code: int
     wamid: str | None = None
-    error_code: int | None = None
+    status_code: int = 200
 
     @property
-    def to(self) -> str:
-        return str(self.payload.get("to", ""))
+    def payload(self) -> dict[str, Any]:
+        return self.params
 
     @property
     def type(self) -> str:
-        return str(self.payload.get("type", ""))
+        return self.method
 
     @property
-    def ok(self) -> bool:
-        return self.wamid is not None
+    def error_code(self) -> int | None:
+        return int(self.error) if self.error.isdigit() else None
 
     @property
     def text(self) -> str:
@@ -107,12 +109,14 @@ def _length(value: Any, low: int, high: int, what: str) -> None:
         raise _invalid(f"{what} length invalid. Min length: {low}, Max length: {high}")
 
 
-@dataclass
-class FakeWhatsApp:
+@dataclass(eq=False)
+class FakeWhatsApp(Recorder):
     phone_number_id: str = "1234567890"
     access_token: str = "test-token"
     app_secret: str = "test-app-secret"
     templates: set[str] = field(default_factory=lambda: {"indaba_reopen"})
+    # What each approved template is billed as (Meta's categories); others: utility.
+    template_categories: dict[str, str] = field(default_factory=dict)
     # Messages per second per number (None: unlimited), pair limit per member.
     number_rate: float | None = None
     pair_interval: float | None = None
@@ -120,8 +124,12 @@ class FakeWhatsApp:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # Members whose number cannot receive anything (not on WhatsApp).
     undeliverable: set[str] = field(default_factory=set)
-    calls: list[Call] = field(default_factory=list)
+    # Members whose messages are accepted (a wamid) and then reported ``failed`` with
+    # this code by a status webhook, as the Cloud API does (see report_failures()).
+    fail_later: dict[str, int] = field(default_factory=dict)
     errors: Counter[int] = field(default_factory=Counter)
+    # Billable messages by category: templates by theirs, everything else "service".
+    billed: Counter[str] = field(default_factory=Counter)
     last_inbound: dict[str, datetime] = field(default_factory=dict)
     webhook_url: str = ""
     url: str = ""
@@ -130,6 +138,11 @@ class FakeWhatsApp:
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _number_sends: deque[float] = field(default_factory=deque)
     _pair_tokens: dict[str, tuple[float, float]] = field(default_factory=dict)
+    _taken: int = 0
+    _failures: list[tuple[str, str, int]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        Recorder.__init__(self)
 
     # -- serving -----------------------------------------------------------------------
 
@@ -168,20 +181,31 @@ class FakeWhatsApp:
             payload = await request.json()
         except ValueError:
             payload = {}
-        call = Call(payload if isinstance(payload, dict) else {}, 200)
-        self.calls.append(call)
+        body = payload if isinstance(payload, dict) else {}
+        kind, to = str(body.get("type", "")), str(body.get("to", ""))
         try:
-            self._check(call.payload)
+            self._check(body)
         except ApiError as error:
-            call.status_code, call.error_code = error.status, error.code
             self.errors[error.code] += 1
+            self.record(
+                WhatsAppCall(
+                    kind, to, body, ok=False, error=str(error.code), status_code=error.status
+                )
+            )
             return JSONResponse(error.body(), status_code=error.status)
-        call.wamid = f"wamid.FAKE{next(self._ids):08d}"
+        wamid = f"wamid.FAKE{next(self._ids):08d}"
+        self.record(WhatsAppCall(kind, to, body, wamid=wamid))
+        category = "service"
+        if kind == "template":
+            category = self.template_categories.get(body["template"]["name"], "utility")
+        self.billed[category] += 1
+        if to in self.fail_later:
+            self._failures.append((wamid, to, self.fail_later[to]))
         return JSONResponse(
             {
                 "messaging_product": "whatsapp",
-                "contacts": [{"input": call.to, "wa_id": call.to}],
-                "messages": [{"id": call.wamid}],
+                "contacts": [{"input": to, "wa_id": to}],
+                "messages": [{"id": wamid}],
             }
         )
 
@@ -274,14 +298,24 @@ class FakeWhatsApp:
 
     # -- reading what was sent -----------------------------------------------------------
 
-    def delivered(self, to: str | None = None) -> list[Call]:
-        return [c for c in self.calls if c.ok and (to is None or c.to == to)]
+    def sent(self, to: str | None = None) -> list[WhatsAppCall]:
+        """Every message accepted so far (to ``to``), in order."""
+        return [c for c in self.calls(to=to, ok=True) if isinstance(c, WhatsAppCall)]
 
-    def take(self) -> list[Call]:
-        """Accepted calls since the last take (refused ones stay in ``calls``)."""
-        out = [c for c in self.calls if c.ok]
-        self.calls = []
+    def take(self) -> list[WhatsAppCall]:
+        """Accepted messages since the last take (refused ones stay in the log)."""
+        out = [c for c in self.log[self._taken :] if c.ok and isinstance(c, WhatsAppCall)]
+        self._taken = len(self.log)
         return out
+
+    def forget(self) -> None:
+        super().forget()
+        self._taken = 0
+
+    async def report_failures(self) -> list[httpx.Response]:
+        """Send the ``failed`` statuses of the messages accepted for ``fail_later``."""
+        failures, self._failures = self._failures, []
+        return [await self.report_status(wamid, to, "failed", code) for wamid, to, code in failures]
 
     # -- webhooks ------------------------------------------------------------------------
 
@@ -348,7 +382,7 @@ class FakeWhatsApp:
         self, wa_id: str, message_id: str, choice_id: str, *, title: str = "", name: str = ""
     ) -> httpx.Response:
         """A tap on a reply button or a list row of the message ``message_id``."""
-        sent = next((c for c in self.calls if c.wamid == message_id), None)
+        sent = next((c for c in self.sent() if c.wamid == message_id), None)
         kind = "button_reply"
         if sent is not None and sent.payload["interactive"]["type"] == "list":
             kind = "list_reply"

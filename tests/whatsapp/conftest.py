@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from adapters.whatsapp import WhatsAppAdapter, WhatsAppSettings
-from tests.fakes.whatsapp_api import Call, FakeWhatsApp
+from tests.fakes.whatsapp_api import FakeWhatsApp, WhatsAppCall
 from tests.harness import Harness
 
 TEMPLATE = "indaba_reopen"
@@ -40,22 +40,22 @@ class World:
         self.fake = fake
         self.adapter = adapter
 
-    async def settle(self) -> list[Call]:
+    async def settle(self) -> list[WhatsAppCall]:
         await self.adapter.idle()
         await self.h.settle()
         return self.fake.take()
 
-    async def say(self, wa_id: str, text: str, **kw: Any) -> list[Call]:
+    async def say(self, wa_id: str, text: str, **kw: Any) -> list[WhatsAppCall]:
         response = await self.fake.member_says(wa_id, text, **kw)
         assert response.status_code == 200
         return await self.settle()
 
-    async def tap(self, wa_id: str, message_id: str, choice_id: str) -> list[Call]:
+    async def tap(self, wa_id: str, message_id: str, choice_id: str) -> list[WhatsAppCall]:
         response = await self.fake.member_taps(wa_id, message_id, choice_id)
         assert response.status_code == 200
         return await self.settle()
 
-    async def advance(self, **delta: float) -> list[Call]:
+    async def advance(self, **delta: float) -> list[WhatsAppCall]:
         await self.h.advance(**delta)
         return await self.settle()
 

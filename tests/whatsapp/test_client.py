@@ -31,7 +31,7 @@ async def test_sends_and_returns_the_wamid(fake: FakeWhatsApp) -> None:
     c = client(fake)
     wamid = await c.send(MEMBER, text(), reply_to="wamid.X")
     await c.aclose()
-    [call] = fake.calls
+    [call] = fake.sent()
     assert call.wamid == wamid and wamid.startswith("wamid.")
     assert call.payload["context"] == {"message_id": "wamid.X"}
     assert call.payload["messaging_product"] == "whatsapp"
@@ -105,7 +105,7 @@ async def test_adapter_output_passes_the_fakes_limits(fake: FakeWhatsApp) -> Non
         await adapter.send(OutgoingMessage(address, "**Vote** for " + "x" * 1100, choices))
     await adapter.aclose()
     assert fake.errors == {}
-    assert {c.payload["interactive"]["type"] for c in fake.calls if c.type == "interactive"} == {
+    assert {c.payload["interactive"]["type"] for c in fake.calls() if c.type == "interactive"} == {
         "button",
         "list",
     }
@@ -119,4 +119,4 @@ async def test_member_pacing_spaces_messages_to_one_member(fake: FakeWhatsApp) -
     for _ in range(4):
         await c.send(MEMBER, text())
     await c.aclose()
-    assert fake.errors == {} and len(fake.calls) == 4
+    assert fake.errors == {} and len(fake.calls()) == 4

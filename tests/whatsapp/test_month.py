@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from storage.models import AgendaItem, AgendaVote, Reply
-from tests.fakes.whatsapp_api import Call
+from tests.fakes.whatsapp_api import WhatsAppCall
 from tests.whatsapp.conftest import World
 
 FATIMA, AMINA, KWAME, THANDI = "2348030000009", "2348030000001", "2348030000002", "27820000003"
@@ -15,7 +15,7 @@ FATIMA, AMINA, KWAME, THANDI = "2348030000009", "2348030000001", "2348030000002"
 LONG_ANSWER = "Open contracting. " + "We published every tender and contract award. " * 75
 
 
-def to(calls: list[Call], wa_id: str) -> list[Call]:
+def to(calls: list[WhatsAppCall], wa_id: str) -> list[WhatsAppCall]:
     return [c for c in calls if c.to == wa_id]
 
 

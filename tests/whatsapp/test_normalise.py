@@ -58,14 +58,16 @@ def test_button_and_list_replies_are_choices_on_the_message_tapped() -> None:
     assert (row.choice_message_id, row.choice_ids) == ("wamid.SENTLIST", ("item-7",))
 
 
-def test_media_is_unsupported_and_template_button_only_opens_the_window() -> None:
+def test_media_is_unsupported_and_a_template_button_is_a_choice_on_the_template() -> None:
     [image] = normalise(load("image.json"))
     [sticker] = normalise(load("sticker.json"))
     [template] = normalise(load("template_button.json"))
     assert isinstance(image, MessageReceived) and image.unsupported == "image"
     assert isinstance(sticker, MessageReceived) and sticker.unsupported == "sticker"
-    assert isinstance(template, MessageReceived)
-    assert template.text == "" and template.unsupported is None
+    # The tap answers the template itself (so it is never taken for an answer).
+    assert isinstance(template, ChoiceSelected)
+    assert template.choice_message_id == "wamid.SENTTEMPLATE"
+    assert template.choice_ids == ("Show me",)
 
 
 def test_statuses_become_delivery_statuses() -> None:
@@ -79,7 +81,7 @@ def test_statuses_become_delivery_statuses() -> None:
     ]
     failed = events[-1]
     assert isinstance(failed, DeliveryStatus)
-    assert failed.error == "131047: Re-engagement message"
+    assert failed.error == "window-closed: 131047 Re-engagement message"
     assert failed.conversation.id == "2348030000002"
 
 
