@@ -15,6 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from adapters.telegram.adapter import TelegramAdapter
 from adapters.telegram.settings import TelegramSettings
 from bot.app.settings import Settings
@@ -34,7 +36,7 @@ async def fan_out(members: int) -> None:
         settings = Settings(
             database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'fanout.db'}", data_dir=Path(tmp)
         )
-        adapter = TelegramAdapter(TelegramSettings(bot_token=TOKEN, api_url=fake.url))
+        adapter = TelegramAdapter(TelegramSettings(bot_token=SecretStr(TOKEN), api_url=fake.url))
         indaba = Indaba(settings, [adapter])
         async with indaba.db.begin() as connection:
             await connection.run_sync(Base.metadata.create_all)

@@ -15,6 +15,8 @@ from typing import Any
 class ConversationKind(StrEnum):
     GROUP = "group"
     DM = "dm"
+    # A member's own page (Slack's App Home tab), replaced by each message sent to it.
+    HOME = "home"
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,14 +30,33 @@ class Sender:
     timezone: str | None = None
 
 
+# A group conversation id may name one part of a group (a forum topic) as ``GROUP/PART``:
+# answers go to that part, and the part belongs to the space of GROUP.
+PART_SEPARATOR = "/"
+
+
+def group_of(conversation_id: str) -> str:
+    """The group a conversation id belongs to (``GROUP`` for ``GROUP/PART``, else itself)."""
+    return conversation_id.split(PART_SEPARATOR, 1)[0]
+
+
 @dataclass(frozen=True, slots=True)
 class Conversation:
-    """Where an event happened: a group channel or a direct-message line."""
+    """Where an event happened: a group channel or a direct-message line.
+
+    ``previous_id`` is set when the platform moved the conversation to a new id (a
+    Telegram group upgraded to a supergroup): the engine moves its space, with the
+    community and the queued messages, to ``id``. ``reachable`` is false when the bot
+    can no longer write there (removed from the group, blocked in a DM); any other
+    event from a conversation shows it is reachable again.
+    """
 
     platform: str
     id: str
     kind: ConversationKind
     title: str | None = None
+    previous_id: str | None = None
+    reachable: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +193,14 @@ class MessageEdited(InboundEvent):
 @dataclass(frozen=True, slots=True)
 class MemberJoined(InboundEvent):
     """A member joined a group conversation."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationChanged(InboundEvent):
+    """The platform reports a change to the conversation itself: it moved to a new id
+    (``conversation.previous_id``), or the bot was removed, re-added, blocked or
+    unblocked (``conversation.reachable``). The engine applies it when it records the
+    conversation; nobody is answered."""
 
 
 @dataclass(frozen=True, slots=True)

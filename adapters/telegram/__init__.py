@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from adapters.telegram.adapter import TelegramAdapter
-from adapters.telegram.settings import load_telegram_settings
+from adapters.telegram.adapter import PLATFORM, TelegramAdapter
+from adapters.telegram.settings import load
 
 
 def create() -> TelegramAdapter | None:
     """The adapter when ``INDABA_TELEGRAM_BOT_TOKEN`` is set, otherwise None."""
-    telegram = load_telegram_settings()
-    if not telegram.bot_token:
-        return None
-    return TelegramAdapter(telegram)
+    settings = load()
+    return TelegramAdapter(settings) if settings is not None else None
 
 
-__all__ = ["TelegramAdapter", "create"]
+__all__ = ["PLATFORM", "TelegramAdapter", "create"]

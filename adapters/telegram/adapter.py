@@ -1,47 +1,50 @@
-"""The Telegram adapter: PTB's ``Application`` for updates, :class:`TelegramSender` for sends."""
+"""The Telegram adapter: the webhook route or a long-polling loop for updates, and
+:class:`TelegramClient` for everything sent.
+
+Inbound, both ways end alike: an update is normalised and each of its events is
+awaited on the sink before Telegram is answered (the webhook's 200) or the update is
+confirmed (the next ``getUpdates`` offset), so nothing acknowledged can be lost.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
-import json
 import logging
-from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
-from telegram import (
-    BotCommand,
-    BotCommandScopeAllGroupChats,
-    BotCommandScopeAllPrivateChats,
-    Update,
-)
+from starlette.routing import BaseRoute
+from telegram import Bot, Message, Update
 from telegram.error import InvalidToken, TelegramError
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from adapters.telegram.client import MAX_BUTTONS, MAX_POLL_OPTIONS, Limits, TelegramSender
-from adapters.telegram.normalise import ALLOWED_UPDATES, PLATFORM, normalise
-from adapters.telegram.render import MAX_TEXT
-from adapters.telegram.settings import TelegramSettings
-from bot.adapter import (
-    AdapterContext,
-    Capabilities,
-    CommandInfo,
-    EventSink,
-    MarkupDialect,
-    StartupError,
+from adapters.telegram.client import (
+    MAX_BUTTONS,
+    MAX_POLL_OPTIONS,
+    Limits,
+    TelegramClient,
+    redact_logs,
 )
-from bot.messages import MessageRef, OutgoingMessage
+from adapters.telegram.normalise import ALLOWED_UPDATES, PLATFORM, normalise
+from adapters.telegram.render import MAX_TEXT, toast
+from adapters.telegram.settings import TelegramSettings
+from adapters.telegram.webhook import Webhook
+from bot.adapter import AdapterContext, Capabilities, CommandInfo, EventSink, MarkupDialect
+from bot.messages import (
+    Conversation,
+    ConversationChanged,
+    ConversationKind,
+    InboundEvent,
+    MessageRef,
+    OutgoingMessage,
+    Sender,
+)
 
 log = logging.getLogger(__name__)
 
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-WEBHOOK_PATH = "/telegram/webhook"
-# Commands a member would look for in the "/" menu of a group (the rest work too).
+__all__ = ["PLATFORM", "TelegramAdapter"]
+
+# How long polling waits after a failed getUpdates or a sink that refused an event.
+POLL_BACKOFF = 2.0
 
 
 class TelegramAdapter:
@@ -72,12 +75,17 @@ class TelegramAdapter:
         self._limits = limits
         self._poll_timeout = poll_timeout
         self._sink: EventSink | None = None
-        self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
-        self._sender: TelegramSender | None = None
-        self._username = ""
-        # Update ids seen lately: a re-delivered button press must not toggle twice.
-        self._seen: OrderedDict[int, None] = OrderedDict()
-        self._processed = asyncio.Condition()
+        self._client: TelegramClient | None = None
+        self._poller: asyncio.Task[None] | None = None
+        self._webhook = Webhook(
+            lambda: self.settings.secret,
+            lambda: self._client.bot if self._client is not None else None,
+            self._normalise,
+            self._accept,
+            settings.body_limit,
+        )
+        self._progress = asyncio.Condition()
+        self._in_flight = 0
         self.last_update_id = 0
 
     @property
@@ -86,66 +94,37 @@ class TelegramAdapter:
 
     @property
     def username(self) -> str:
-        return self._username
+        return self._client.username if self._client is not None else ""
+
+    @property
+    def bot(self) -> Bot:
+        assert self._client is not None, "start() the adapter first"
+        return self._client.bot
 
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self, context: AdapterContext) -> None:
         self._sink = context.sink
         self._commands = context.commands
-        root = self.settings.api_url
-        app = (
-            ApplicationBuilder()
-            .token(self.settings.bot_token)
-            .base_url(f"{root}/bot")
-            .base_file_url(f"{root}/file/bot")
-            .get_updates_read_timeout(self._poll_timeout + 10)
-            .build()
+        redact_logs([self.settings.token, self.settings.secret])
+        client = TelegramClient.connect(
+            self.settings.token, self.settings.api_url, self._limits, on_moved=self._moved
         )
-        app.add_handler(TypeHandler(Update, self._on_update))
-        app.add_error_handler(self._on_error)
-        try:
-            await app.initialize()
-        except InvalidToken as error:
-            raise StartupError(
-                f"INDABA_TELEGRAM_BOT_TOKEN was refused by Telegram: {error.message}"
-            ) from None
-        except TelegramError as error:
-            raise StartupError(
-                f"cannot reach the Telegram Bot API at {root}: {error.message}"
-            ) from None
-        self._app = app
-        self._username = app.bot.username
-        self._sender = TelegramSender(app.bot, self._limits)
-        try:
-            await self._register_commands()
-            if self.webhook_mode:
-                await app.bot.set_webhook(
-                    self.settings.webhook_url,
-                    secret_token=self.settings.webhook_secret,
-                    allowed_updates=ALLOWED_UPDATES,
-                )
-            else:
-                assert app.updater is not None
-                await app.updater.start_polling(
-                    timeout=int(self._poll_timeout), allowed_updates=ALLOWED_UPDATES
-                )
-            await app.start()
-        except TelegramError as error:
-            raise StartupError(f"Telegram refused the bot's set-up: {error.message}") from None
+        await client.initialize(self.settings.api_url)
+        self._client = client
+        await client.set_up(
+            self.bot_commands(),
+            ALLOWED_UPDATES,
+            webhook_url=self.settings.webhook_url,
+            secret=self.settings.secret,
+        )
+        if not self.webhook_mode:
+            self._poller = asyncio.create_task(self._poll(), name="telegram-polling")
         log.info(
             "telegram: @%s started (%s)",
-            self._username,
+            client.username,
             "webhook" if self.webhook_mode else "polling",
         )
-
-    async def _register_commands(self) -> None:
-        """``setMyCommands`` for groups and private chats, so "/" lists them."""
-        assert self._app is not None
-        private = [BotCommand(name, text) for name, text, _ in self.bot_commands()]
-        group = [BotCommand(name, text) for name, text, in_group in self.bot_commands() if in_group]
-        await self._app.bot.set_my_commands(private, scope=BotCommandScopeAllPrivateChats())
-        await self._app.bot.set_my_commands(group, scope=BotCommandScopeAllGroupChats())
 
     def bot_commands(self) -> list[tuple[str, str, bool]]:
         """(name, description, offered in groups) for each command Telegram can list."""
@@ -156,75 +135,112 @@ class TelegramAdapter:
         ]
 
     async def aclose(self) -> None:
-        app, self._app = self._app, None
-        if app is None:
-            return
-        with contextlib.suppress(Exception):
-            if app.updater is not None and app.updater.running:
-                await app.updater.stop()
-        with contextlib.suppress(Exception):
-            if app.running:
-                await app.stop()
-        with contextlib.suppress(Exception):
-            await app.shutdown()
+        poller, self._poller = self._poller, None
+        if poller is not None:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await poller
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.aclose()
+
+    def routes(self) -> Sequence[BaseRoute]:
+        return [self._webhook.route()]
 
     # -- inbound ---------------------------------------------------------------------------
 
-    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        try:
-            await self._handle(update)
-        finally:
-            async with self._processed:
-                self.last_update_id = max(self.last_update_id, update.update_id)
-                self._processed.notify_all()
+    def _normalise(self, update: Update) -> list[InboundEvent]:
+        return normalise(update, self.username)
 
-    async def _handle(self, update: Update) -> None:
-        if update.update_id in self._seen:
-            return
-        self._seen[update.update_id] = None
-        if len(self._seen) > 10_000:
-            self._seen.popitem(last=False)
+    async def _accept(self, update: Update, events: list[InboundEvent]) -> None:
+        """Every event of ``update`` on the sink (awaited), then the button's note."""
         assert self._sink is not None
-        for event in normalise(update, self._username):
-            await self._sink(event)
-        if update.callback_query is not None and self._app is not None:
-            # Stops the spinner on the member's button; nothing to show them.
-            with contextlib.suppress(TelegramError):
-                await update.callback_query.answer()
+        async with self._progress:
+            self._in_flight += 1
+        try:
+            for event in events:
+                await self._sink(event)
+            query = update.callback_query
+            if query is not None and self._client is not None:
+                note = toast(_pressed(query.message, query.data))
+                await self._client.answer_callback(query.id, note)
+        finally:
+            async with self._progress:
+                self._in_flight -= 1
+                self.last_update_id = max(self.last_update_id, update.update_id)
+                self._progress.notify_all()
 
-    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        log.error("telegram update failed", exc_info=context.error)
+    async def _poll(self) -> None:
+        """Long polling: an update is confirmed (the next offset) only once its events
+        are stored, so a refused event is fetched again."""
+        assert self._client is not None
+        offset = 0
+        while True:
+            try:
+                updates = await self._client.get_updates(
+                    offset, self._poll_timeout, ALLOWED_UPDATES
+                )
+            except InvalidToken:
+                log.error("telegram refused the bot token; polling waits until it is replaced")
+                await asyncio.sleep(POLL_BACKOFF * 5)
+                continue
+            except TelegramError as error:
+                log.warning("telegram: getUpdates failed (%s); trying again", error.message)
+                await asyncio.sleep(POLL_BACKOFF)
+                continue
+            for update in updates:
+                try:
+                    await self._accept(update, self._normalise_or_skip(update))
+                except Exception:
+                    log.exception("telegram: could not store update %s", update.update_id)
+                    await asyncio.sleep(POLL_BACKOFF)
+                    break
+                offset = update.update_id + 1
+
+    def _normalise_or_skip(self, update: Update) -> list[InboundEvent]:
+        try:
+            return self._normalise(update)
+        except Exception as error:  # a shape the normaliser cannot read: skip it
+            log.warning("telegram: skipped malformed update %s (%s)", update.update_id, error)
+            return []
+
+    async def _moved(self, old_chat_id: str, new_chat_id: str) -> None:
+        """A send found the group upgraded to a supergroup: tell the engine at once."""
+        assert self._sink is not None and self._client is not None
+        client = self._client
+        await self._sink(
+            ConversationChanged(
+                Conversation(
+                    PLATFORM, new_chat_id, ConversationKind.GROUP, previous_id=old_chat_id
+                ),
+                Sender(PLATFORM, str(client.user_id), client.username),
+                f"migrate:{old_chat_id}:{new_chat_id}",
+            )
+        )
 
     async def wait_processed(self, update_id: int) -> None:
-        """Wait until the update ``update_id`` (and those before it) has been handled."""
-        async with self._processed:
-            await self._processed.wait_for(lambda: self.last_update_id >= update_id)
+        """Wait until the update ``update_id`` (and those before it) is on the sink."""
+        async with self._progress:
+            await self._progress.wait_for(lambda: self.last_update_id >= update_id)
 
-    def routes(self) -> Sequence[BaseRoute]:
-        return [Route(WEBHOOK_PATH, self._webhook, methods=["POST"])]
-
-    async def _webhook(self, request: Request) -> Response:
-        expected = self.settings.webhook_secret
-        given = request.headers.get(SECRET_HEADER, "")
-        if not self.webhook_mode or not hmac.compare_digest(given.encode(), expected.encode()):
-            log.warning("telegram webhook: refused a request without the right secret token")
-            return JSONResponse({"ok": False}, status_code=403)
-        app = self._app
-        if app is None:
-            return JSONResponse({"ok": False, "error": "not started"}, status_code=503)
-        try:
-            data = json.loads(await request.body())
-            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-                raise ValueError("not an update")
-            update = Update.de_json(data, app.bot)
-        except (ValueError, TypeError, KeyError) as error:
-            log.warning("telegram webhook: malformed update (%s)", type(error).__name__)
-            return JSONResponse({"ok": False, "error": "malformed update"}, status_code=400)
-        await app.update_queue.put(update)
-        return JSONResponse({"ok": True})
+    async def idle(self) -> None:
+        """Wait until no update is being handed to the sink."""
+        async with self._progress:
+            await self._progress.wait_for(lambda: self._in_flight == 0)
 
     # -- outbound --------------------------------------------------------------------------
 
     async def send(self, message: OutgoingMessage) -> MessageRef:
-        assert self._sender is not None, "start() the adapter first"
-        return await self._sender.send(message)
+        assert self._client is not None, "start() the adapter first"
+        return await self._client.send(message)
+
+
+def _pressed(message: object, data: str | None) -> str:
+    """The label of the button a member pressed, read from the message's keyboard."""
+    if isinstance(message, Message) and message.reply_markup is not None:
+        for row in message.reply_markup.inline_keyboard:
+            for button in row:
+                if button.callback_data == data:
+                    return button.text
+    return ""

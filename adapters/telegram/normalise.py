@@ -3,6 +3,11 @@
 Message ids are built so that a re-delivered update yields the same id and is
 deduplicated by the engine: ``{chat_id}:{message_id}`` for messages (unique across
 chats, and what a reply or an edit names) and ``u{update_id}`` for other updates.
+
+A message in a forum topic comes from the conversation ``{chat_id}/{thread_id}``
+(:data:`bot.messages.PART_SEPARATOR`), so answers go back to that topic; the topic
+belongs to the chat's space. ``PLATFORM`` lives here, the root of the adapter's
+modules, so that every other module can import it without an import circle.
 """
 
 from __future__ import annotations
@@ -10,12 +15,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from telegram import CallbackQuery, Chat, ChatMemberUpdated, Message, PollAnswer, Update, User
+from telegram import (
+    CallbackQuery,
+    Chat,
+    ChatMemberUpdated,
+    MaybeInaccessibleMessage,
+    Message,
+    PollAnswer,
+    Update,
+    User,
+)
 
 from bot.messages import (
+    PART_SEPARATOR,
     ChoiceSelected,
     CommandInvoked,
     Conversation,
+    ConversationChanged,
     ConversationKind,
     InboundEvent,
     MemberJoined,
@@ -55,15 +71,43 @@ def split_key(key: str) -> tuple[str, int]:
     return chat, int(message)
 
 
+def topic_conversation_id(chat_id: int | str, thread_id: int | None) -> str:
+    """The conversation id of a forum topic (the chat's own id outside topics)."""
+    return f"{chat_id}{PART_SEPARATOR}{thread_id}" if thread_id else str(chat_id)
+
+
+def split_conversation(conversation_id: str) -> tuple[str, int | None]:
+    """A conversation id back into the chat id and the forum topic (None outside topics)."""
+    chat, _, thread = conversation_id.partition(PART_SEPARATOR)
+    return chat, int(thread) if thread.isdigit() else None
+
+
 def sender(user: User) -> Sender:
     language = (user.language_code or "").split("-", 1)[0].lower() or None
     return Sender(PLATFORM, str(user.id), user.full_name or user.username or str(user.id), language)
 
 
-def conversation(chat: Chat) -> Conversation:
+def conversation(
+    chat: Chat, thread_id: int | None = None, *, reachable: bool = True
+) -> Conversation:
     if chat.type == Chat.PRIVATE:
-        return Conversation(PLATFORM, str(chat.id), ConversationKind.DM, chat.full_name)
-    return Conversation(PLATFORM, str(chat.id), ConversationKind.GROUP, chat.title)
+        return Conversation(
+            PLATFORM, str(chat.id), ConversationKind.DM, chat.full_name, reachable=reachable
+        )
+    return Conversation(
+        PLATFORM,
+        topic_conversation_id(chat.id, thread_id),
+        ConversationKind.GROUP,
+        chat.title,
+        reachable=reachable,
+    )
+
+
+def _topic(message: MaybeInaccessibleMessage) -> int | None:
+    """The forum topic a message is in (replies outside forums carry a thread id too)."""
+    if isinstance(message, Message) and message.is_topic_message:
+        return message.message_thread_id
+    return None
 
 
 def _dm(user: User) -> Conversation:
@@ -84,8 +128,26 @@ def _unsupported(message: Message) -> str | None:
     return None
 
 
+def _migrated(update: Update, message: Message) -> list[InboundEvent]:
+    """A group upgraded to a supergroup: the old chat says where it went, the new one
+    where it came from. Either moves the space; the second changes nothing more."""
+    if message.migrate_to_chat_id:
+        old, new = message.chat.id, message.migrate_to_chat_id
+    else:
+        assert message.migrate_from_chat_id is not None
+        old, new = message.migrate_from_chat_id, message.chat.id
+    user = message.from_user
+    who = sender(user) if user is not None else Sender(PLATFORM, str(old), "")
+    moved = Conversation(
+        PLATFORM, str(new), ConversationKind.GROUP, message.chat.title, previous_id=str(old)
+    )
+    return [ConversationChanged(moved, who, f"migrate:{old}:{new}", raw=update)]
+
+
 def _message(update: Update, message: Message, bot_username: str) -> list[InboundEvent]:
-    conv = conversation(message.chat)
+    if message.migrate_to_chat_id or message.migrate_from_chat_id:
+        return _migrated(update, message)
+    conv = conversation(message.chat, _topic(message))
     if message.new_chat_members:
         return [
             MemberJoined(
@@ -101,9 +163,11 @@ def _message(update: Update, message: Message, bot_username: str) -> list[Inboun
     if user is None or user.is_bot:
         return []
     key = message_key(message.chat.id, message.message_id)
+    replied = message.reply_to_message
+    # In a forum, a message that starts a topic's thread "replies" to the topic's creation.
     reply_to = (
-        message_key(message.chat.id, message.reply_to_message.message_id)
-        if message.reply_to_message is not None
+        message_key(message.chat.id, replied.message_id)
+        if replied is not None and replied.forum_topic_created is None
         else None
     )
     text = message.text or message.caption or ""
@@ -124,7 +188,7 @@ def _message(update: Update, message: Message, bot_username: str) -> list[Inboun
         ]
     unsupported = None if message.text is not None else _unsupported(message)
     if message.text is None and unsupported is None:
-        return []  # a service message (pinned, title changed, member left...)
+        return []  # a service message (pinned, title changed, topic created, member left...)
     sent_at: datetime | None = message.date
     return [
         MessageReceived(
@@ -153,7 +217,7 @@ def on_edited_message(update: Update, bot_username: str) -> list[InboundEvent]:
         return []
     return [
         MessageEdited(
-            conversation(message.chat),
+            conversation(message.chat, _topic(message)),
             sender(message.from_user),
             message_key(message.chat.id, message.message_id),
             raw=update,
@@ -170,7 +234,7 @@ def on_callback_query(update: Update, bot_username: str) -> list[InboundEvent]:
     chat = query.message.chat
     return [
         ChoiceSelected(
-            conversation(chat),
+            conversation(chat, _topic(query.message)),
             sender(query.from_user),
             f"u{update.update_id}",
             raw=update,
@@ -212,8 +276,23 @@ def on_chat_member(update: Update, bot_username: str) -> list[InboundEvent]:
     ]
 
 
-def _ignored(update: Update, bot_username: str) -> list[InboundEvent]:
-    return []
+def on_my_chat_member(update: Update, bot_username: str) -> list[InboundEvent]:
+    """The bot's own membership: removed from a group or blocked by a member (the
+    space or the member is unreachable at once), added back or unblocked (reachable)."""
+    changed: ChatMemberUpdated | None = update.my_chat_member
+    assert changed is not None
+    was_in = changed.old_chat_member.status in _PRESENT
+    is_in = changed.new_chat_member.status in _PRESENT
+    if was_in == is_in:
+        return []  # promoted, restricted...: the bot can still write there
+    return [
+        ConversationChanged(
+            conversation(changed.chat, reachable=is_in),
+            sender(changed.from_user),
+            f"u{update.update_id}",
+            raw=update,
+        )
+    ]
 
 
 Normaliser = Callable[[Update, str], list[InboundEvent]]
@@ -225,11 +304,10 @@ DISPATCH: dict[str, Normaliser] = {
     "callback_query": on_callback_query,
     "poll_answer": on_poll_answer,
     "chat_member": on_chat_member,
-    # The bot's own membership changes; /setup links a group, not its arrival.
-    "my_chat_member": _ignored,
+    "my_chat_member": on_my_chat_member,
 }
 
-ALLOWED_UPDATES = [name for name in DISPATCH]
+ALLOWED_UPDATES = list(DISPATCH)
 
 
 def normalise(update: Update, bot_username: str = "") -> list[InboundEvent]:

@@ -5,6 +5,14 @@ feeds ``getUpdates`` long polling from a queue the test fills (or, once a webhoo
 set, POSTs each update to it with the secret header, as Telegram does), enforces
 Telegram's flood limits with 429 + ``parameters.retry_after``, answers 403 for users
 who never started the bot and 401 for a wrong token.
+
+As strict as Telegram where Indaba could trip: lengths in UTF-16 code units (text
+4096, caption 1024, poll question 300, options 100) and ``callback_data`` of 1-64
+bytes, with Telegram's own error texts; basic groups upgraded to supergroups (sends
+to the old id fail with ``parameters.migrate_to_chat_id``); forum topics
+(``message_thread_id``); the bot removed from a group or blocked by a member, with
+the ``my_chat_member`` updates Telegram sends. Every call is recorded through the
+shared :class:`~tests.fakes.recording.Recorder`.
 """
 
 from __future__ import annotations
@@ -21,6 +29,8 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+
+from tests.fakes.recording import Call, Recorder
 
 TOKEN = "123456:TEST-token_for-the-fake"
 BOT_ID = 123456
@@ -51,10 +61,9 @@ class FakeLimits:
     tolerance: float = 0.05
 
 
-@dataclass
-class Call:
-    method: str
-    params: dict[str, Any]
+def utf16_len(text: str) -> int:
+    """Telegram's length: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 class _HtmlCheck(HTMLParser):
@@ -98,10 +107,9 @@ class ApiError(Exception):
 
 
 @dataclass
-class FakeTelegram:
+class FakeTelegram(Recorder):
     token: str = TOKEN
     limits: FakeLimits = field(default_factory=FakeLimits)
-    calls: list[Call] = field(default_factory=list)
     # Users who pressed Start (they may be written to); a private message from them adds them.
     started: set[int] = field(default_factory=set)
     blocked: set[int] = field(default_factory=set)
@@ -116,6 +124,14 @@ class FakeTelegram:
     url: str = ""
 
     def __post_init__(self) -> None:
+        Recorder.__init__(self)
+        # Groups the bot was removed from; basic groups upgraded: old id -> new id.
+        self.removed: set[int] = set()
+        self.migrated: dict[int, int] = {}
+        # Forum topics by chat: thread id -> name.
+        self.topics: dict[int, dict[int, str]] = {}
+        self.callback_answers: list[dict[str, Any]] = []
+        self._query_ids = itertools.count(1)
         self._updates: deque[dict[str, Any]] = deque()
         self._update_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count[int]] = {}
@@ -152,24 +168,28 @@ class FakeTelegram:
 
     # -- what the test looks at -----------------------------------------------------------
 
-    def called(self, method: str) -> list[dict[str, Any]]:
-        return [call.params for call in self.calls if call.method == method]
+    def called(self, method: str, *, ok: bool | None = True) -> list[dict[str, Any]]:
+        """The parameters of each ``method`` call (accepted ones by default)."""
+        return [call.params for call in self.calls(method, ok=ok)]
 
-    def sent_to(self, chat_id: int) -> list[dict[str, Any]]:
-        """Messages and polls the bot sent to ``chat_id``, in order."""
+    def sent_to(self, chat_id: int, thread: int | None = None) -> list[dict[str, Any]]:
+        """Messages and polls the bot sent to ``chat_id`` (in forum topic ``thread``), in order."""
         return [
             message
             for (chat, _), message in sorted(self.messages.items(), key=lambda kv: kv[1]["seq"])
-            if chat == chat_id and message["from"]["id"] == BOT_ID
+            if chat == chat_id
+            and message["from"]["id"] == BOT_ID
+            and (thread is None or message.get("message_thread_id") == thread)
         ]
 
-    def texts_to(self, chat_id: int) -> list[str]:
+    def texts_to(self, chat_id: int, thread: int | None = None) -> list[str]:
         return [
-            m.get("text") or m.get("poll", {}).get("question", "") for m in self.sent_to(chat_id)
+            m.get("text") or m.get("poll", {}).get("question", "")
+            for m in self.sent_to(chat_id, thread)
         ]
 
     def clear(self) -> None:
-        self.calls.clear()
+        self.forget()
 
     # -- what the test makes members do ---------------------------------------------------
 
@@ -184,10 +204,68 @@ class FakeTelegram:
         self.chats.setdefault(user_id, {"id": user_id, "type": "private", "first_name": first_name})
         return user
 
-    def group(self, chat_id: int, title: str) -> dict[str, Any]:
-        chat = {"id": chat_id, "type": "supergroup", "title": title}
+    def group(self, chat_id: int, title: str, kind: str = "supergroup") -> dict[str, Any]:
+        """A group chat with the bot in it (``kind`` "group" for a basic group)."""
+        chat = {"id": chat_id, "type": kind, "title": title}
         self.chats[chat_id] = chat
         return chat
+
+    def topic(self, chat_id: int, thread_id: int, name: str) -> None:
+        """A forum topic in ``chat_id`` (which becomes a forum)."""
+        self.chats[chat_id]["is_forum"] = True
+        self.topics.setdefault(chat_id, {})[thread_id] = name
+
+    async def migrate(self, old_id: int, new_id: int, by: int, *, announce: bool = True) -> None:
+        """An admin upgrades the basic group ``old_id``: it becomes the supergroup
+        ``new_id``; Telegram posts a service message in each (unless ``announce`` is off,
+        as when the bot missed them)."""
+        old = self.chats[old_id]
+        self.chats[new_id] = {"id": new_id, "type": "supergroup", "title": old["title"]}
+        self.migrated[old_id] = new_id
+        if announce:
+            gone = self._store(old_id, self.users[by], migrate_to_chat_id=new_id)
+            await self.push({"message": self._public(gone)})
+            came = self._store(new_id, self.users[by], migrate_from_chat_id=old_id)
+            await self.push({"message": self._public(came)})
+
+    def _member_update(
+        self, chat_id: int, by: int, old: str, new: str, user: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        bot = {"id": BOT_ID, "is_bot": True, "first_name": "Indaba", "username": BOT_USERNAME}
+        return {
+            "chat": self.chats[chat_id],
+            "from": self.users[by],
+            "date": int(time.time()),
+            "old_chat_member": {"status": old, "user": user or bot},
+            "new_chat_member": {"status": new, "user": user or bot},
+        }
+
+    async def remove_bot(self, chat_id: int, by: int) -> int:
+        """An admin removes the bot from the group."""
+        self.removed.add(chat_id)
+        return await self.push(
+            {"my_chat_member": self._member_update(chat_id, by, "member", "left")}
+        )
+
+    async def add_bot(self, chat_id: int, by: int) -> int:
+        """An admin adds the bot to the group again."""
+        self.removed.discard(chat_id)
+        return await self.push(
+            {"my_chat_member": self._member_update(chat_id, by, "left", "member")}
+        )
+
+    async def block(self, user_id: int) -> int:
+        """A member blocks the bot in their private chat."""
+        self.blocked.add(user_id)
+        update = self._member_update(user_id, user_id, "member", "kicked")
+        return await self.push({"my_chat_member": update})
+
+    async def unblock(self, user_id: int) -> int:
+        """A member unblocks (restarts) the bot."""
+        self.blocked.discard(user_id)
+        self.started.add(user_id)
+        update = self._member_update(user_id, user_id, "kicked", "member")
+        return await self.push({"my_chat_member": update})
 
     def _store(self, chat_id: int, sender: dict[str, Any], **fields: Any) -> dict[str, Any]:
         counter = self._message_ids.setdefault(chat_id, itertools.count(1))
@@ -207,9 +285,15 @@ class FakeTelegram:
         return {k: v for k, v in message.items() if k != "seq"}
 
     async def say(
-        self, user_id: int, text: str, chat_id: int | None = None, reply_to: int | None = None
+        self,
+        user_id: int,
+        text: str,
+        chat_id: int | None = None,
+        reply_to: int | None = None,
+        thread: int | None = None,
     ) -> tuple[int, dict[str, Any]]:
-        """``user_id`` writes ``text`` in ``chat_id`` (their private chat by default)."""
+        """``user_id`` writes ``text`` in ``chat_id`` (their private chat by default), in
+        the forum topic ``thread`` when given."""
         chat = user_id if chat_id is None else chat_id
         if chat == user_id:
             self.started.add(user_id)
@@ -217,7 +301,10 @@ class FakeTelegram:
         extra: dict[str, Any] = {"text": text}
         if text.startswith("/"):
             head = text.split()[0]
-            extra["entities"] = [{"type": "bot_command", "offset": 0, "length": len(head)}]
+            extra["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(head)}]
+        if thread is not None:
+            assert thread in self.topics.get(chat, {}), f"no topic {thread} in {chat}"
+            extra.update(message_thread_id=thread, is_topic_message=True)
         if reply_to is not None:
             extra["reply_to_message"] = self._public(self.messages[(chat, reply_to)])
         message = self._store(chat, self.users[user_id], **extra)
@@ -250,7 +337,7 @@ class FakeTelegram:
         return await self.push(
             {
                 "callback_query": {
-                    "id": f"cq{next(self._update_ids)}",
+                    "id": f"cq{next(self._query_ids)}",
                     "from": self.users[user_id],
                     "chat_instance": str(chat_id),
                     "message": message,
@@ -285,16 +372,18 @@ class FakeTelegram:
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await self._params(request)
-        self.calls.append(Call(method, params))
-        if request.match_info["token"] != self.token:
-            return self._error(ApiError(401, "Unauthorized"))
-        handler = getattr(self, f"_m_{method}", None)
-        if handler is None:
-            return self._error(ApiError(404, "Not Found: method not found"))
+        to = str(params.get("chat_id", ""))
         try:
+            if request.match_info["token"] != self.token:
+                raise ApiError(401, "Unauthorized")
+            handler = getattr(self, f"_m_{method}", None)
+            if handler is None:
+                raise ApiError(404, "Not Found: method not found")
             result = await handler(params)
         except ApiError as error:
+            self.record(Call(method, to, params, ok=False, error=error.description))
             return self._error(error)
+        self.record(Call(method, to, params))
         return web.json_response({"ok": True, "result": result})
 
     @staticmethod
@@ -326,6 +415,17 @@ class FakeTelegram:
         chat = self.chats.get(chat_id)
         if chat is None:
             raise ApiError(400, "Bad Request: chat not found")
+        if chat_id in self.migrated:
+            raise ApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                migrate_to_chat_id=self.migrated[chat_id],
+            )
+        if chat_id in self.removed:
+            raise ApiError(403, f"Forbidden: bot was kicked from the {chat['type']} chat")
+        thread = params.get("message_thread_id")
+        if thread is not None and int(thread) not in self.topics.get(chat_id, {}):
+            raise ApiError(400, "Bad Request: message thread not found")
         if chat["type"] == "private":
             if chat_id in self.blocked:
                 self.forbidden += 1
@@ -369,22 +469,46 @@ class FakeTelegram:
         markup = params.get("reply_markup") or {}
         for row in markup.get("inline_keyboard", []):
             for button in row:
+                if not button.get("text"):
+                    raise ApiError(
+                        400, "Bad Request: text buttons are unallowed in the inline keyboard"
+                    )
                 data = button.get("callback_data")
                 if data is not None and not 1 <= len(data.encode()) <= 64:
                     raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+                if data is None and not button.get("url"):
+                    raise ApiError(400, "Bad Request: BUTTON_TYPE_INVALID")
+
+    @staticmethod
+    def _visible(params: dict[str, Any], field_name: str) -> str:
+        text = str(params.get(field_name, ""))
+        if params.get("parse_mode") != "HTML":
+            return text
+        try:
+            return check_html(text)
+        except ValueError as error:
+            raise ApiError(400, f"Bad Request: can't parse entities: {error}") from None
+
+    @staticmethod
+    def _check_entities(params: dict[str, Any], visible: str) -> None:
+        length = utf16_len(visible)
+        for entity in params.get("entities") or []:
+            if entity["offset"] < 0 or entity["offset"] + entity["length"] > length:
+                raise ApiError(
+                    400, "Bad Request: can't parse entities: entity beyond the end of the text"
+                )
 
     def _check_text(self, params: dict[str, Any]) -> None:
-        text = str(params.get("text", ""))
-        visible = text
-        if params.get("parse_mode") == "HTML":
-            try:
-                visible = check_html(text)
-            except ValueError as error:
-                raise ApiError(400, f"Bad Request: can't parse entities: {error}") from None
+        visible = self._visible(params, "text")
         if not visible.strip():
             raise ApiError(400, "Bad Request: message text is empty")
-        if len(visible) > 4096:
+        if utf16_len(visible) > 4096:
             raise ApiError(400, "Bad Request: message is too long")
+        self._check_entities(params, visible)
+
+    def _check_caption(self, params: dict[str, Any]) -> None:
+        if utf16_len(self._visible(params, "caption")) > 1024:
+            raise ApiError(400, "Bad Request: message caption is too long")
 
     async def _m_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -435,7 +559,7 @@ class FakeTelegram:
         self._check_text(params)
         self._check_markup(params)
         self._flood_control(chat)
-        extra: dict[str, Any] = {"text": params["text"]}
+        extra: dict[str, Any] = {"text": params["text"], **self._thread(params)}
         if params.get("reply_markup"):
             extra["reply_markup"] = params["reply_markup"]
         if params.get("reply_parameters"):
@@ -443,14 +567,38 @@ class FakeTelegram:
         message = self._store(chat["id"], await self._m_getMe({}), **extra)
         return self._public(message)
 
+    @staticmethod
+    def _thread(params: dict[str, Any]) -> dict[str, Any]:
+        thread = params.get("message_thread_id")
+        if thread is None:
+            return {}
+        return {"message_thread_id": int(thread), "is_topic_message": True}
+
+    async def _m_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._chat(params)
+        self._check_caption(params)
+        self._flood_control(chat)
+        message = self._store(
+            chat["id"],
+            await self._m_getMe({}),
+            photo=[{"file_id": "photo", "file_unique_id": "p", "width": 1, "height": 1}],
+            caption=params.get("caption", ""),
+            **self._thread(params),
+        )
+        return self._public(message)
+
     async def _m_sendPoll(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._chat(params)
         question = str(params.get("question", ""))
         options = [o if isinstance(o, str) else o["text"] for o in params.get("options") or []]
-        if not 1 <= len(question) <= 300:
+        if not question:
+            raise ApiError(400, "Bad Request: poll question must be non-empty")
+        if utf16_len(question) > 300:
             raise ApiError(400, "Bad Request: poll question length must not exceed 300")
-        if not 2 <= len(options) <= 12 or any(not 1 <= len(o) <= 100 for o in options):
-            raise ApiError(400, "Bad Request: poll options must be 2-12, each 1-100 characters")
+        if not 2 <= len(options) <= 12:
+            raise ApiError(400, "Bad Request: poll must have at least 2 option")
+        if any(not 1 <= utf16_len(o) <= 100 for o in options):
+            raise ApiError(400, "Bad Request: poll options length must not exceed 100")
         self._flood_control(chat)
         poll_id = f"poll{next(self._poll_ids)}"
         poll = {
@@ -468,7 +616,9 @@ class FakeTelegram:
             "allows_revoting": True,
             "members_only": False,
         }
-        message = self._store(chat["id"], await self._m_getMe({}), poll=poll)
+        message = self._store(
+            chat["id"], await self._m_getMe({}), poll=poll, **self._thread(params)
+        )
         self.polls[poll_id] = {"chat_id": chat["id"], "message_id": message["message_id"]}
         return self._public(message)
 
@@ -499,6 +649,9 @@ class FakeTelegram:
         return dict(message["poll"])
 
     async def _m_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
+        if utf16_len(str(params.get("text", ""))) > 200:
+            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        self.callback_answers.append(params)
         return True
 
     async def _m_getChatMember(self, params: dict[str, Any]) -> dict[str, Any]:

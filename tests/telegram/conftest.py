@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from adapters.telegram.adapter import TelegramAdapter
 from adapters.telegram.client import Limits
@@ -38,10 +39,10 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 
 def telegram_settings(fake: FakeTelegram, webhook_url: str = "", **extra: Any) -> TelegramSettings:
     return TelegramSettings(
-        bot_token=extra.pop("bot_token", TOKEN),
+        bot_token=SecretStr(extra.pop("bot_token", TOKEN)),
         api_url=fake.url,
         webhook_url=webhook_url,
-        webhook_secret=SECRET if webhook_url else "",
+        webhook_secret=SecretStr(SECRET if webhook_url else ""),
         **extra,
     )
 

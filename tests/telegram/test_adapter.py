@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 import adapters.telegram as telegram_plugin
-from adapters.telegram.adapter import SECRET_HEADER, TelegramAdapter
+from adapters.telegram.adapter import TelegramAdapter
+from adapters.telegram.webhook import SECRET_HEADER
 from bot.adapter import AdapterContext, StartupError
 from bot.app.settings import SettingsError
 from storage.models import Member, ProcessedEvent
@@ -49,7 +50,7 @@ def test_create_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def test_start_up_calls(story: TelegramStory) -> None:
     await story.processed(await story.fake.push({"some_future_update": {}}))
-    methods = [call.method for call in story.fake.calls]
+    methods = [call.method for call in story.fake.calls()]
     assert methods[0] == "getMe"
     assert methods.count("setMyCommands") == 2
     if story.adapter.webhook_mode:

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from telegram import Bot
 
-from adapters.telegram.client import Limits, TelegramSender
+from adapters.telegram.client import Limits, TelegramClient
 from bot.adapter import RetryAfter, Unreachable
 from bot.messages import Address, Choice, ConversationKind, OutgoingMessage
 from tests.fakes.telegram_api import TOKEN, FakeLimits, FakeTelegram
@@ -28,7 +28,7 @@ def to_group(text: str, **fields: object) -> OutgoingMessage:
 
 async def test_a_ballot_is_a_native_poll_and_closes(fake: FakeTelegram, bot: Bot) -> None:
     fake.group(GROUP, "CoP")
-    sender = TelegramSender(bot, FAST)
+    sender = TelegramClient(bot, FAST)
     choices = tuple(Choice(f"item-{i}", f"Item {i}") for i in range(5))
     ref = await sender.send(to_group("Vote **now**", choices=choices, poll=True, multi_select=True))
     [poll] = fake.called("sendPoll")
@@ -42,7 +42,7 @@ async def test_a_ballot_is_a_native_poll_and_closes(fake: FakeTelegram, bot: Bot
 
 async def test_too_many_options_become_buttons(fake: FakeTelegram, bot: Bot) -> None:
     fake.group(GROUP, "CoP")
-    sender = TelegramSender(bot, FAST)
+    sender = TelegramClient(bot, FAST)
     choices = tuple(Choice(f"i{i}", f"Item {i}") for i in range(15))
     ref = await sender.send(to_group("Dot voting", choices=choices, poll=True))
     assert fake.called("sendPoll") == []
@@ -56,14 +56,14 @@ async def test_too_many_options_become_buttons(fake: FakeTelegram, bot: Bot) -> 
 
 async def test_long_text_is_split(fake: FakeTelegram, bot: Bot) -> None:
     fake.group(GROUP, "CoP")
-    sender = TelegramSender(bot, FAST)
+    sender = TelegramClient(bot, FAST)
     await sender.send(to_group("\n".join(f"- line {i} " + "x" * 80 for i in range(120))))
     assert len(fake.called("sendMessage")) == 3
 
 
 async def test_never_started_is_unreachable(fake: FakeTelegram, bot: Bot) -> None:
     fake.user(9, "Nomsa")
-    sender = TelegramSender(bot, FAST)
+    sender = TelegramClient(bot, FAST)
     dm = OutgoingMessage(Address("telegram", ConversationKind.DM, "9"), "hi")
     with pytest.raises(Unreachable, match="can't initiate"):
         await sender.send(dm)
@@ -76,7 +76,7 @@ async def test_never_started_is_unreachable(fake: FakeTelegram, bot: Bot) -> Non
 async def test_flood_control_asks_to_wait(fake: FakeTelegram, bot: Bot) -> None:
     fake.limits = FakeLimits(per_second=30, per_chat_per_second=1, retry_after=3)
     fake.group(GROUP, "CoP")
-    unpaced = TelegramSender(bot, FAST)
+    unpaced = TelegramClient(bot, FAST)
     await unpaced.send(to_group("one"))
     with pytest.raises(RetryAfter) as raised:
         await unpaced.send(to_group("two"))
@@ -86,7 +86,7 @@ async def test_flood_control_asks_to_wait(fake: FakeTelegram, bot: Bot) -> None:
 
 async def test_pacing_keeps_under_the_limits(fake: FakeTelegram, bot: Bot) -> None:
     fake.limits = FakeLimits(per_second=10, per_chat_per_second=1)
-    sender = TelegramSender(bot, Limits(per_second=10, per_chat_per_second=1))
+    sender = TelegramClient(bot, Limits(per_second=10, per_chat_per_second=1))
     for user in range(1, 16):
         fake.user(user, f"M{user}")
         fake.started.add(user)

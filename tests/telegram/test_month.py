@@ -40,7 +40,8 @@ async def test_a_month_on_telegram(story: TelegramStory) -> None:
     assert "Lagos Civic Tech" in to_group[0]
     nudge = to_group[-1]
     assert f'<a href="tg://user?id={FATIMA}">Fatima</a>' in nudge
-    assert f"https://t.me/{BOT_USERNAME}" in nudge
+    [[start_button]] = fake.sent_to(GROUP)[-1]["reply_markup"]["inline_keyboard"]
+    assert start_button["url"] == f"https://t.me/{BOT_USERNAME}"
     assert fake.forbidden >= 1
 
     # Members open the deep link t.me/<bot>?start=<code>: Telegram sends "/start CODE".

@@ -11,6 +11,7 @@ from adapters.telegram.normalise import normalise
 from bot.messages import (
     ChoiceSelected,
     CommandInvoked,
+    ConversationChanged,
     ConversationKind,
     InboundEvent,
     MemberJoined,
@@ -89,8 +90,16 @@ def test_members_joining() -> None:
     assert len({e.message_id for e in several}) == 2
 
 
+def test_the_bot_added_to_a_group_makes_it_reachable() -> None:
+    [added] = events("my_chat_member")
+    assert isinstance(added, ConversationChanged)
+    assert added.conversation.kind is ConversationKind.GROUP
+    assert added.conversation.id == "-1001234"
+    assert added.conversation.reachable is True
+    assert added.sender.user_id == "100"
+
+
 def test_ignored_and_unsupported() -> None:
-    assert events("my_chat_member") == []
     assert events("unknown_type") == []
     [photo] = events("private_photo")
     assert isinstance(photo, MessageReceived)

@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, delete, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
-from bot.messages import Address, Conversation, ConversationKind, Sender
-from storage.models import Community, Identity, Member, Space
+from bot.messages import (
+    PART_SEPARATOR,
+    Address,
+    Conversation,
+    ConversationKind,
+    Sender,
+    group_of,
+)
+from storage.models import Community, Identity, Meeting, Member, OutboxMessage, Prompt, Space
+from storage.statuses import ContextKind, OutboxStatus, PromptStatus
+
+# A message that could not reach a member is sent when they can be reached again
+# (they started the bot late, unblocked it) if it is still this recent; a question
+# while its meeting has not started and it is still open.
+RESEND_WITHIN = timedelta(days=14)
 
 
 async def find_space(session: AsyncSession, platform: str, conversation_id: str) -> Space | None:
@@ -18,8 +32,32 @@ async def find_space(session: AsyncSession, platform: str, conversation_id: str)
     )
 
 
+def _now(session: AsyncSession) -> datetime:
+    """The engine's time for this event (set by :func:`touch_inbound`), else the wall clock."""
+    now = session.info.get("indaba.now")
+    return now if isinstance(now, datetime) else datetime.now(UTC)
+
+
+def _in_group(column: InstrumentedAttribute[str], group: str) -> ColumnElement[bool]:
+    """``column`` names ``group`` itself or one of its parts (``GROUP/PART``)."""
+    return or_(column == group, column.startswith(group + PART_SEPARATOR, autoescape=True))
+
+
 async def ensure_space(session: AsyncSession, conversation: Conversation) -> Space:
+    """The space an event came from, created when new.
+
+    A part of a group (a forum topic, ``GROUP/PART``) belongs to the group's linked
+    space when it has none of its own, so members writing in any topic are the
+    community's. The conversation also says whether it moved to a new id (the space,
+    with its community and queued messages, follows) and whether the bot can still
+    write there (removed, blocked) or can again.
+    """
+    if conversation.previous_id and conversation.kind is ConversationKind.GROUP:
+        await move_space(session, conversation.platform, conversation.previous_id, conversation.id)
     space = await find_space(session, conversation.platform, conversation.id)
+    unlinked = space is None or space.community_id is None
+    if conversation.kind is ConversationKind.GROUP and unlinked:
+        space = await _linked_space(session, conversation.platform, conversation.id) or space
     if space is None:
         space = Space(
             platform=conversation.platform,
@@ -31,7 +69,165 @@ async def ensure_space(session: AsyncSession, conversation: Conversation) -> Spa
         await session.flush()
     elif conversation.title and space.title != conversation.title:
         space.title = conversation.title
+    if conversation.kind is ConversationKind.DM:
+        await _dm_access(session, conversation)
+    elif not conversation.reachable:
+        await _group_access(session, conversation.platform, conversation.id, _now(session))
+    elif space.unreachable_at is not None:
+        # Any event from a group shows the bot is in it again.
+        await _group_access(session, conversation.platform, conversation.id, None)
     return space
+
+
+async def _linked_space(session: AsyncSession, platform: str, conversation_id: str) -> Space | None:
+    """The space of ``conversation_id``'s group that is linked to a community, if any."""
+    return await session.scalar(
+        select(Space)
+        .where(
+            Space.platform == platform,
+            Space.community_id.is_not(None),
+            _in_group(Space.conversation_id, group_of(conversation_id)),
+        )
+        .order_by(Space.linked_at.desc().nulls_last(), Space.id)
+        .limit(1)
+    )
+
+
+async def _group_access(
+    session: AsyncSession, platform: str, conversation_id: str, unreachable_at: datetime | None
+) -> None:
+    """Mark the group (all of its parts) unreachable at ``unreachable_at``, or restore it."""
+    await session.execute(
+        update(Space)
+        .where(
+            Space.platform == platform,
+            _in_group(Space.conversation_id, group_of(conversation_id)),
+        )
+        .values(unreachable_at=unreachable_at)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+async def _dm_access(session: AsyncSession, conversation: Conversation) -> None:
+    """A private chat that says the bot is blocked marks the account unreachable; any
+    other event from it makes it reachable again and sends what it missed."""
+    now = _now(session)
+    account = (Identity.platform == conversation.platform) & (Identity.user_id == conversation.id)
+    if not conversation.reachable:
+        await session.execute(
+            update(Identity)
+            .where(account, Identity.unreachable_at.is_(None))
+            .values(unreachable_at=now, unreachable_reason="blocked the bot")
+            .execution_options(synchronize_session="fetch")
+        )
+        return
+    restored = (
+        await session.scalars(
+            update(Identity)
+            .where(account, Identity.unreachable_at.is_not(None))
+            .values(unreachable_at=None, unreachable_reason=None)
+            .returning(Identity.id)
+            .execution_options(synchronize_session="fetch")
+        )
+    ).all()
+    if restored:
+        await resend_undelivered(session, conversation.platform, conversation.id, now)
+
+
+async def resend_undelivered(
+    session: AsyncSession, platform: str, user_id: str, now: datetime
+) -> int:
+    """Queue again what could not reach this account while it was unreachable and is
+    still useful (the welcome, the wall invitation, open questions of a meeting that has
+    not started); the rest is recorded as expired. Returns how many were queued."""
+    rows = (
+        await session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.platform == platform,
+                OutboxMessage.conversation_kind == ConversationKind.DM.value,
+                OutboxMessage.conversation_id == user_id,
+                OutboxMessage.status == OutboxStatus.UNREACHABLE,
+            )
+            .order_by(OutboxMessage.id)
+        )
+    ).all()
+    queued = 0
+    for row in rows:
+        if await _still_useful(session, row, now):
+            # next_attempt_at is when it was first due, so it is due at once.
+            row.status = OutboxStatus.PENDING
+            row.attempts = 0
+            row.lease_until = None
+            queued += 1
+        else:
+            row.status = OutboxStatus.EXPIRED
+    return queued
+
+
+async def _still_useful(session: AsyncSession, row: OutboxMessage, now: datetime) -> bool:
+    if (row.context or {}).get("kind") == ContextKind.PROMPT:
+        prompt = await session.get(Prompt, int(row.context["prompt_id"]))
+        if prompt is None or prompt.status not in (PromptStatus.QUEUED, PromptStatus.ASKED):
+            return False
+        meeting = await session.get(Meeting, prompt.meeting_id)
+        return meeting is not None and meeting.cancelled_at is None and meeting.starts_at > now
+    return row.created_at >= now - RESEND_WITHIN
+
+
+async def move_space(session: AsyncSession, platform: str, old_id: str, new_id: str) -> None:
+    """A group got a new id (a Telegram group upgraded to a supergroup): its spaces
+    (the group and its parts) move there with their community, and the messages queued
+    for them are re-addressed, so nothing is sent to the old id or dies there."""
+    if old_id == new_id:
+        return
+    spaces = (
+        await session.scalars(
+            select(Space).where(
+                Space.platform == platform, _in_group(Space.conversation_id, old_id)
+            )
+        )
+    ).all()
+    for space in spaces:
+        target = new_id + space.conversation_id[len(old_id) :]
+        there = await find_space(session, platform, target)
+        if there is not None:
+            if there.community_id is not None and space.community_id is None:
+                continue  # the new chat is linked already; the old space has nothing to add
+            # An unlinked space the new chat got before the move was known.
+            await session.execute(delete(Space).where(Space.id == there.id))
+            await session.flush()
+        space.conversation_id = target
+        await session.flush()
+    waiting = (
+        OutboxStatus.PENDING,
+        OutboxStatus.HELD,
+        OutboxStatus.SENDING,
+        OutboxStatus.UNREACHABLE,
+    )
+    of_group = (OutboxMessage.platform == platform) & (
+        OutboxMessage.conversation_kind == ConversationKind.GROUP.value
+    )
+    await session.execute(
+        update(OutboxMessage)
+        .where(of_group, OutboxMessage.conversation_id == old_id, OutboxMessage.status.in_(waiting))
+        .values(conversation_id=new_id, status=OutboxStatus.PENDING)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(OutboxMessage)
+        .where(
+            of_group,
+            OutboxMessage.conversation_id.startswith(old_id + PART_SEPARATOR, autoescape=True),
+            OutboxMessage.status.in_(waiting),
+        )
+        .values(
+            conversation_id=literal(new_id)
+            + func.substr(OutboxMessage.conversation_id, len(old_id) + 1),
+            status=OutboxStatus.PENDING,
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def members_of_account(
@@ -165,20 +361,19 @@ async def mark_unreachable(
             .values(unreachable_at=now, unreachable_reason=reason[:500])
         )
     else:
-        await session.execute(
-            update(Space)
-            .where(
-                Space.platform == address.platform,
-                Space.conversation_id == address.conversation_id,
-            )
-            .values(unreachable_at=now)
-        )
+        # The bot is out of the whole group, whichever part (topic) the message was for.
+        await _group_access(session, address.platform, address.conversation_id, now)
 
 
 async def touch_inbound(session: AsyncSession, platform: str, user_id: str, now: datetime) -> None:
-    """Record that this account just wrote (it is reachable again, its window is open)."""
+    """Record that this account just wrote (its reply window is open).
+
+    Whether the bot can write to them privately again is learnt from their private
+    chat (:func:`ensure_space`): on Telegram, writing in a group does not start the bot.
+    """
+    session.info["indaba.now"] = now
     await session.execute(
         update(Identity)
         .where(Identity.platform == platform, Identity.user_id == user_id)
-        .values(last_inbound_at=now, unreachable_at=None, unreachable_reason=None)
+        .values(last_inbound_at=now)
     )
