@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pydantic import SecretStr  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from adapters.slack import SlackAdapter  # noqa: E402
@@ -50,7 +51,9 @@ async def run(args: argparse.Namespace) -> None:
         open_burst=50,
     )
     adapter = SlackAdapter(
-        SlackSettings(bot_token=BOT_TOKEN, signing_secret="bench", api_url=fake.url),
+        SlackSettings(
+            bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr("bench"), api_url=fake.url
+        ),
         pacing=pacing,
     )
     with tempfile.TemporaryDirectory() as tmp:

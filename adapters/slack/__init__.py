@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from adapters.slack.adapter import SlackAdapter
-from adapters.slack.settings import load_slack_settings
+from adapters.slack.adapter import PLATFORM, SlackAdapter
+from adapters.slack.settings import load
 from bot.adapter import Adapter
 
 
 def create() -> Adapter | None:
     """The adapter when ``INDABA_SLACK_BOT_TOKEN`` is set, else None."""
-    slack = load_slack_settings()
-    if slack is None:
+    settings = load()
+    if settings is None:
         return None
-    return SlackAdapter(slack)
+    return SlackAdapter(settings)
 
 
-__all__ = ["SlackAdapter", "create"]
+__all__ = ["PLATFORM", "SlackAdapter", "create"]

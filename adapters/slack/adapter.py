@@ -1,10 +1,12 @@
-"""The Slack adapter: slack-bolt's AsyncApp in, the Web API out.
+"""The Slack adapter: requests in (HTTP or Socket Mode), the Web API out.
 
-Inbound requests (slash commands, button presses, events) are verified by bolt
-(signature and timestamp), acknowledged at once, then normalised and handed to the
-engine: Slack's three seconds are never spent on Indaba's work. In HTTP mode they
-arrive on ``POST /slack/events`` of Indaba's one server; with an app-level token they
-come over Socket Mode instead and no public URL is needed.
+Every request — a slash command, a button press, a form submission, an event — goes
+the same way: verified (HTTP: :mod:`adapters.slack.webhook`; Socket Mode: Slack's own
+authenticated WebSocket), normalised, its events handed to the engine's sink, and only
+then acknowledged. The sink stores them durably and returns at once, so Slack's three
+seconds are kept without acknowledging anything the engine has not got; if the sink
+fails the request is answered 503 (Socket Mode: left unacknowledged) and Slack sends
+it again. The engine's answers come afterwards, through the outbox.
 """
 
 from __future__ import annotations
@@ -12,40 +14,38 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.signature import SignatureVerifier
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from adapters.slack.client import Pacing, SlackClient
-from adapters.slack.normalise import PLATFORM, actor, normalise
-from adapters.slack.render import ACTION_PREFIX
+from adapters.slack.normalise import NORMALISERS, Malformed, actor, normalise, payload_kind, text
+from adapters.slack.render import CommandStyle
 from adapters.slack.settings import SlackSettings
+from adapters.slack.webhook import Answer, SlackWebhook, Unavailable, Verifier
 from bot.adapter import (
     AdapterContext,
     Capabilities,
-    CommandInfo,
+    DeliveryError,
     EventSink,
     MarkupDialect,
     StartupError,
 )
-from bot.messages import InboundEvent, MessageRef, OutgoingMessage, Sender
+from bot.messages import MessageRef, OutgoingMessage, Sender
 
 log = logging.getLogger(__name__)
 
+PLATFORM = "slack"
 EVENTS_PATH = "/slack/events"
-EVENT_TYPES = ("message", "app_mention", "member_joined_channel")
-
-Ack = Callable[..., Awaitable[Any]]
+# A profile lookup that takes longer than this is skipped: the answer must go out.
+PROFILE_WAIT_SECONDS = 1.0
 
 
 class SlackAdapter:
@@ -60,19 +60,22 @@ class SlackAdapter:
         groups=True,
         max_text_length=3000,
         markup=MarkupDialect.SLACK_MRKDWN,
+        home_tab=True,
     )
 
     def __init__(self, settings: SlackSettings, *, pacing: Pacing | None = None) -> None:
         self.settings = settings
-        self.web = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url)
-        self.client = SlackClient(self.web, pacing)
-        self.app: AsyncApp | None = None
+        self.web = AsyncWebClient(
+            token=settings.bot_token.get_secret_value(), base_url=settings.api_url
+        )
+        self.client = SlackClient(self.web, PLATFORM, pacing)
         self.bot_user_id: str | None = None
-        self._http: AsyncSlackRequestHandler | None = None
-        self._socket: AsyncSocketModeHandler | None = None
+        self.webhook = SlackWebhook(
+            Verifier(settings.signing_secret), self.receive, settings.max_body_bytes
+        )
+        self._socket: SocketModeClient | None = None
         self._sink: EventSink | None = None
-        self._commands: tuple[CommandInfo, ...] = ()
-        self._verifier = SignatureVerifier(settings.signing_secret or "-")
+        self._style = CommandStyle(settings.command)
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -81,7 +84,7 @@ class SlackAdapter:
 
     async def start(self, context: AdapterContext) -> None:
         self._sink = context.sink
-        self._commands = context.commands
+        self._style = CommandStyle.of(self.settings.command, (c.name for c in context.commands))
         try:
             identity = await self.web.auth_test()
         except SlackApiError as error:
@@ -92,90 +95,112 @@ class SlackAdapter:
                 f"cannot reach Slack at {self.settings.api_url}: {type(error).__name__}"
             ) from None
         self.bot_user_id = str(identity.get("user_id") or "") or None
-        self.app = self._build_app()
+        self.client.list_dms()
         if self.settings.socket_mode:
-            self._socket = AsyncSocketModeHandler(self.app, self.settings.app_token)
+            self._socket = SocketModeClient(
+                app_token=self.settings.app_token.get_secret_value(), web_client=self.web
+            )
+            self._socket.socket_mode_request_listeners.append(self._on_socket_request)
             try:
-                await self._socket.connect_async()  # type: ignore[no-untyped-call]  # untyped in slack_bolt
+                await self._socket.connect()  # type: ignore[no-untyped-call]  # untyped in slack_sdk
             except SlackApiError as error:
                 reason = error.response.get("error") or error.response.status_code
                 raise StartupError(f"Slack refused INDABA_SLACK_APP_TOKEN: {reason}") from None
-        else:
-            self._http = AsyncSlackRequestHandler(self.app)
 
     async def send(self, message: OutgoingMessage) -> MessageRef:
-        return await self.client.send(message)
+        shown = dataclasses.replace(message, text=self._style.rewrite(message.text))
+        return await self.client.send(shown)
 
     async def aclose(self) -> None:
         if self._socket is not None:
-            await self._socket.close_async()  # type: ignore[no-untyped-call]  # untyped in slack_bolt
+            await self._socket.close()  # type: ignore[no-untyped-call]  # untyped in slack_sdk
             self._socket = None
+        await self.client.aclose()
         self._sink = None
 
     def routes(self) -> Sequence[BaseRoute]:
         if self.settings.socket_mode:
             return []
-        return [Route(EVENTS_PATH, self._endpoint, methods=["POST"])]
+        return [Route(EVENTS_PATH, self.webhook.endpoint, methods=["POST"])]
 
     async def idle(self) -> None:
-        """Wait until every acknowledged request has been handed to the engine."""
+        """Wait until every request received so far has been handed to the engine."""
         await self._idle.wait()
 
-    # -- bolt ---------------------------------------------------------------------------------
+    wait_processed = idle
 
-    def _build_app(self) -> AsyncApp:
-        app = AsyncApp(
-            client=self.web,
-            signing_secret=self.settings.signing_secret or None,
-            request_verification_enabled=bool(self.settings.signing_secret),
-            process_before_response=False,
-        )
-        for command in self._commands:
-            app.command(f"/{command.name}")(self._on_request)
-        app.action(re.compile(f"^{ACTION_PREFIX}:"))(self._on_request)
-        for event_type in EVENT_TYPES:
-            app.event(event_type)(self._on_request)
-        return app
+    # -- one request, either transport --------------------------------------------------------
 
-    async def _on_request(self, ack: Ack, body: dict[str, Any]) -> None:
-        """Ack first (Slack waits three seconds at most), then the engine's work."""
+    async def receive(self, body: Mapping[str, Any]) -> Answer:
+        """Handle one verified payload: its events reach the sink before the answer."""
         self._in_flight += 1
         self._idle.clear()
         try:
-            await ack()
-            await self._handle(body)
-        except Exception:
-            log.exception("failed to handle a Slack %s", body.get("type") or "command")
+            return await self._receive(body)
         finally:
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._idle.set()
 
-    async def _handle(self, body: dict[str, Any]) -> None:
-        user_id = actor(body)
-        if not user_id or user_id == self.bot_user_id or self._sink is None:
-            return
-        event: InboundEvent | None = normalise(body, Sender(PLATFORM, user_id, user_id))
-        if event is None:
-            return
-        profile = await self.client.profile(user_id)
-        if profile.is_bot:
-            return
-        sender = Sender(PLATFORM, user_id, profile.display_name, timezone=profile.timezone)
-        await self._sink(dataclasses.replace(event, sender=sender))
+    async def _receive(self, body: Mapping[str, Any]) -> Answer:
+        kind = payload_kind(body)
+        if kind == "url_verification":
+            return Answer(body={"challenge": text(body.get("challenge"), "challenge")})
+        user = actor(body)
+        if kind not in NORMALISERS or not user or user == self.bot_user_id:
+            return Answer()
+        sink = self._sink
+        if sink is None:
+            raise Unavailable
+        profile = await self._profile(user)
+        if profile is None:
+            return Answer()
+        result = normalise(body, profile, self.settings.command)
+        if result.reply_url is not None:
+            self.client.reply_urls.remember(result.reply_url)
+        event = body.get("event")
+        if isinstance(event, Mapping) and event.get("channel_type") == "im":
+            self.client.saw_dm(user, text(event.get("channel"), "event.channel"))
+        if result.form is not None:
+            try:
+                await self.client.open_form(
+                    result.form.trigger_id, result.form.form, result.form.metadata
+                )
+            except DeliveryError as error:
+                log.warning("slack: could not open the %s form: %s", result.form.form, error)
+        for item in result.events:
+            try:
+                await sink(item)
+            except Exception as error:
+                log.error("slack: the engine did not take a %s: %s", kind, error)
+                raise Unavailable from None
+        return Answer(body=result.respond)
 
-    async def _endpoint(self, request: Request) -> Response:
-        assert self._http is not None, "start() the adapter first"
+    async def _profile(self, user_id: str) -> Sender | None:
+        """The acting member as a sender (None for a bot); the id as the name if
+        ``users.info`` is slow."""
         try:
-            response = await self._http.handle(request)
-        except ValueError:
-            # The body is not the JSON or form it should be: bolt cannot even parse it.
-            body = await request.body()
-            if not self._verifier.is_valid_request(body, dict(request.headers)):
-                log.warning("rejected an unsigned or badly signed Slack request")
-                return Response("invalid request", status_code=401)
-            return Response("malformed body", status_code=400)
-        if response.status_code == 404:
-            # An event type Indaba does not handle: acknowledged so Slack stops retrying.
-            return Response(status_code=200)
-        return response
+            profile = await asyncio.wait_for(self.client.profile(user_id), PROFILE_WAIT_SECONDS)
+        except TimeoutError:
+            return Sender(PLATFORM, user_id, user_id)
+        if profile.is_bot:
+            return None
+        return Sender(PLATFORM, user_id, profile.display_name, timezone=profile.timezone)
+
+    async def _on_socket_request(
+        self, socket: AsyncBaseSocketModeClient, request: SocketModeRequest
+    ) -> None:
+        """Socket Mode: the same path; acknowledged only once the sink has the events."""
+        try:
+            answer = await self.receive(request.payload)
+        except Malformed as error:
+            log.warning("bad Slack request over Socket Mode: %s", error)
+            answer = Answer()
+        except Unavailable:
+            return  # not acknowledged: Slack sends it again
+        await socket.send_socket_mode_response(
+            SocketModeResponse(
+                envelope_id=request.envelope_id,
+                payload=dict(answer.body) if answer.body is not None else None,
+            )
+        )

@@ -8,9 +8,20 @@ message too long for one Slack message is split over several, each within the li
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from adapters.slack.normalise import (
+    AGENDA_FORM,
+    ANSWER_FORM,
+    ANSWER_LIMIT,
+    DETAIL_LIMIT,
+    MEETING_FORM,
+    TITLE_LIMIT,
+)
 from bot.markup import Block, BlockKind, parse, split_text
 from bot.messages import Choice, OutgoingMessage
 
@@ -22,6 +33,8 @@ MAX_BUTTON_VALUE = 2000
 MAX_BUTTONS = 25  # elements in one actions block
 MAX_FALLBACK_TEXT = 3000
 ACTION_PREFIX = "indaba_choice"
+MAX_VIEW_BLOCKS = 100  # a modal or the Home tab
+MAX_VIEW_TITLE = 24
 
 Blocks = list[dict[str, Any]]
 
@@ -175,3 +188,149 @@ def render_single(message: OutgoingMessage) -> SlackMessage:
     head.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "…"}]})
     blocks = head + tail
     return SlackMessage(_fallback(blocks), blocks)
+
+
+def render_view_blocks(message: OutgoingMessage) -> Blocks:
+    """The Home tab's blocks: the whole text and its buttons, within 100 blocks."""
+    tail = actions_block(message.choices)
+    head = content_blocks(message.text)[: MAX_VIEW_BLOCKS - len(tail)]
+    return head + tail
+
+
+def home_view(message: OutgoingMessage) -> dict[str, Any]:
+    return {"type": "home", "blocks": render_view_blocks(message)}
+
+
+def reply_body(message: OutgoingMessage, *, ephemeral: bool) -> dict[str, Any]:
+    """A ``response_url`` post: one message, ephemeral or for the whole channel."""
+    rendered = render_single(message)
+    return {
+        "text": rendered.text,
+        "blocks": rendered.blocks,
+        "response_type": "ephemeral" if ephemeral else "in_channel",
+        "replace_original": False,
+    }
+
+
+# -- slash commands in Slack's form ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CommandStyle:
+    """Shows Indaba's commands as members type them on Slack: ``/agenda add`` is
+    ``/indaba agenda add`` (the one command the app declares)."""
+
+    ours: str
+    names: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, ours: str, names: Iterable[str]) -> CommandStyle:
+        return cls(ours, frozenset(names))
+
+    def rewrite(self, text: str) -> str:
+        if not self.names:
+            return text
+        pattern = re.compile(
+            r"(?<![\w/<])/(" + "|".join(sorted(map(re.escape, self.names))) + r")\b(?!/|\.\w)"
+        )
+        return pattern.sub(lambda m: f"/{self.ours} {m.group(1)}", text)
+
+
+# -- modals -----------------------------------------------------------------------------------
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def _input(
+    block_id: str, label: str, element: dict[str, Any], *, optional: bool = False
+) -> dict[str, Any]:
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": _plain(label),
+        "optional": optional,
+        "element": element,
+    }
+
+
+def _text_input(action_id: str, limit: int, *, multiline: bool = False) -> dict[str, Any]:
+    return {
+        "type": "plain_text_input",
+        "action_id": action_id,
+        "multiline": multiline,
+        "max_length": limit,
+    }
+
+
+def _modal(
+    callback_id: str, title: str, submit: str, blocks: Blocks, metadata: Mapping[str, str]
+) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "title": _plain(title[:MAX_VIEW_TITLE]),
+        "submit": _plain(submit),
+        "close": _plain("Cancel"),
+        "private_metadata": json.dumps(dict(metadata)),
+        "blocks": blocks,
+    }
+
+
+def form_view(form: str, metadata: Mapping[str, str]) -> dict[str, Any]:
+    """The modal for ``form`` (a callback id of :mod:`adapters.slack.normalise`)."""
+    if form == AGENDA_FORM:
+        return _modal(
+            form,
+            "Propose an agenda item",
+            "Propose",
+            [
+                _input("title", "Title", _text_input("title", TITLE_LIMIT)),
+                _input(
+                    "detail",
+                    "Detail",
+                    _text_input("detail", DETAIL_LIMIT, multiline=True),
+                    optional=True,
+                ),
+            ],
+            metadata,
+        )
+    if form == MEETING_FORM:
+        kinds = [
+            {"text": _plain("Meeting"), "value": "meeting"},
+            {"text": _plain("Workshop"), "value": "workshop"},
+        ]
+        return _modal(
+            form,
+            "Plan a meeting",
+            "Plan",
+            [
+                _input("date", "Date", {"type": "datepicker", "action_id": "date"}),
+                _input(
+                    "time", "Time (community time)", {"type": "timepicker", "action_id": "time"}
+                ),
+                _input(
+                    "kind",
+                    "Kind",
+                    {
+                        "type": "radio_buttons",
+                        "action_id": "kind",
+                        "options": kinds,
+                        "initial_option": kinds[0],
+                    },
+                ),
+                _input("title", "Title", _text_input("title", TITLE_LIMIT)),
+            ],
+            metadata,
+        )
+    if form == ANSWER_FORM:
+        number = metadata.get("number", "")
+        return _modal(
+            form,
+            f"Answer question {number}",
+            "Answer",
+            [_input("answer", "Your answer", _text_input("answer", ANSWER_LIMIT, multiline=True))],
+            metadata,
+        )
+    raise ValueError(f"no such form: {form}")

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
 import json
 import socket
@@ -14,6 +16,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from adapters.slack import SlackAdapter
 from adapters.slack.client import Pacing
@@ -36,16 +39,16 @@ def free_port() -> int:
 
 
 def sign(body: bytes, timestamp: int | None = None, secret: str = SIGNING_SECRET) -> dict[str, str]:
-    from slack_sdk.signature import SignatureVerifier
-
+    """Slack's signature headers for ``body`` (the same as slack_sdk's SignatureVerifier
+    computes, which cannot sign bytes that are not UTF-8)."""
     ts = str(timestamp if timestamp is not None else int(time.time()))
-    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
-    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature}
+    digest = hmac.new(secret.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256)
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": "v0=" + digest.hexdigest()}
 
 
 @pytest.fixture
 async def fake_slack() -> AsyncIterator[FakeSlack]:
-    fake = FakeSlack(channel_limit=None)
+    fake = FakeSlack()
     for user_id, name in PEOPLE.items():
         fake.add_user(user_id, name)
     fake.channel_members[CHANNEL] = set(PEOPLE)
@@ -56,7 +59,10 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
 
 def make_adapter(fake: FakeSlack, pacing: Pacing = FAST, **settings: Any) -> SlackAdapter:
     config = SlackSettings(
-        bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET, api_url=fake.url, **settings
+        bot_token=SecretStr(BOT_TOKEN),
+        signing_secret=SecretStr(SIGNING_SECRET),
+        api_url=fake.url,
+        **settings,
     )
     return SlackAdapter(config, pacing=pacing)
 
@@ -81,9 +87,15 @@ class Workspace:
         await self.h.settle()
         return response
 
-    async def command(self, user: str, text: str, channel: str = CHANNEL) -> httpx.Response:
+    def command_form(
+        self, user: str, text: str, channel: str = CHANNEL, *, direct: bool = False
+    ) -> dict[str, str]:
+        """A slash command as Slack posts it: ``/agenda add X`` is typed as
+        ``/indaba agenda add X`` unless ``direct`` (a workspace that added ``/agenda``)."""
         name, _, args = text.partition(" ")
-        form = {
+        if not direct and name != "/indaba":
+            name, args = "/indaba", text.removeprefix("/")
+        return {
             "token": "legacy",
             "team_id": TEAM_ID,
             "team_domain": "indaba-test",
@@ -95,13 +107,24 @@ class Workspace:
             "text": args,
             "api_app_id": "A0APP",
             "is_enterprise_install": "false",
-            "response_url": "https://hooks.slack.com/commands/T0TEAM/1/abc",
-            "trigger_id": f"trigger.{next(self._ids)}",
+            "response_url": self.fake.response_url(channel, user),
+            "trigger_id": self.fake.trigger(),
         }
+
+    async def command(
+        self, user: str, text: str, channel: str = CHANNEL, *, direct: bool = False
+    ) -> httpx.Response:
+        form = self.command_form(user, text, channel, direct=direct)
         return await self.post(urlencode(form).encode(), "application/x-www-form-urlencoded")
 
-    async def press(self, user: str, ts: str, value: str, channel: str) -> httpx.Response:
-        payload = {
+    async def interact(self, payload: dict[str, Any]) -> httpx.Response:
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        return await self.post(body, "application/x-www-form-urlencoded")
+
+    def press_payload(
+        self, user: str, ts: str, value: str, channel: str, action_ts: str | None = None
+    ) -> dict[str, Any]:
+        return {
             "type": "block_actions",
             "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
             "api_app_id": "A0APP",
@@ -109,19 +132,23 @@ class Workspace:
             "container": {"type": "message", "message_ts": ts, "channel_id": channel},
             "channel": {"id": channel, "name": "cop"},
             "message": {"type": "message", "ts": ts, "text": "", "bot_id": "B0BOT"},
-            "trigger_id": f"trigger.{next(self._ids)}",
+            "response_url": self.fake.response_url(channel, user),
+            "trigger_id": self.fake.trigger(),
             "actions": [
                 {
                     "type": "button",
                     "action_id": "indaba_choice:0",
                     "block_id": "indaba_choices_0",
                     "value": value,
-                    "action_ts": f"{time.time():.6f}",
+                    "action_ts": action_ts or f"{time.time():.6f}{next(self._ids)}",
                 }
             ],
         }
-        body = urlencode({"payload": json.dumps(payload)}).encode()
-        return await self.post(body, "application/x-www-form-urlencoded")
+
+    async def press(
+        self, user: str, ts: str, value: str, channel: str, action_ts: str | None = None
+    ) -> httpx.Response:
+        return await self.interact(self.press_payload(user, ts, value, channel, action_ts))
 
     def envelope(self, event: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -160,7 +187,7 @@ class Workspace:
             "user": user,
             "text": text,
             "ts": ts,
-            "channel": self.fake.dm_channel(user),
+            "channel": self.fake.member_opens_dm(user),
             "channel_type": "im",
             "event_ts": ts,
         }

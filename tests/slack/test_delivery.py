@@ -155,7 +155,7 @@ async def test_deactivated_member_is_unreachable_and_reported(workspace: Workspa
         identity = await session.scalar(select(Identity).where(Identity.user_id == "U0THANDI"))
     assert identity is not None and identity.unreachable_at is not None
     # The DM was open already (the welcome), so chat.postMessage said account_inactive.
-    assert identity.unreachable_reason == "slack: account_inactive"
+    assert identity.unreachable_reason == "account-gone: slack: account_inactive"
     # The facilitator's brief names her.
     await ws.h.advance(days=6)
     brief = "\n".join(p.text for p in fake.to_user("U0FATIMA"))

@@ -30,7 +30,10 @@ def load(name: str) -> dict[str, Any]:
 def event_of(name: str) -> Any:
     body = load(name)
     user = actor(body)
-    return normalise(body, Sender("slack", user or "", "Someone")) if user else None
+    if not user:
+        return None
+    events = normalise(body, Sender("slack", user, "Someone")).events
+    return events[0] if events else None
 
 
 def test_slash_command() -> None:

@@ -1,0 +1,324 @@
+"""Hostile input at ``POST /slack/events``: 413 for big bodies (unread), 401 for missing,
+malformed, stale or wrong signature headers (a non-numeric timestamp included), 400 with
+one WARNING and no traceback for signed bodies of a wrong shape, 503 when the sink
+cannot store; the events reach the sink before the answer; no secret in any log; and
+property-based runs of the normaliser and the route: never a 5xx, never an exception."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+import uvicorn
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from starlette.applications import Starlette
+
+from adapters.slack import SlackAdapter
+from adapters.slack.normalise import Malformed, actor, normalise, payload_kind
+from adapters.slack.webhook import parse_body
+from bot.adapter import AdapterContext
+from bot.messages import CommandInvoked, InboundEvent, Sender
+from tests.fakes.slack_api import BOT_TOKEN, TEAM_ID, FakeSlack
+from tests.slack.conftest import CHANNEL, SIGNING_SECRET, make_adapter, sign
+
+FORM = "application/x-www-form-urlencoded"
+
+
+class Edge:
+    """The adapter's route alone on a real HTTP server, with a sink that records."""
+
+    def __init__(self, adapter: SlackAdapter, fake: FakeSlack, url: str) -> None:
+        self.adapter = adapter
+        self.fake = fake
+        self.url = url
+        self.events: list[InboundEvent] = []
+        self.failing = False
+        self.http = httpx.AsyncClient(timeout=10)
+
+    async def sink(self, event: InboundEvent) -> None:
+        await asyncio.sleep(0.05)  # a sink that takes a moment: the answer must wait for it
+        if self.failing:
+            raise ConnectionError("database down")
+        self.events.append(event)
+
+    async def post(
+        self, body: bytes, content_type: str = "application/json", signed: bool = True, **h: str
+    ) -> httpx.Response:
+        headers = {"Content-Type": content_type, **(sign(body) if signed else {}), **h}
+        return await self.http.post(self.url, content=body, headers=headers)
+
+    def command(self, text: str, user: str = "U0AMINA") -> bytes:
+        form = {
+            "team_id": TEAM_ID,
+            "channel_id": CHANNEL,
+            "channel_name": "cop",
+            "user_id": user,
+            "command": "/indaba",
+            "text": text,
+            "response_url": self.fake.response_url(CHANNEL, user),
+            "trigger_id": self.fake.trigger(),
+        }
+        return urlencode(form).encode()
+
+
+@pytest.fixture
+async def edge(fake_slack: FakeSlack) -> AsyncIterator[Edge]:
+    adapter = make_adapter(fake_slack, max_body_bytes=64 * 1024)
+    app = Starlette(routes=list(adapter.routes()))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110  (uvicorn offers a flag, not an event)
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    found = Edge(adapter, fake_slack, f"http://127.0.0.1:{port}/slack/events")
+    await adapter.start(AdapterContext(found.sink))
+    yield found
+    await found.http.aclose()
+    server.should_exit = True
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await adapter.aclose()
+
+
+async def test_a_body_over_the_limit_is_413_unread(edge: Edge) -> None:
+    big = b"x" * (64 * 1024 + 1)
+    response = await edge.post(big)
+    assert response.status_code == 413
+
+    async def chunks() -> AsyncIterator[bytes]:
+        # No declared length: refused as soon as the limit is passed, the rest unsent.
+        for _ in range(1000):
+            yield b"y" * 16 * 1024
+
+    streamed = await edge.http.post(
+        edge.url, content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert streamed.status_code == 413
+    assert edge.events == []
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"X-Slack-Signature": "v0=" + "0" * 64},
+        {"X-Slack-Request-Timestamp": "soon", "X-Slack-Signature": "v0=" + "0" * 64},
+        {"X-Slack-Request-Timestamp": "1e9", "X-Slack-Signature": "v0=" + "0" * 64},
+        {"X-Slack-Request-Timestamp": "9" * 40, "X-Slack-Signature": "v0=" + "0" * 64},
+        {"X-Slack-Request-Timestamp": "١٢٣".encode(), "X-Slack-Signature": "v0=" + "0" * 64},
+        {"X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v1=abc"},
+        {"X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v0=" + "0" * 64},
+    ],
+)
+async def test_missing_or_malformed_signature_headers_are_401(
+    edge: Edge, headers: dict[str, str | bytes]
+) -> None:
+    body = json.dumps({"type": "event_callback", "event": {"type": "message"}}).encode()
+    raw = [(b"Content-Type", b"application/json")] + [
+        (name.encode(), value if isinstance(value, bytes) else value.encode())
+        for name, value in headers.items()
+    ]
+    response = await edge.http.post(edge.url, content=body, headers=raw)
+    assert response.status_code == 401
+    assert edge.events == []
+
+
+async def test_stale_and_wrongly_signed_requests_are_401(edge: Edge) -> None:
+    body = edge.command("help")
+    stale = sign(body, int(time.time()) - 301)
+    assert (await edge.post(body, FORM, signed=False, **stale)).status_code == 401
+    wrong = sign(body, secret="another-secret")
+    assert (await edge.post(body, FORM, signed=False, **wrong)).status_code == 401
+    assert edge.events == []
+
+
+JUNK = [
+    (b"\xff\xfe{}", "application/json", "not UTF-8"),
+    (b'{"type": "event_callback", "event": ', "application/json", "not JSON"),
+    (b"[1, 2]", "application/json", "not an object"),
+    (b"payload=%5B1%5D", FORM, "not an object"),
+    (b"payload=%7Bnope", FORM, "not JSON"),
+    (b"payload=%FF", FORM, "not a form"),
+    (b'{"type": "event_callback", "event": "x"}', "application/json", "event is not an object"),
+    (b'{"type": 5}', "application/json", "type is not a string"),
+    (b"[" * 30_000 + b"]" * 30_000, "application/json", "nested too deep"),
+    (b'{"a":' * 200 + b"1" + b"}" * 200, "application/json", "nested too deep"),
+    (
+        b'{"type": "event_callback", "event": {"type": "message", "ts": 1e999}}',
+        "application/json",
+        "overflows",
+    ),
+    (b'{"type": "event_callback", "x": NaN}', "application/json", "NaN is not JSON"),
+    (b'{"n": ' + b"9" * 5000 + b"}", "application/json", "not JSON"),
+    (
+        json.dumps(
+            {
+                "type": "event_callback",
+                "event": {"type": "message", "user": "U0AMINA", "ts": 17, "channel": "C0COP"},
+            }
+        ).encode(),
+        "application/json",
+        "event.ts is not a string",
+    ),
+    (
+        b"payload="
+        + json.dumps({"type": "block_actions", "user": {"id": "U0AMINA"}, "actions": "x"})
+        .encode()
+        .replace(b'"', b"%22"),
+        FORM,
+        "actions is not a list",
+    ),
+    (
+        urlencode({"command": "/indaba", "trigger_id": "t", "user_id": "U0AMINA"}).encode()
+        + b"&"
+        + b"&".join(b"f%d=1" % i for i in range(300)),
+        FORM,
+        "not a form",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "content_type", "reason"), JUNK)
+async def test_signed_junk_is_400_with_one_warning(
+    edge: Edge, caplog: pytest.LogCaptureFixture, body: bytes, content_type: str, reason: str
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        response = await edge.post(body, content_type)
+    assert response.status_code == 400
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+    assert reason in warnings[0].getMessage()
+    assert all(r.exc_info is None for r in caplog.records)
+    assert edge.events == []
+
+
+async def test_events_reach_the_sink_before_the_answer(edge: Edge) -> None:
+    response = await edge.post(edge.command("agenda add Open data"), FORM)
+    assert response.status_code == 200
+    # The sink took 50 ms; the answer waited for it: nothing is acknowledged unstored.
+    [event] = edge.events
+    assert isinstance(event, CommandInvoked)
+    assert (event.command, event.args) == ("agenda", "add Open data")
+
+
+async def test_a_failing_sink_is_503_so_slack_retries(edge: Edge) -> None:
+    edge.failing = True
+    response = await edge.post(edge.command("help"), FORM)
+    assert response.status_code == 503
+    edge.failing = False
+    assert (await edge.post(edge.command("help"), FORM)).status_code == 200
+
+
+async def test_no_secret_in_any_log(
+    fake_slack: FakeSlack, edge: Edge, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        await edge.post(edge.command("help"), FORM)
+        await edge.post(b"junk", "application/json")
+        await edge.post(b"{}", "application/json", signed=False)
+        adapter = make_adapter(fake_slack)
+        await adapter.start(AdapterContext(edge.sink))
+        await adapter.aclose()
+    logged = caplog.text + "".join(repr(r.args) for r in caplog.records)
+    assert logged  # something was logged at DEBUG
+    for secret in (BOT_TOKEN, SIGNING_SECRET, "xoxb-"):
+        assert secret not in logged
+    assert "test-signing-secret" not in repr(edge.adapter.settings)
+    assert BOT_TOKEN not in repr(edge.adapter.settings)
+
+
+# -- property-based ---------------------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+KEYS = [
+    "type",
+    "event",
+    "user",
+    "user_id",
+    "command",
+    "trigger_id",
+    "text",
+    "channel",
+    "channel_id",
+    "channel_name",
+    "actions",
+    "container",
+    "message",
+    "ts",
+    "subtype",
+    "view",
+    "response_url",
+    "challenge",
+]
+shaped = st.dictionaries(st.sampled_from(KEYS), json_values, max_size=8)
+payloads = st.one_of(
+    shaped,
+    st.builds(
+        lambda e, rest: {**rest, "type": "event_callback", "event": e},
+        st.dictionaries(st.sampled_from(KEYS), json_values, max_size=6),
+        shaped,
+    ),
+    st.builds(
+        lambda rest: {**rest, "type": "block_actions", "user": {"id": "U1"}},
+        shaped,
+    ),
+    st.builds(
+        lambda rest: {**rest, "type": "view_submission", "user": {"id": "U1"}},
+        shaped,
+    ),
+    st.builds(lambda rest: {**rest, "command": "/indaba", "trigger_id": "t"}, shaped),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(payloads)
+def test_the_normaliser_never_fails_unexpectedly(body: dict[str, Any]) -> None:
+    with contextlib.suppress(Malformed):
+        payload_kind(body)
+        user = actor(body)
+        normalise(body, Sender("slack", user or "U1", "Someone"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300), st.sampled_from(["application/json", FORM, ""]))
+def test_the_parser_never_fails_unexpectedly(body: bytes, content_type: str) -> None:
+    with contextlib.suppress(Malformed):
+        parse_body(body, content_type)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    st.one_of(
+        payloads.map(lambda p: (json.dumps(p).encode(), "application/json")),
+        payloads.map(lambda p: (urlencode({"payload": json.dumps(p)}).encode(), FORM)),
+        payloads.map(
+            lambda p: (urlencode({k: json.dumps(v) for k, v in p.items()}).encode(), FORM)
+        ),
+        st.tuples(st.binary(max_size=200), st.sampled_from(["application/json", FORM])),
+    )
+)
+async def test_the_route_never_answers_5xx(edge: Edge, request_: tuple[bytes, str]) -> None:
+    body, content_type = request_
+    response = await edge.post(body, content_type)
+    assert response.status_code < 500, response.text
