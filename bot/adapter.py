@@ -50,9 +50,6 @@ class Capabilities:
     # A page of the member's own the engine can publish an overview to (Slack's App
     # Home tab): messages addressed to ConversationKind.HOME replace it.
     home_tab: bool = False
-    # A page of the member's own the engine can publish an overview to (Slack's App
-    # Home tab): messages addressed to ConversationKind.HOME replace it.
-    home_tab: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,23 +138,6 @@ class RetryAfter(DeliveryError):
 
 class Unreachable(DeliveryError):
     """The address cannot be reached (blocked, never started the bot, left)."""
-
-
-# The reason of an unreachable address whose account itself is gone starts with this.
-ACCOUNT_GONE = "account-gone"
-
-
-class AccountGone(Unreachable):
-    """The account itself is gone (deactivated or deleted): the member may be reached on
-    another platform, but nobody should ask them in a group to open a chat."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(f"{ACCOUNT_GONE}: {detail}")
-
-
-def is_account_gone(reason: str | None) -> bool:
-    """Whether an unreachable reason says the account itself is gone."""
-    return (reason or "").startswith(ACCOUNT_GONE + ":")
 
 
 # The reason of an unreachable address whose account itself is gone starts with this.

@@ -17,8 +17,6 @@ class ConversationKind(StrEnum):
     DM = "dm"
     # A member's own page (Slack's App Home tab), replaced by each message sent to it.
     HOME = "home"
-    # A member's own page (Slack's App Home tab), replaced by each message sent to it.
-    HOME = "home"
 
 
 @dataclass(frozen=True, slots=True)
