@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import (
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # SQLAlchemy emits BEGIN itself (see _sqlite_begin), not the driver.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets the delivery loop read while the engine writes; busy_timeout waits for
     # a writer instead of failing; foreign keys are off by default on SQLite.
@@ -26,14 +28,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(url: str) -> AsyncEngine:
+def _sqlite_begin(connection: Any) -> None:
+    # Every transaction takes the write lock when it begins, so two writers queue on the
+    # busy timeout instead of one failing with "database is locked" when a transaction
+    # that read first tries to write after another committed (SQLite has one writer).
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url)
+        engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     # ``?search_path=name`` keeps Indaba's tables in a schema of a shared database.
     search_path = parsed.query.get("search_path")
@@ -42,7 +52,11 @@ def create_engine(url: str) -> AsyncEngine:
         parsed = parsed.difference_update_query(["search_path"])
         connect_args["server_settings"] = {"search_path": str(search_path)}
     return create_async_engine(
-        parsed, pool_size=10, max_overflow=10, pool_pre_ping=True, connect_args=connect_args
+        parsed,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args=connect_args,
     )
 
 

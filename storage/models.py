@@ -271,6 +271,36 @@ class ProcessedEvent(Base):
     received_at: Mapped[datetime]
 
 
+class InboxEvent(Base):
+    """An inbound event, stored before the platform is answered 2xx and handled after.
+
+    Workers claim rows under a lease (like the outbox); rows of one conversation are
+    handled in order, rows of different conversations in parallel. ``payload`` is the
+    neutral event (``bot.runtime.inbox`` encodes it), never the platform's raw body.
+    """
+
+    __tablename__ = "inbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    # "<platform>:<conversation id>": events with the same key are handled in order.
+    conversation_key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    received_at: Mapped[datetime]
+    handled_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_inbox_due", "status", "next_attempt_at"),
+        Index("ix_inbox_conversation", "conversation_key", "id"),
+    )
+
+
 class AgendaRound(Base):
     """The co-built agenda of one meeting: proposals, then voting, then the ranking."""
 

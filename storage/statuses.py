@@ -17,6 +17,15 @@ class OutboxStatus(StrEnum):
     UNREACHABLE = "unreachable"  # the address cannot be reached (blocked, left)
 
 
+class InboxStatus(StrEnum):
+    """Where an inbound event is on its way through the engine."""
+
+    PENDING = "pending"  # stored, waiting for a worker (or for its retry time)
+    HANDLING = "handling"  # claimed by a worker until lease_until
+    DONE = "done"
+    DEAD = "dead"  # failed too often: an operator looks (indaba inbox retry)
+
+
 class PromptStatus(StrEnum):
     """A pre-meeting question put to one member."""
 
@@ -60,3 +69,7 @@ class ContextKind(StrEnum):
     AGENDA_BALLOT = "agenda-ballot"
     INTRODUCTION = "introduction"
     WEEKLY_QUESTION = "weekly-question"
+    # The re-opening message (WhatsApp's template): a tap on its button answers it.
+    REOPENER = "reopener"
+    # Indaba asked which of two things a typed number was meant for.
+    NUMBER_MEANING = "number-meaning"

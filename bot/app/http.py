@@ -12,8 +12,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.runtime.metrics import Metrics
-from storage.models import OutboxMessage
-from storage.statuses import OutboxStatus
+from storage.models import InboxEvent, OutboxMessage
+from storage.statuses import InboxStatus, OutboxStatus
 
 
 def build_app(
@@ -55,12 +55,24 @@ def build_app(
 
 async def refresh_depth(sessions: async_sessionmaker[AsyncSession], metrics: Metrics) -> None:
     async with sessions() as session:
-        counts = dict(
+        outbox = dict(
             (
                 await session.execute(
                     select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
                 )
             ).all()
         )
+        inbox = dict(
+            (
+                await session.execute(
+                    select(InboxEvent.status, func.count())
+                    .where(InboxEvent.status != InboxStatus.DONE)
+                    .group_by(InboxEvent.status)
+                )
+            ).all()
+        )
     for status in OutboxStatus:
-        metrics.outbox_depth.labels(status).set(counts.get(status, 0))
+        metrics.outbox_depth.labels(status).set(outbox.get(status, 0))
+    for inbox_status in InboxStatus:
+        if inbox_status is not InboxStatus.DONE:
+            metrics.inbox_depth.labels(inbox_status).set(inbox.get(inbox_status, 0))

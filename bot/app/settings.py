@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     delivery_concurrency: int = Field(default=16, ge=1, le=256)
     delivery_max_attempts: int = Field(default=8, ge=1, le=100)
     delivery_lease_seconds: int = Field(default=60, ge=5)
+    # Inbox workers: how many inbound events are handled at once (one per conversation).
+    inbox_concurrency: int = Field(default=8, ge=1, le=256)
+    inbox_max_attempts: int = Field(default=6, ge=1, le=100)
+    # Database connections per process (PostgreSQL; SQLite has one writer anyway).
+    database_pool_size: int = Field(default=20, ge=1, le=500)
     join_code_days: int = Field(default=30, ge=1)
     setup_code_days: int = Field(default=7, ge=1)
 

@@ -16,7 +16,7 @@ from bot.adapter import Adapter, AdapterContext, CommandInfo, EventSink
 from bot.app.http import build_app
 from bot.app.settings import Settings
 from bot.engine.commands import build_registry
-from bot.engine.engine import Engine
+from bot.engine.engine import Engine, event_key
 from bot.engine.services import onboarding
 from bot.engine.services.reachability import Reachability
 from bot.engine.steps import build_steps
@@ -24,6 +24,7 @@ from bot.engine.texts import Texts
 from bot.messages import InboundEvent
 from bot.runtime.clock import Clock, SystemClock, VirtualClock
 from bot.runtime.delivery import DeliveryLoop
+from bot.runtime.inbox import Inbox
 from bot.runtime.metrics import Metrics
 from bot.runtime.outbox import Outbox
 from bot.runtime.timetable import Occurrence, Timetable
@@ -51,7 +52,9 @@ class Indaba:
     ) -> None:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
-        self.db = db or create_engine(settings.effective_database_url)
+        self.db = db or create_engine(
+            settings.effective_database_url, pool_size=settings.database_pool_size
+        )
         self.sessions = session_factory(self.db)
         self.metrics = Metrics()
         self.texts = Texts(settings.prompts_dir)
@@ -87,6 +90,16 @@ class Indaba:
             max_attempts=settings.delivery_max_attempts,
             lease_seconds=settings.delivery_lease_seconds,
         )
+        self.inbox = Inbox(
+            self.sessions,
+            self.clock,
+            self.metrics,
+            self.engine.handle_stored,
+            event_key,
+            # SQLite has one writer: handling in parallel would only queue on its lock.
+            concurrency=1 if self.db.dialect.name == "sqlite" else settings.inbox_concurrency,
+            max_attempts=settings.inbox_max_attempts,
+        )
         self.timetable = Timetable(
             self.sessions,
             self.clock,
@@ -119,7 +132,8 @@ class Indaba:
         return self.handle
 
     async def handle(self, event: InboundEvent) -> None:
-        await self.engine.handle(event)
+        """Store an inbound event (the adapters' sink); workers handle it afterwards."""
+        await self.inbox.put(event)
 
     def command_list(self) -> tuple[CommandInfo, ...]:
         """The commands every adapter offers, each with its English one-line help."""
@@ -137,6 +151,7 @@ class Indaba:
         if schedule:
             await self.timetable.start()
         if deliver:
+            self._tasks.append(asyncio.create_task(self.inbox.run(), name="inbox"))
             self._tasks.append(asyncio.create_task(self.delivery.run(), name="delivery"))
         self._started = True
 
@@ -164,6 +179,7 @@ class Indaba:
         raise TimeoutError("the HTTP server did not start")
 
     async def aclose(self) -> None:
+        self.inbox.stop()
         self.delivery.stop()
         if self._server is not None:
             self._server.should_exit = True
@@ -174,6 +190,7 @@ class Indaba:
         for adapter in self.adapters.values():
             with contextlib.suppress(Exception):
                 await adapter.aclose()
+        await self.inbox.aclose()
         await self.db.dispose()
 
     # -- operator actions (the Control protocol) -----------------------------------------
@@ -189,6 +206,7 @@ class Indaba:
         return now
 
     async def settle(self) -> None:
+        await self.inbox.drain()
         await self.timetable.run_due()
         await self.delivery.drain()
 

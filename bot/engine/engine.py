@@ -36,8 +36,7 @@ from bot.messages import (
 from bot.runtime.clock import Clock
 from bot.runtime.metrics import Metrics
 from bot.runtime.outbox import Outbox
-from storage.bulk import insert_ignore
-from storage.models import Community, Member, OutboxMessage, ProcessedEvent, TimetableRun
+from storage.models import Community, Member, OutboxMessage, TimetableRun
 from storage.statuses import ContextKind, OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -90,27 +89,9 @@ class Engine:
 
     # -- entry point ------------------------------------------------------------------
 
-    async def handle(self, event: InboundEvent) -> None:
-        kind = type(event).__name__
-        self.metrics.inbound.labels(event.platform, kind).inc()
-        try:
-            async with self.sessions() as session, session.begin():
-                if not await self._first_time(session, event):
-                    log.debug("ignored re-delivered %s %s", kind, event.message_id)
-                    return
-                await self._dispatch(session, event)
-        except Exception:
-            log.exception("failed to handle %s from %s", kind, event.platform)
-            raise
-
-    async def _first_time(self, session: AsyncSession, event: InboundEvent) -> bool:
-        key = event_key(event)
-        if key is None:
-            return True
-        inserted = await insert_ignore(
-            session, ProcessedEvent, [{"key": key, "received_at": self.clock.now()}], ["key"]
-        )
-        return bool(inserted)
+    async def handle_stored(self, session: AsyncSession, event: InboundEvent) -> None:
+        """Handle an event the inbox stored (and de-duplicated) in the caller's transaction."""
+        await self._dispatch(session, event)
 
     async def _dispatch(self, session: AsyncSession, event: InboundEvent) -> None:
         now = self.clock.now()

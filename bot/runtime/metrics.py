@@ -46,8 +46,20 @@ class Metrics:
         )
         self.inbound = Counter(
             "indaba_inbound_events",
-            "Inbound events handled",
+            "Inbound events stored (re-deliveries included)",
             ["platform", "kind"],
+            registry=self.registry,
+        )
+        self.inbox_dead = Counter(
+            "indaba_inbox_dead",
+            "Inbound events parked as dead after repeated failures",
+            ["platform"],
+            registry=self.registry,
+        )
+        self.inbox_depth = Gauge(
+            "indaba_inbox_depth",
+            "Inbound events in the inbox, by status (done ones not counted)",
+            ["status"],
             registry=self.registry,
         )
         self.outbox_depth = Gauge(

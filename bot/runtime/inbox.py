@@ -1,0 +1,412 @@
+"""The durable inbox: every inbound event is stored before the platform is answered.
+
+An adapter's request handler verifies and normalises a request, then awaits
+:meth:`Inbox.put` for each event; only when that returns does the platform get its
+2xx. ``put`` de-duplicates (a platform's re-delivery is stored once) and writes the
+event in a short transaction; concurrent puts share one transaction (group commit),
+so a burst costs a few commits, not one per request.
+
+Workers claim stored events under a lease, like the outbox: events of one
+conversation are handled strictly in order (an event is claimable only when no
+earlier event of its conversation is still waiting or being handled), events of
+different conversations in parallel, up to ``concurrency`` at once. Handling an
+event and marking it done happen in one transaction, so a crash repeats nothing
+that was committed and loses nothing that was acknowledged. A failing event is
+retried with backoff and parked as ``dead`` after ``max_attempts``, where
+``indaba status`` and ``/metrics`` show it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import enum
+import logging
+import random
+import types
+import typing
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
+
+from bot import messages
+from bot.messages import InboundEvent
+from bot.runtime.clock import Clock
+from bot.runtime.metrics import Metrics
+from storage.models import InboxEvent, ProcessedEvent
+from storage.statuses import InboxStatus
+
+log = logging.getLogger(__name__)
+
+# Handles one stored event inside the transaction that marks it done.
+Handler = Callable[[AsyncSession, InboundEvent], Awaitable[None]]
+# The key a re-delivery of an event repeats (None: the event has none).
+KeyOf = Callable[[InboundEvent], "str | None"]
+
+MAX_BACKOFF_SECONDS = 300.0
+# How many puts one commit takes at most.
+PUT_BATCH = 500
+
+# -- encoding events -------------------------------------------------------------------
+
+EVENT_TYPES: dict[str, type[InboundEvent]] = {
+    cls.__name__: cls for cls in InboundEvent.__subclasses__()
+}
+
+
+def encode(event: InboundEvent) -> dict[str, Any]:
+    """The event as JSON-ready data (``raw``, the platform's payload, is left out)."""
+    return {
+        field.name: _encode_value(getattr(event, field.name))
+        for field in dataclasses.fields(event)
+        if field.name != "raw"
+    }
+
+
+def _encode_value(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _encode_value(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [_encode_value(item) for item in value]
+    return value
+
+
+def decode(kind: str, data: dict[str, Any]) -> InboundEvent:
+    """The event :func:`encode` wrote; unknown fields (from a newer version) are ignored."""
+    cls = EVENT_TYPES[kind]
+    event = _decode_dataclass(cls, data)
+    assert isinstance(event, InboundEvent)
+    return event
+
+
+def _decode_dataclass(cls: type[Any], data: dict[str, Any]) -> Any:
+    hints = typing.get_type_hints(cls, vars(messages))
+    values = {
+        field.name: _decode_value(hints[field.name], data[field.name])
+        for field in dataclasses.fields(cls)
+        if field.name in data and field.name != "raw"
+    }
+    return cls(**values)
+
+
+def _decode_value(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        return _decode_value(options[0], value) if len(options) == 1 else value
+    if origin is tuple:
+        (item, *_) = typing.get_args(hint) or (Any,)
+        return tuple(_decode_value(item, v) for v in value)
+    if isinstance(hint, type):
+        if dataclasses.is_dataclass(hint):
+            return _decode_dataclass(hint, value)
+        if issubclass(hint, enum.Enum):
+            return hint(value)
+        if hint is datetime:
+            return datetime.fromisoformat(value)
+    return value
+
+
+# -- the inbox -------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(slots=True)
+class _Put:
+    event: InboundEvent
+    key: str | None
+    done: asyncio.Future[bool]
+
+
+class Inbox:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        metrics: Metrics,
+        handler: Handler,
+        key_of: KeyOf,
+        *,
+        concurrency: int = 8,
+        max_attempts: int = 6,
+        lease_seconds: float = 120.0,
+        poll_interval: float = 0.5,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._metrics = metrics
+        self._handler = handler
+        self._key_of = key_of
+        self._concurrency = concurrency
+        self._max_attempts = max_attempts
+        self._lease = timedelta(seconds=lease_seconds)
+        self._poll_interval = poll_interval
+        self._queue: asyncio.Queue[_Put] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+        self.wakeup = asyncio.Event()
+        self._stopping = asyncio.Event()
+        # Handling tasks in flight, the workers' and drain()'s alike.
+        self._running: set[asyncio.Task[None]] = set()
+
+    # -- storing (the request handler's side) -----------------------------------------
+
+    async def put(self, event: InboundEvent) -> bool:
+        """Store ``event``; False when it was a re-delivery of one stored before.
+
+        Returns once the event is committed: the caller may then answer the platform.
+        Raises when the database cannot take it (the platform should retry).
+        """
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_loop(), name="inbox-writer")
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Put(event, self._key_of(event), done))
+        return await done
+
+    async def _write_loop(self) -> None:
+        while True:
+            first = await self._queue.get()
+            batch = [first]
+            while len(batch) < PUT_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                stored = await self._store(batch)
+            except Exception as error:
+                log.warning("could not store %s inbound events: %s", len(batch), error)
+                for put in batch:
+                    if not put.done.done():
+                        put.done.set_exception(error)
+                continue
+            for put, new in zip(batch, stored, strict=True):
+                if not put.done.done():
+                    put.done.set_result(new)
+            if any(stored):
+                self.wakeup.set()
+
+    async def _store(self, batch: Sequence[_Put]) -> list[bool]:
+        now = self._clock.now()
+        async with self._sessions() as session, session.begin():
+            keys = list(dict.fromkeys(put.key for put in batch if put.key is not None))
+            new_keys: set[str] = set()
+            if keys:
+                inserter = (
+                    pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+                )
+                table: Any = ProcessedEvent.__table__
+                result = await session.execute(
+                    inserter(table)
+                    .on_conflict_do_nothing(index_elements=["key"])
+                    .returning(table.c.key),
+                    [{"key": key, "received_at": now} for key in keys],
+                )
+                new_keys = {row[0] for row in result.all()}
+            stored: list[bool] = []
+            rows: list[dict[str, Any]] = []
+            for put in batch:
+                new = put.key is None or put.key in new_keys
+                # The same key twice in one batch: only the first is new.
+                if put.key is not None:
+                    new_keys.discard(put.key)
+                stored.append(new)
+                if new:
+                    rows.append(self._row(put.event, now))
+            if rows:
+                await session.execute(insert(InboxEvent), rows)
+        for put, new in zip(batch, stored, strict=True):
+            kind = type(put.event).__name__
+            self._metrics.inbound.labels(put.event.platform, kind).inc()
+            if not new:
+                log.debug("ignored re-delivered %s %s", kind, put.event.message_id)
+        return stored
+
+    @staticmethod
+    def _row(event: InboundEvent, now: datetime) -> dict[str, Any]:
+        return {
+            "platform": event.platform,
+            "conversation_key": f"{event.platform}:{event.conversation.id}"[:200],
+            "kind": type(event).__name__,
+            "payload": encode(event),
+            "status": InboxStatus.PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "received_at": now,
+        }
+
+    # -- handling (the workers' side) -------------------------------------------------
+
+    async def run(self) -> None:
+        """Claim and handle events until :meth:`stop`; ``concurrency`` at once."""
+        running = self._running
+        try:
+            while not self._stopping.is_set():
+                self.wakeup.clear()
+                free = self._concurrency - len(running)
+                rows: Sequence[InboxEvent] = []
+                if free > 0:
+                    try:
+                        rows = await self._claim(free)
+                    except Exception:
+                        log.exception("claiming inbound events failed; trying again shortly")
+                for row in rows:
+                    self._spawn(row)
+                if rows and len(rows) == free:
+                    # Full: wait for a slot before claiming more.
+                    await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                if rows:
+                    continue
+                waiters = {
+                    asyncio.ensure_future(self.wakeup.wait()),
+                    asyncio.ensure_future(self._stopping.wait()),
+                    *running,
+                }
+                await asyncio.wait(
+                    waiters, timeout=self._poll_interval, return_when=asyncio.FIRST_COMPLETED
+                )
+                for waiter in waiters - running:
+                    waiter.cancel()
+        finally:
+            if running:
+                await asyncio.wait(running, timeout=10)
+
+    def _spawn(self, row: InboxEvent) -> None:
+        task = asyncio.create_task(self._handle(row), name=f"inbox-{row.id}")
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def drain(self, max_passes: int = 10_000) -> int:
+        """Handle every event that is due now, in order, including those the workers
+        are handling already (for the console and tests)."""
+        total = 0
+        for _ in range(max_passes):
+            rows = await self._claim(self._concurrency)
+            for row in rows:
+                self._spawn(row)
+            total += len(rows)
+            if not rows and not self._running:
+                break
+            if self._running:
+                await asyncio.wait(set(self._running), return_when=asyncio.FIRST_COMPLETED)
+        return total
+
+    async def aclose(self) -> None:
+        self.stop()
+        if self._writer is not None:
+            # Let puts already queued be committed before the writer goes.
+            for _ in range(100):
+                if self._queue.empty():
+                    break
+                await asyncio.sleep(0.01)
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+            self._writer = None
+
+    async def _claim(self, limit: int) -> Sequence[InboxEvent]:
+        now = self._clock.now()
+        earlier = aliased(InboxEvent)
+        waiting = exists().where(
+            earlier.conversation_key == InboxEvent.conversation_key,
+            earlier.id < InboxEvent.id,
+            earlier.status.in_([InboxStatus.PENDING, InboxStatus.HANDLING]),
+        )
+        claimable = or_(
+            and_(InboxEvent.status == InboxStatus.PENDING, InboxEvent.next_attempt_at <= now),
+            and_(InboxEvent.status == InboxStatus.HANDLING, InboxEvent.lease_until < now),
+        )
+        async with self._sessions() as session, session.begin():
+            rows = (
+                await session.scalars(
+                    select(InboxEvent)
+                    .where(claimable, ~waiting)
+                    .order_by(InboxEvent.id)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                return []
+            # Checked again in the UPDATE: on SQLite there is no SKIP LOCKED.
+            claimed = set(
+                (
+                    await session.scalars(
+                        update(InboxEvent)
+                        .where(InboxEvent.id.in_([row.id for row in rows]), claimable)
+                        .values(status=InboxStatus.HANDLING, lease_until=now + self._lease)
+                        .returning(InboxEvent.id)
+                    )
+                ).all()
+            )
+        return [row for row in rows if row.id in claimed]
+
+    async def _handle(self, row: InboxEvent) -> None:
+        try:
+            event = decode(row.kind, row.payload)
+        except Exception as error:
+            log.warning("inbound event %s cannot be read (%s): parked as dead", row.id, error)
+            await self._failed(row, f"unreadable: {error}", dead=True)
+            return
+        try:
+            async with self._sessions() as session, session.begin():
+                await self._handler(session, event)
+                await session.execute(
+                    update(InboxEvent)
+                    .where(InboxEvent.id == row.id)
+                    .values(
+                        status=InboxStatus.DONE,
+                        handled_at=self._clock.now(),
+                        lease_until=None,
+                        last_error=None,
+                    )
+                )
+        except Exception as error:
+            log.exception("failed to handle %s %s from %s", row.kind, row.id, row.platform)
+            await self._failed(row, f"{type(error).__name__}: {error}")
+
+    async def _failed(self, row: InboxEvent, error: str, *, dead: bool = False) -> None:
+        attempts = row.attempts + 1
+        now = self._clock.now()
+        values: dict[str, Any] = {
+            "attempts": attempts,
+            "last_error": error[:2000],
+            "lease_until": None,
+        }
+        if dead or attempts >= self._max_attempts:
+            values["status"] = InboxStatus.DEAD
+            self._metrics.inbox_dead.labels(row.platform).inc()
+            log.warning("inbound event %s is dead after %s attempts", row.id, attempts)
+        else:
+            backoff = min(0.25 * 4.0 ** (attempts - 1), MAX_BACKOFF_SECONDS)
+            backoff *= random.uniform(0.75, 1.25)
+            values.update(
+                status=InboxStatus.PENDING, next_attempt_at=now + timedelta(seconds=backoff)
+            )
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(InboxEvent).where(InboxEvent.id == row.id).values(**values)
+            )
+
+
+async def retry_dead(session: AsyncSession, now: datetime) -> int:
+    """Give every dead inbound event another round of attempts (``indaba inbox retry``)."""
+    result = await session.execute(
+        update(InboxEvent)
+        .where(InboxEvent.status == InboxStatus.DEAD)
+        .values(status=InboxStatus.PENDING, attempts=0, next_attempt_at=now, lease_until=None)
+        .returning(InboxEvent.id)
+    )
+    return len(result.all())

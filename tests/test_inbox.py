@@ -1,0 +1,258 @@
+"""The durable inbox: stored before the acknowledgement, handled once, in order per
+conversation, failures retried then parked where an operator sees them."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from bot.engine.engine import event_key
+from bot.messages import (
+    ChoiceSelected,
+    CommandInvoked,
+    Conversation,
+    ConversationKind,
+    DeliveryStatus,
+    InboundEvent,
+    MemberJoined,
+    MessageEdited,
+    MessageReceived,
+    Sender,
+)
+from bot.runtime.clock import SystemClock
+from bot.runtime.inbox import EVENT_TYPES, Inbox, decode, encode, retry_dead
+from bot.runtime.metrics import Metrics
+from storage.db import session_factory
+from storage.models import InboxEvent, ProcessedEvent
+from storage.statuses import InboxStatus
+from tests.harness import Harness, texts
+
+
+def said(conversation: str, text: str, message_id: str) -> MessageReceived:
+    return MessageReceived(
+        Conversation("memory", conversation, ConversationKind.DM),
+        Sender("memory", conversation, conversation.capitalize()),
+        message_id,
+        text=text,
+        sent_at=datetime(2026, 11, 2, 9, 0, tzinfo=UTC),
+    )
+
+
+def inbox_on(db: AsyncEngine, handler, concurrency: int = 4, **kw: object) -> Inbox:  # type: ignore[no-untyped-def]
+    return Inbox(
+        session_factory(db),
+        SystemClock(),
+        Metrics(),
+        handler,
+        event_key,
+        concurrency=concurrency,
+        **kw,
+    )
+
+
+async def counts(db: AsyncEngine) -> dict[str, int]:
+    async with session_factory(db)() as session:
+        rows = await session.execute(
+            select(InboxEvent.status, func.count()).group_by(InboxEvent.status)
+        )
+        return dict(rows.all())  # type: ignore[arg-type]
+
+
+EVENTS: list[InboundEvent] = [
+    said("u1", "Boreholes 🌍 and water points", "m1"),
+    CommandInvoked(
+        Conversation("slack", "C1", ConversationKind.GROUP, "#cop"),
+        Sender("slack", "U1", "Amina", language="fr", timezone="Africa/Lagos"),
+        "c1",
+        command="agenda",
+        args="add Budget literacy",
+        reply_to_id="r",
+    ),
+    ChoiceSelected(
+        Conversation("telegram", "-100", ConversationKind.GROUP),
+        Sender("telegram", "7", "Kwame"),
+        None,
+        choice_message_id="55",
+        choice_ids=("1", "3"),
+        toggle=True,
+        poll_id="p9",
+    ),
+    MessageEdited(
+        Conversation("whatsapp", "2782", ConversationKind.DM),
+        Sender("whatsapp", "2782", "T"),
+        "w1",
+        text="x",
+    ),
+    MemberJoined(
+        Conversation("slack", "C1", ConversationKind.GROUP), Sender("slack", "U2", "Sipho"), "j1"
+    ),
+    DeliveryStatus(
+        Conversation("whatsapp", "2782", ConversationKind.DM),
+        Sender("whatsapp", "2782", ""),
+        "wamid.1",
+        status="failed",
+        error="131047",
+    ),
+]
+
+
+def test_every_event_type_round_trips() -> None:
+    assert {type(e).__name__ for e in EVENTS} == set(EVENT_TYPES)
+    for event in EVENTS:
+        assert decode(type(event).__name__, encode(event)) == event
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.text(),
+    ids=st.lists(st.text(max_size=20), max_size=5),
+    toggle=st.booleans(),
+    language=st.none() | st.text(max_size=8),
+)
+def test_any_text_round_trips(
+    text: str, ids: list[str], toggle: bool, language: str | None
+) -> None:
+    sender = Sender("telegram", "1", text[:30], language=language)
+    conversation = Conversation("telegram", "1", ConversationKind.DM, title=text[:10] or None)
+    for event in (
+        MessageReceived(conversation, sender, "m", text=text),
+        ChoiceSelected(conversation, sender, "m", choice_ids=tuple(ids), toggle=toggle),
+    ):
+        assert decode(type(event).__name__, encode(event)) == event
+
+
+async def test_stored_before_put_returns_and_a_redelivery_is_stored_once(db: AsyncEngine) -> None:
+    handled: list[str] = []
+
+    async def handler(session: AsyncSession, event: InboundEvent) -> None:
+        assert isinstance(event, MessageReceived)
+        handled.append(event.text)
+
+    inbox = inbox_on(db, handler)
+    first = said("u1", "Our answer", "m1")
+    assert await inbox.put(first) is True
+    # Committed before put() returned: another connection sees it.
+    assert await counts(db) == {"pending": 1}
+    results = await asyncio.gather(*(inbox.put(said("u1", "Our answer", "m1")) for _ in range(5)))
+    assert results == [False] * 5
+    assert await counts(db) == {"pending": 1}
+    assert await inbox.drain() == 1
+    assert handled == ["Our answer"]
+    assert await counts(db) == {"done": 1}
+    await inbox.aclose()
+
+
+async def test_a_restart_after_the_acknowledgement_loses_nothing(db: AsyncEngine) -> None:
+    """Events stored by one process and never handled are handled by the next."""
+
+    async def never(session: AsyncSession, event: InboundEvent) -> None:
+        raise AssertionError("the first process dies before handling")
+
+    first = inbox_on(db, never)
+    for n in range(10):
+        await first.put(said(f"u{n % 3}", f"answer {n}", f"m{n}"))
+    await first.aclose()  # the process is gone; nothing was handled
+
+    handled: list[str] = []
+
+    async def handler(session: AsyncSession, event: InboundEvent) -> None:
+        assert isinstance(event, MessageReceived)
+        handled.append(event.text)
+
+    second = inbox_on(db, handler)
+    assert await second.drain() == 10
+    assert sorted(handled) == sorted(f"answer {n}" for n in range(10))
+    await second.aclose()
+
+
+async def test_one_conversation_in_order_many_in_parallel(db: AsyncEngine) -> None:
+    order: dict[str, list[int]] = {}
+    in_flight: set[str] = set()
+    overlap = 0
+
+    async def handler(session: AsyncSession, event: InboundEvent) -> None:
+        nonlocal overlap
+        assert isinstance(event, MessageReceived)
+        who = event.conversation.id
+        assert who not in in_flight, "two events of one conversation at once"
+        in_flight.add(who)
+        overlap = max(overlap, len(in_flight))
+        await asyncio.sleep(0.005)
+        order.setdefault(who, []).append(int(event.text))
+        in_flight.discard(who)
+
+    inbox = inbox_on(db, handler, concurrency=4)
+    await asyncio.gather(*(inbox.put(said(f"u{n % 4}", str(n), f"m{n}")) for n in range(40)))
+    worker = asyncio.create_task(inbox.run())
+    for _ in range(400):
+        if sum(len(v) for v in order.values()) == 40:
+            break
+        await asyncio.sleep(0.02)
+    inbox.stop()
+    await worker
+    await inbox.aclose()
+    assert {who: sorted(numbers) for who, numbers in order.items()} == order
+    assert sum(len(v) for v in order.values()) == 40
+    assert overlap > 1  # different conversations did run side by side
+
+
+async def test_a_failing_event_is_retried_then_dead_then_retried_by_the_operator(
+    db: AsyncEngine,
+) -> None:
+    calls = 0
+
+    async def flaky(session: AsyncSession, event: InboundEvent) -> None:
+        nonlocal calls
+        calls += 1
+        session.add(
+            ProcessedEvent(key=f"written-then-failed-{calls}", received_at=datetime.now(UTC))
+        )
+        await session.flush()
+        raise RuntimeError("the engine failed")
+
+    inbox = inbox_on(db, flaky, max_attempts=2)
+    await inbox.put(said("u1", "hello", "m1"))
+    await inbox.put(said("u1", "later, same conversation", "m2"))
+    await inbox.drain()
+    assert calls == 1
+    async with session_factory(db)() as session:
+        row = await session.scalar(select(InboxEvent).order_by(InboxEvent.id).limit(1))
+        assert row is not None and row.status == InboxStatus.PENDING and row.attempts == 1
+        assert row.last_error == "RuntimeError: the engine failed"
+        # What the failed handling wrote was rolled back with it.
+        written = select(func.count(ProcessedEvent.id)).where(
+            ProcessedEvent.key.like("written-then-failed-%")
+        )
+        assert await session.scalar(written) == 0
+        row.next_attempt_at = datetime.now(UTC)
+        await session.commit()
+    await inbox.drain()
+    # Dead after two attempts; the conversation's next event is no longer blocked by it
+    # (it failed once too and waits for its retry).
+    assert calls == 3
+    assert await counts(db) == {"dead": 1, "pending": 1}
+    async with session_factory(db)() as session, session.begin():
+        assert await retry_dead(session, datetime.now(UTC)) == 1
+    assert (await counts(db)).get("dead", 0) == 0
+    await inbox.aclose()
+
+
+async def test_the_engine_handles_what_the_adapter_stored(
+    database_url: str, tmp_path: Path
+) -> None:
+    h = await Harness.create(database_url, tmp_path)
+    try:
+        await h.create_community()
+        sent = await h.say("amina", "/help")
+        assert any("/join" in text for text in texts(sent))
+        async with h.indaba.sessions() as session:
+            statuses = (await session.scalars(select(InboxEvent.status))).all()
+        assert statuses and set(statuses) == {InboxStatus.DONE}
+    finally:
+        await h.aclose()
