@@ -271,6 +271,19 @@ class ProcessedEvent(Base):
     received_at: Mapped[datetime]
 
 
+class CodeAttempt(Base):
+    """A wrong join, setup or link code typed by a sender (for the rate limit)."""
+
+    __tablename__ = "code_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(128))
+    failed_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_code_attempts_sender", "platform", "user_id", "failed_at"),)
+
+
 class InboxEvent(Base):
     """An inbound event, stored before the platform is answered 2xx and handled after.
 

@@ -99,3 +99,21 @@ async def test_link_reaches_the_same_member_on_another_platform(
         assert len([r for r in rows if r[1] in amina]) == 2
     finally:
         await h.aclose()
+
+
+async def test_wrong_codes_are_limited_per_sender(database_url: str, tmp_path: Path) -> None:
+    h = await Harness.create(database_url, tmp_path)
+    try:
+        _, join = await h.create_community()
+        for n in range(5):
+            answer = texts(await h.say("guesser", f"/join WRONG{n:04d}X"))[0]
+            assert "not valid" in answer
+        refused = texts(await h.say("guesser", f"/join {join}"))[0]
+        assert "Too many wrong codes" in refused
+        # Another sender is not affected, and the right code still works for them.
+        assert "Welcome" in " ".join(texts(await h.say("amina", f"/join {join}")))
+        # Ten minutes later the guesser may try again.
+        await h.advance(minutes=11)
+        assert "Welcome" in " ".join(texts(await h.say("guesser", f"/join {join}")))
+    finally:
+        await h.aclose()

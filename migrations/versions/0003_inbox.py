@@ -1,4 +1,4 @@
-"""inbox
+"""inbox and wrong-code attempts
 
 Revision ID: 0003
 Revises: 0002
@@ -36,9 +36,25 @@ def upgrade() -> None:
     )
     op.create_index("ix_inbox_due", "inbox", ["status", "next_attempt_at"], unique=False)
     op.create_index("ix_inbox_conversation", "inbox", ["conversation_key", "id"], unique=False)
+    op.create_table(
+        "code_attempts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("platform", sa.String(length=32), nullable=False),
+        sa.Column("user_id", sa.String(length=128), nullable=False),
+        sa.Column("failed_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_code_attempts")),
+    )
+    op.create_index(
+        "ix_code_attempts_sender",
+        "code_attempts",
+        ["platform", "user_id", "failed_at"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_code_attempts_sender", table_name="code_attempts")
+    op.drop_table("code_attempts")
     op.drop_index("ix_inbox_conversation", table_name="inbox")
     op.drop_index("ix_inbox_due", table_name="inbox")
     op.drop_table("inbox")

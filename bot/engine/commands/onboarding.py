@@ -22,7 +22,14 @@ async def setup(turn: Turn, args: str) -> None:
         await turn.say("setup.already", community=turn.community.name if turn.community else "")
         return
     try:
-        redeemed = await redeem(turn.session, args, CodeKind.SETUP, now)
+        redeemed = await redeem(
+            turn.session,
+            args,
+            CodeKind.SETUP,
+            now,
+            platform=turn.event.platform,
+            user_id=turn.event.sender.user_id,
+        )
     except OnboardingError as error:
         await turn.say(error.key, private=True, command="setup")
         return
@@ -46,7 +53,14 @@ async def setup(turn: Turn, args: str) -> None:
 async def join(turn: Turn, args: str) -> None:
     now = turn.services.clock.now()
     try:
-        redeemed = await redeem(turn.session, args, CodeKind.JOIN, now)
+        redeemed = await redeem(
+            turn.session,
+            args,
+            CodeKind.JOIN,
+            now,
+            platform=turn.event.platform,
+            user_id=turn.event.sender.user_id,
+        )
     except OnboardingError as error:
         await turn.say(error.key, private=True, command="join")
         return
@@ -98,7 +112,14 @@ async def link(turn: Turn, args: str) -> None:
         await turn.say("link.dm_only", private=True)
         return
     try:
-        redeemed = await redeem(turn.session, args, CodeKind.LINK, now)
+        redeemed = await redeem(
+            turn.session,
+            args,
+            CodeKind.LINK,
+            now,
+            platform=turn.event.platform,
+            user_id=turn.event.sender.user_id,
+        )
     except OnboardingError as error:
         await turn.say(error.key, private=True, command="link")
         return

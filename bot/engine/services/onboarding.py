@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.adapter import ControlError
-from storage.models import Community, InviteCode
+from storage.models import CodeAttempt, Community, InviteCode
 
 # No 0/O, 1/I/L: codes are read aloud and typed on phones.
 _ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -129,14 +129,45 @@ async def issue_code(
     return code
 
 
-async def redeem(session: AsyncSession, code: str, kind: CodeKind, now: datetime) -> Redeemed:
-    """Use a code once; raise :class:`OnboardingError` naming why it cannot be used."""
+# Wrong codes one sender may try in a window before being asked to wait (guessing a
+# code by trying many is then hopeless: codes have 40 bits or more).
+WRONG_CODES_ALLOWED = 5
+WRONG_CODES_WINDOW = timedelta(minutes=10)
+
+
+async def redeem(
+    session: AsyncSession,
+    code: str,
+    kind: CodeKind,
+    now: datetime,
+    *,
+    platform: str = "",
+    user_id: str = "",
+) -> Redeemed:
+    """Use a code once; raise :class:`OnboardingError` naming why it cannot be used.
+
+    A sender (``platform``, ``user_id``) who typed ``WRONG_CODES_ALLOWED`` unknown codes
+    in the last ``WRONG_CODES_WINDOW`` is refused without the code being looked at. The
+    attempts are kept in the database, so a restart or another replica changes nothing.
+    """
     if not normalise_code(code):
         raise OnboardingError(f"error.{kind.value}_usage")
+    if user_id:
+        recent = await session.scalar(
+            select(func.count(CodeAttempt.id)).where(
+                CodeAttempt.platform == platform,
+                CodeAttempt.user_id == user_id,
+                CodeAttempt.failed_at > now - WRONG_CODES_WINDOW,
+            )
+        )
+        if (recent or 0) >= WRONG_CODES_ALLOWED:
+            raise OnboardingError("error.code_too_many")
     row = await session.scalar(
         select(InviteCode).where(InviteCode.code_hash == hash_code(code)).with_for_update()
     )
     if row is None or row.kind != kind.value:
+        if user_id:
+            session.add(CodeAttempt(platform=platform, user_id=user_id, failed_at=now))
         raise OnboardingError("error.code_unknown")
     if row.revoked_at is not None:
         raise OnboardingError("error.code_revoked")
