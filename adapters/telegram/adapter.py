@@ -189,14 +189,22 @@ class TelegramAdapter:
                 log.warning("telegram: getUpdates failed (%s); trying again", error.message)
                 await asyncio.sleep(POLL_BACKOFF)
                 continue
-            for update in updates:
+            for update_id, update in updates:
                 try:
-                    await self._accept(update, self._normalise_or_skip(update))
+                    if update is not None:
+                        await self._accept(update, self._normalise_or_skip(update))
                 except Exception:
-                    log.exception("telegram: could not store update %s", update.update_id)
+                    log.exception("telegram: could not store update %s", update_id)
                     await asyncio.sleep(POLL_BACKOFF)
                     break
-                offset = update.update_id + 1
+                offset = update_id + 1
+                if update is None:
+                    await self._mark_seen(update_id)
+
+    async def _mark_seen(self, update_id: int) -> None:
+        async with self._progress:
+            self.last_update_id = max(self.last_update_id, update_id)
+            self._progress.notify_all()
 
     def _normalise_or_skip(self, update: Update) -> list[InboundEvent]:
         try:

@@ -41,7 +41,7 @@ from telegram.error import (
     TimedOut,
 )
 from telegram.error import RetryAfter as TelegramRetryAfter
-from telegram.warnings import PTBDeprecationWarning
+from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from adapters.telegram.normalise import PLATFORM, message_key, split_conversation, split_key
 from adapters.telegram.render import (
@@ -243,14 +243,33 @@ class TelegramClient:
 
     async def get_updates(
         self, offset: int, wait: float, allowed_updates: list[str]
-    ) -> tuple[Update, ...]:
-        """Long polling: up to ``wait`` seconds for updates from ``offset`` on."""
-        return await self.bot.get_updates(
-            offset=offset,
-            timeout=int(wait),
-            read_timeout=wait + 10,
-            allowed_updates=allowed_updates,
-        )
+    ) -> list[tuple[int, Update | None]]:
+        """Long polling: up to ``wait`` seconds for updates from ``offset`` on, each with
+        its id and the parsed update (None when it does not parse, so it is skipped
+        instead of blocking every update behind it)."""
+        with warnings.catch_warnings():
+            # PTB suggests get_updates, which parses (and fails) the whole batch at once.
+            warnings.simplefilter("ignore", PTBUserWarning)
+            raw = await self.bot.do_api_request(
+                "getUpdates",
+                api_kwargs={
+                    "offset": offset,
+                    "timeout": int(wait),
+                    "allowed_updates": allowed_updates,
+                },
+                read_timeout=wait + 10,
+            )
+        updates: list[tuple[int, Update | None]] = []
+        for data in raw if isinstance(raw, list) else []:
+            update_id = data.get("update_id") if isinstance(data, dict) else None
+            if not isinstance(update_id, int):
+                continue
+            try:
+                updates.append((update_id, Update.de_json(data, self.bot)))
+            except Exception as error:  # PTB raises whatever a wrong shape trips on
+                log.warning("telegram: skipped malformed update %s (%s)", update_id, error)
+                updates.append((update_id, None))
+        return updates
 
     async def answer_callback(self, query_id: str, text: str) -> None:
         """Stop the spinner on the member's button, with a short note."""
@@ -373,10 +392,13 @@ class TelegramClient:
             try:
                 last = await self._call_following(target, part, in_place=not first)
             except TooLong:
-                if utf16_len(chunk) < 2:
-                    raise
-                log.warning("telegram refused %s units as too long; sending it in two", len(chunk))
-                head, rest = halve(chunk)
+                try:
+                    head, rest = halve(chunk)
+                except ValueError:
+                    raise TooLong("telegram: a single character is too long") from None
+                log.warning(
+                    "telegram refused %s units as too long; sending them in two", utf16_len(chunk)
+                )
                 queue.extendleft([rest, head])
         assert last is not None
         return last

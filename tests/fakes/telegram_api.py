@@ -120,6 +120,8 @@ class FakeTelegram(Recorder):
     webhook: dict[str, Any] = field(default_factory=dict)
     commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     rate_limited: int = 0
+    # Telegram's limit on a message's text; a test may lower it to see a refusal handled.
+    text_limit: int = 4096
     forbidden: int = 0
     url: str = ""
 
@@ -215,7 +217,7 @@ class FakeTelegram(Recorder):
         self.chats[chat_id]["is_forum"] = True
         self.topics.setdefault(chat_id, {})[thread_id] = name
 
-    async def migrate(self, old_id: int, new_id: int, by: int, *, announce: bool = True) -> None:
+    async def migrate(self, old_id: int, new_id: int, by: int, *, announce: bool = True) -> int:
         """An admin upgrades the basic group ``old_id``: it becomes the supergroup
         ``new_id``; Telegram posts a service message in each (unless ``announce`` is off,
         as when the bot missed them)."""
@@ -226,18 +228,25 @@ class FakeTelegram(Recorder):
             gone = self._store(old_id, self.users[by], migrate_to_chat_id=new_id)
             await self.push({"message": self._public(gone)})
             came = self._store(new_id, self.users[by], migrate_from_chat_id=old_id)
-            await self.push({"message": self._public(came)})
+            return await self.push({"message": self._public(came)})
+        return 0
 
     def _member_update(
         self, chat_id: int, by: int, old: str, new: str, user: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         bot = {"id": BOT_ID, "is_bot": True, "first_name": "Indaba", "username": BOT_USERNAME}
+
+        def member(status: str) -> dict[str, Any]:
+            # A banned ("kicked") member carries until_date; 0 is forever.
+            extra = {"until_date": 0} if status == "kicked" else {}
+            return {"status": status, "user": user or bot, **extra}
+
         return {
             "chat": self.chats[chat_id],
             "from": self.users[by],
             "date": int(time.time()),
-            "old_chat_member": {"status": old, "user": user or bot},
-            "new_chat_member": {"status": new, "user": user or bot},
+            "old_chat_member": member(old),
+            "new_chat_member": member(new),
         }
 
     async def remove_bot(self, chat_id: int, by: int) -> int:
@@ -502,7 +511,7 @@ class FakeTelegram(Recorder):
         visible = self._visible(params, "text")
         if not visible.strip():
             raise ApiError(400, "Bad Request: message text is empty")
-        if utf16_len(visible) > 4096:
+        if utf16_len(visible) > self.text_limit:
             raise ApiError(400, "Bad Request: message is too long")
         self._check_entities(params, visible)
 

@@ -11,10 +11,12 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import select
 
 from adapters.telegram.adapter import TelegramAdapter
 from adapters.telegram.client import Limits
 from adapters.telegram.settings import TelegramSettings
+from storage.models import OutboxMessage
 from tests.fakes.telegram_api import TOKEN, FakeLimits, FakeTelegram
 from tests.harness import Harness
 
@@ -63,11 +65,22 @@ class TelegramStory:
         await self.settle()
 
     async def say(
-        self, user: int, text: str, chat: int | None = None, reply_to: int | None = None
+        self,
+        user: int,
+        text: str,
+        chat: int | None = None,
+        reply_to: int | None = None,
+        thread: int | None = None,
     ) -> dict[str, Any]:
-        update_id, message = await self.fake.say(user, text, chat, reply_to)
+        update_id, message = await self.fake.say(user, text, chat, reply_to, thread)
         await self.processed(update_id)
         return message
+
+    async def outbox(self) -> list[OutboxMessage]:
+        async with self.h.indaba.sessions() as session:
+            return list(
+                (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+            )
 
     async def advance(self, **delta: float) -> None:
         await self.h.advance(**delta)
