@@ -168,7 +168,11 @@ class FakeSlack(Recorder):
         self.users: dict[str, dict[str, Any]] = {}
         self.channel_members: dict[str, set[str]] = {}
         self.bot_not_in: set[str] = set()
+        # Users the bot may not see (a guest, another org): user_not_visible.
+        self.hidden: set[str] = set()
+        # What was posted, in order (tests may clear it); the messages Slack keeps.
         self.posted: list[Posted] = []
+        self.messages: dict[tuple[str, str], Posted] = {}
         self.views: list[dict[str, Any]] = []
         self.homes: dict[str, dict[str, Any]] = {}
         self.rate_limited = 0
@@ -361,6 +365,8 @@ class FakeSlack(Recorder):
             return {"ok": False, "error": "user_not_found"}
         if user["deleted"]:
             return {"ok": False, "error": "user_disabled"}
+        if user_id in self.hidden:
+            return {"ok": False, "error": "user_not_visible"}
         if user["is_bot"]:
             return {"ok": False, "error": "cannot_dm_bot"}
         self._opened.add(user_id)
@@ -401,8 +407,10 @@ class FakeSlack(Recorder):
         if channel.startswith("D"):
             # An IM exists once the bot opened it or the member wrote to the bot.
             user_id = next((u for u, d in self._dms.items() if d == channel), None)
-            if user_id is None or user_id not in self._opened or user_id not in self.users:
+            if user_id is None or user_id not in self._opened:
                 return "channel_not_found"
+            if user_id not in self.users:
+                return "user_not_found"
             if self.users[user_id]["deleted"]:
                 return "account_inactive"
             return None
@@ -426,14 +434,15 @@ class FakeSlack(Recorder):
             channel, ts, str(args.get("text", "")), blocks, args.get("thread_ts") or None
         )
         self.posted.append(posted)
+        self.messages[(channel, ts)] = posted
         message = {"type": "message", "text": posted.text, "ts": ts, "bot_id": BOT_ID}
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = str(args.get("channel", ""))
         ts = str(args.get("ts", ""))
-        found = next((p for p in self.posted if p.channel == channel and p.ts == ts), None)
-        if found is None or found.via != "api" or found.ephemeral_to:
+        found = self.messages.get((channel, ts))
+        if found is None:
             return {"ok": False, "error": "message_not_found"}
         blocks = args.get("blocks") or []
         problems = block_errors(blocks, 50)

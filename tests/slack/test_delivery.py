@@ -156,10 +156,53 @@ async def test_deactivated_member_is_unreachable_and_reported(workspace: Workspa
     assert identity is not None and identity.unreachable_at is not None
     # The DM was open already (the welcome), so chat.postMessage said account_inactive.
     assert identity.unreachable_reason == "account-gone: slack: account_inactive"
+    # She is gone from Slack: nobody asks her in the channel to open a chat.
+    assert not [p for p in fake.in_channel(CHANNEL) if "U0THANDI" in p.text]
     # The facilitator's brief names her.
     await ws.h.advance(days=6)
     brief = "\n".join(p.text for p in fake.to_user("U0FATIMA"))
     assert "Thandi" in brief
+    assert not [p for p in fake.in_channel(CHANNEL) if "U0THANDI" in p.text]
+
+
+@pytest.mark.parametrize(
+    ("gone", "before", "reason"),
+    [
+        ("deactivate", True, "user_disabled"),  # conversations.open for the welcome
+        ("deactivate", False, "account_inactive"),  # chat.postMessage to the open DM
+        ("delete", False, "user_not_found"),
+    ],
+)
+async def test_a_gone_member_is_marked_gone_and_never_nudged(
+    workspace: Workspace, gone: str, before: bool, reason: str
+) -> None:
+    ws, fake = workspace, workspace.fake
+    await setup_cop(ws)
+    fake.add_user("U0NEW", "Nia")
+    if before:
+        getattr(fake, gone)("U0NEW")
+    await ws.say_in_channel("U0NEW", "hello, I am new")
+    if not before:
+        getattr(fake, gone)("U0NEW")
+    await ws.h.advance(days=11, hours=3)
+    async with ws.h.indaba.sessions() as session:
+        identity = await session.scalar(select(Identity).where(Identity.user_id == "U0NEW"))
+    assert identity is not None and identity.unreachable_at is not None
+    assert identity.unreachable_reason == f"account-gone: slack: {reason}"
+    # Never named in the channel with an invitation to open a chat (any wording).
+    assert not [p for p in fake.in_channel(CHANNEL) if "U0NEW" in p.text]
+
+
+async def test_a_member_slack_hides_is_nudged_in_slack_words(workspace: Workspace) -> None:
+    ws, fake = workspace, workspace.fake
+    await setup_cop(ws)
+    fake.add_user("U0GUEST", "Gift")
+    fake.hidden.add("U0GUEST")
+    fake.posted.clear()
+    await ws.say_in_channel("U0GUEST", "hello from a guest")
+    [nudge] = [p for p in fake.in_channel(CHANNEL) if "<@U0GUEST>" in p.text]
+    assert "open Indaba under Apps" in nudge.text
+    assert "Start" not in nudge.text
 
 
 async def test_a_channel_the_bot_left_is_unreachable(h: Harness, fake_slack: FakeSlack) -> None:

@@ -176,9 +176,30 @@ async def test_premeeting_month(workspace: Workspace) -> None:
     assert ephemeral(fake, AMINA)[-1] == "Your votes: 2. You can change them until voting closes."
     assert ephemeral(fake, THANDI)[-1] == "Your votes: 3. You can change them until voting closes."
     assert await votes(ws) == [("Budget literacy", 2), ("Procurement monitoring", 3)]
-    # The engine keeps the ballot as posted (no live tally): the buttons stay usable.
-    assert ballot.edits == 0
-    assert not fake.calls_to("chat.update")
+    # The ballot in the channel is updated (chat.update) as members vote: the counts
+    # and how many have voted, its buttons kept.
+    assert ballot.edits == 9 and len(fake.calls("chat.update", ok=True)) == 9
+    shown = ballot.blocks[0]["text"]["text"]
+    assert "• 1. Open data portals · 0 votes" in shown
+    assert "• 2. Procurement monitoring · 3 votes" in shown
+    assert "• 3. Budget literacy · 2 votes" in shown
+    assert "4 members have voted so far." in shown
+    assert [b for b in ballot.blocks if b["type"] == "actions"] == [actions]
+    # A press delivered twice (the same action_ts) counts once: no toggle back.
+    twice = ws.press_payload(KWAME, ballot.ts, data, CHANNEL, action_ts="1796000000.000001")
+    for _ in range(2):
+        assert (await ws.interact(twice)).status_code == 200
+    assert await votes(ws) == [
+        ("Budget literacy", 2),
+        ("Open data portals", 1),
+        ("Procurement monitoring", 3),
+    ]
+    assert ephemeral(fake, KWAME)[-1] == (
+        "Your votes: 1, 2, 3. You can change them until voting closes."
+    )
+    assert ballot.edits == 10
+    await ws.press(KWAME, ballot.ts, data, CHANNEL)  # a new press takes it back
+    assert await votes(ws) == [("Budget literacy", 2), ("Procurement monitoring", 3)]
 
     # Only the facilitator closes the vote; the ranking goes to the channel with a
     # Block Kit header, and she gets it too.

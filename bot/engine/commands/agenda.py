@@ -12,7 +12,8 @@ from bot.engine.services.agenda import AgendaError
 from bot.engine.services.meetings import next_meeting
 from bot.engine.turn import Turn
 from bot.messages import ChoiceSelected
-from storage.models import AgendaRound, Meeting, OutboxMessage
+from storage.bulk import insert_ignore
+from storage.models import AgendaRound, Meeting, OutboxMessage, ProcessedEvent
 from storage.statuses import ContextKind, RoundStatus
 
 USAGE = "/agenda [add TITLE | withdraw N | vote N... | open | close | merge A B]"
@@ -103,6 +104,7 @@ async def agenda_command(turn: Turn, args: str) -> None:
                 dots[item_id] = dots.get(item_id, 0) + 1
             await agenda.set_votes(turn.session, found, settings, turn.member, dots, now)
             await _voted(turn, found)
+            await _refresh(turn, found)
         elif action in ("open", "close", "merge"):
             if not await require_facilitator(turn, f"/agenda {action}"):
                 return
@@ -157,10 +159,44 @@ async def _voted(turn: Turn, found: AgendaRound) -> None:
     )
 
 
+async def _refresh(turn: Turn, found: AgendaRound) -> None:
+    """The ballots posted as buttons show the new counts."""
+    assert turn.community is not None
+    meeting = await turn.session.get(Meeting, found.meeting_id)
+    if meeting is None:
+        return
+    stamp = turn.event.message_id or str(turn.services.clock.now().timestamp())
+    await agenda.refresh_ballots(
+        turn.session,
+        turn.services.messenger,
+        turn.community,
+        meeting,
+        found,
+        CommunitySettings.of(turn.community.settings),
+        f"{turn.member.id if turn.member else 0}:{stamp}",
+    )
+
+
+async def _first_press(turn: Turn) -> bool:
+    """A button press delivered twice (the same press id) counts once: a press toggles,
+    so a second delivery would take the vote back."""
+    event = turn.event
+    if not (isinstance(event, ChoiceSelected) and event.toggle and event.message_id):
+        return True
+    key = f"{event.platform}:press:{event.conversation.id}:{event.message_id}"
+    inserted = await insert_ignore(
+        turn.session,
+        ProcessedEvent,
+        [{"key": key[:300], "received_at": turn.services.clock.now()}],
+        ["key"],
+    )
+    return bool(inserted)
+
+
 async def ballot_pressed(turn: Turn, row: OutboxMessage, choice_ids: tuple[str, ...]) -> None:
     assert turn.community is not None and turn.member is not None
     found = await turn.session.get(AgendaRound, int(row.context.get("round_id", 0)))
-    if found is None:
+    if found is None or not await _first_press(turn):
         return
     settings = CommunitySettings.of(turn.community.settings)
     now = turn.services.clock.now()
@@ -188,6 +224,7 @@ async def ballot_pressed(turn: Turn, row: OutboxMessage, choice_ids: tuple[str, 
     # A native poll shows the member their own answer already.
     if not (isinstance(event, ChoiceSelected) and event.poll_id):
         await _voted(turn, found)
+    await _refresh(turn, found)
 
 
 def register(registry: Registry) -> None:

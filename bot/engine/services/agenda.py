@@ -392,11 +392,97 @@ async def post_ballot(
                 "kind": ContextKind.AGENDA_BALLOT,
                 "meeting_id": meeting.id,
                 "round_id": agenda.id,
+                "part": part,
+                "parts": len(chunks),
             },
             poll=approval,
             multi_select=True,
         )
     return posted
+
+
+async def refresh_ballots(
+    session: AsyncSession,
+    messenger: Messenger,
+    community: Community,
+    meeting: Meeting,
+    agenda: AgendaRound,
+    settings: CommunitySettings,
+    stamp: str,
+) -> int:
+    """Show the current counts on every ballot posted as buttons in a group (a native
+    poll shows its own): each is edited in place, its buttons kept, as members vote."""
+    rows = await session.scalars(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.community_id == community.id,
+            OutboxMessage.status == OutboxStatus.SENT,
+            OutboxMessage.conversation_kind == "group",
+            OutboxMessage.platform_poll_id.is_(None),
+            OutboxMessage.platform_message_id.is_not(None),
+        )
+        .order_by(OutboxMessage.id)
+    )
+    latest: dict[tuple[str, str], OutboxMessage] = {}
+    for row in rows:
+        context = row.context or {}
+        if (
+            context.get("kind") == ContextKind.AGENDA_BALLOT
+            and context.get("round_id") == agenda.id
+            and row.choices
+            and row.platform_message_id
+            and messenger.outbox.capabilities(row.platform).edits
+        ):
+            latest[(row.platform, row.platform_message_id)] = row
+    if not latest:
+        return 0
+    standing = {s.item.id: s for s in await standings(session, agenda)}
+    voters = len(
+        set(
+            (
+                await session.scalars(
+                    select(AgendaVote.member_id).where(
+                        AgendaVote.item_id.in_(list(standing) or [0]), AgendaVote.dots > 0
+                    )
+                )
+            ).all()
+        )
+    )
+    envelopes = []
+    for (_, message_id), row in latest.items():
+        chunk = [standing[int(c["id"])] for c in row.choices or [] if int(c["id"]) in standing]
+        if not chunk:
+            continue
+        text = messenger.t(
+            community,
+            None,
+            "agenda.ballot",
+            meeting=meeting.title,
+            approval=settings.agenda_voting == "approval",
+            dots=settings.agenda_dots,
+            part=int(row.context.get("part", 1)),
+            parts=int(row.context.get("parts", 1)),
+            items=[(s.number, s.item.title, s.item.detail) for s in chunk],
+            counts={s.number: s.votes for s in chunk},
+            voters=voters,
+        )
+        shown = row_to_message(row)
+        envelopes.append(
+            Envelope(
+                f"ballot-live:{row.id}:{stamp}",
+                OutgoingMessage(
+                    address=shown.address,
+                    text=text,
+                    choices=ballot_choices(chunk),
+                    multi_select=True,
+                    poll=shown.poll,
+                    edit_of=message_id,
+                ),
+                community_id=community.id,
+                context=dict(row.context),
+            )
+        )
+    return await messenger.outbox.put(session, envelopes)
 
 
 async def announce_proposals(

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.adapter import Capabilities
+from bot.adapter import Capabilities, is_account_gone
 from bot.engine.services import directory
 from bot.engine.texts import Texts
 from bot.messages import Address, ConversationKind, Mention, OutgoingMessage
@@ -142,6 +142,8 @@ class Reachability:
                 ),
             )
             return
+        if is_account_gone(reason):
+            return  # deactivated or deleted: nobody should be asked to open a chat
         await self._nudge_in_group(session, row, member, now)
 
     async def _nudge_in_group(
@@ -160,7 +162,9 @@ class Reachability:
                 continue
             nudge = OutgoingMessage(
                 address=Address(space.platform, ConversationKind.GROUP, space.conversation_id),
-                text=self._texts.render("nudge.group", self._language(community, None)),
+                text=self._texts.render(
+                    "nudge.group", self._language(community, None), platform=row.platform
+                ),
                 mention=Mention(row.conversation_id, member.display_name),
                 invite_to_dm=True,
             )
