@@ -266,6 +266,8 @@ def on_poll_answer(update: Update, bot_username: str) -> list[InboundEvent]:
 def on_chat_member(update: Update, bot_username: str) -> list[InboundEvent]:
     changed: ChatMemberUpdated | None = update.chat_member
     assert changed is not None
+    if changed.new_chat_member is None or changed.old_chat_member is None:
+        raise UnknownShape("chat_member without old and new members")
     user = changed.new_chat_member.user
     was_in = changed.old_chat_member.status in _PRESENT
     is_in = changed.new_chat_member.status in _PRESENT
@@ -281,6 +283,8 @@ def on_my_chat_member(update: Update, bot_username: str) -> list[InboundEvent]:
     space or the member is unreachable at once), added back or unblocked (reachable)."""
     changed: ChatMemberUpdated | None = update.my_chat_member
     assert changed is not None
+    if changed.new_chat_member is None or changed.old_chat_member is None:
+        raise UnknownShape("my_chat_member without old and new members")
     was_in = changed.old_chat_member.status in _PRESENT
     is_in = changed.new_chat_member.status in _PRESENT
     if was_in == is_in:
@@ -310,9 +314,30 @@ DISPATCH: dict[str, Normaliser] = {
 ALLOWED_UPDATES = list(DISPATCH)
 
 
+class UnknownShape(ValueError):
+    """An update of a known type whose fields are not what Telegram sends."""
+
+
 def normalise(update: Update, bot_username: str = "") -> list[InboundEvent]:
-    """The neutral events in one update; an unknown update type gives none."""
+    """The neutral events in one update; an unknown update type gives none, a known
+    type of the wrong shape raises :class:`UnknownShape` naming it."""
     for field_name, handler in DISPATCH.items():
         if getattr(update, field_name, None) is not None:
-            return handler(update, bot_username)
+            try:
+                events = handler(update, bot_username)
+            except (AttributeError, TypeError, ValueError, KeyError, AssertionError) as error:
+                raise UnknownShape(f"{field_name} ({type(error).__name__})") from None
+            for event in events:
+                _check_texts(field_name, event)
+            return events
     return []
+
+
+def _check_texts(field_name: str, event: InboundEvent) -> None:
+    """PTB does not check types: a number or an object where Telegram sends text is
+    not an update Telegram sent."""
+    texts = [getattr(event, name) for name in ("text", "command", "args") if hasattr(event, name)]
+    texts += list(getattr(event, "choice_ids", ()))
+    texts += [event.sender.display_name, event.conversation.title or ""]
+    if not all(isinstance(text, str) for text in texts):
+        raise UnknownShape(f"{field_name} with a text that is not a string")

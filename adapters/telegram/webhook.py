@@ -118,7 +118,7 @@ class Webhook:
             log.warning("telegram webhook: malformed update: %s", error)
             return JSONResponse({"ok": False, "error": "malformed update"}, status_code=400)
         except Exception as error:  # a shape PTB accepted but the normaliser cannot read
-            log.warning("telegram webhook: malformed update: %s", type(error).__name__)
+            log.warning("telegram webhook: malformed update: %s", error)
             return JSONResponse({"ok": False, "error": "malformed update"}, status_code=400)
         try:
             await self._accept(update, events)
