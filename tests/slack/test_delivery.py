@@ -4,6 +4,7 @@ edits, ephemeral replies, long texts, 429s and unreachable members."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ from bot.runtime.outbox import Envelope
 from storage.models import Identity, OutboxMessage
 from tests.fakes.slack_api import FakeSlack, Limit
 from tests.harness import Harness
-from tests.slack.conftest import CHANNEL, Workspace, make_adapter
+from tests.slack.conftest import CHANNEL, FAST, Workspace, make_adapter
 from tests.slack.test_month import setup_cop
 
 GROUP = Address("slack", ConversationKind.GROUP, CHANNEL)
@@ -210,3 +211,36 @@ async def test_a_channel_the_bot_left_is_unreachable(h: Harness, fake_slack: Fak
     await put(h, OutgoingMessage(GROUP, "digest"))
     await h.settle()
     assert await statuses(h) == ["unreachable"]
+
+
+async def test_a_restart_does_not_reopen_the_dms(
+    database_url: str, tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    members = [f"U0M{i:03d}" for i in range(250)]
+    for user in members:
+        fake_slack.add_user(user, user)
+    # Quick opens for the test; the pace at Slack's Tier 3 is measured by the benchmark.
+    fake_slack.method_limits["conversations.open"] = Limit(1000, 1000)
+    quick = dataclasses.replace(FAST, open_rate=1000, open_burst=1000)
+    first = await Harness.create(database_url, tmp_path, adapters=[make_adapter(fake_slack, quick)])
+    try:
+        await put(first, *(OutgoingMessage(dm(u), "before") for u in members), prefix="a")
+        await until_delivered(first)
+    finally:
+        await first.aclose()
+    assert len(fake_slack.calls("conversations.open", ok=True)) == 250
+    # A new process: Slack still has the DMs, listed 200 a page instead of re-opened.
+    adapter = make_adapter(fake_slack)
+    second = await Harness.create(database_url, tmp_path, adapters=[adapter])
+    try:
+        assert await adapter.client.dms_known() == 250
+        await put(second, *(OutgoingMessage(dm(u), "after") for u in members), prefix="b")
+        await until_delivered(second)
+    finally:
+        await second.aclose()
+    assert len(fake_slack.calls("conversations.open")) == 250  # none after the restart
+    assert [c.params.get("cursor") for c in fake_slack.calls("users.conversations")][-2:] == [
+        None,
+        "200",
+    ]
+    assert all([p.text for p in fake_slack.to_user(u)] == ["before", "after"] for u in members)

@@ -8,6 +8,7 @@ from bot.engine.commands import (
     digest,
     harvest,
     help,
+    home,
     membership,
     onboarding,
     practice,
@@ -28,6 +29,7 @@ MODULES = (
     harvest,
     digest,
     weekly_question,
+    home,
 )
 
 
