@@ -36,12 +36,16 @@ def _sqlite_begin(connection: Any) -> None:
 
 
 def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
+    """An engine for ``url``; ``pool_size`` connections (and as many overflow) on
+    PostgreSQL, one on SQLite."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+        # One connection: SQLite has one writer, and waiting for the pool's connection is
+        # an asyncio wait in order, where waiting on SQLite's lock is a polling sleep.
+        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine

@@ -159,6 +159,7 @@ class Inbox:
         self._stopping = asyncio.Event()
         # Handling tasks in flight, the workers' and drain()'s alike.
         self._running: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(concurrency)
 
     # -- storing (the request handler's side) -----------------------------------------
 
@@ -247,41 +248,42 @@ class Inbox:
 
     async def run(self) -> None:
         """Claim and handle events until :meth:`stop`; ``concurrency`` at once."""
-        running = self._running
         try:
             while not self._stopping.is_set():
                 self.wakeup.clear()
-                free = self._concurrency - len(running)
+                # Claim ahead (up to twice the handlers) so a claim's cost is shared.
+                room = 2 * self._concurrency - len(self._running)
                 rows: Sequence[InboxEvent] = []
-                if free > 0:
+                if room > 0:
                     try:
-                        rows = await self._claim(free)
+                        rows = await self._claim(room)
                     except Exception:
                         log.exception("claiming inbound events failed; trying again shortly")
                 for row in rows:
                     self._spawn(row)
-                if rows and len(rows) == free:
-                    # Full: wait for a slot before claiming more.
-                    await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                if rows and len(rows) == room:
+                    # Full: wait for a handler to finish before claiming more.
+                    await asyncio.wait(set(self._running), return_when=asyncio.FIRST_COMPLETED)
                     continue
                 if rows:
                     continue
                 waiters = {
                     asyncio.ensure_future(self.wakeup.wait()),
                     asyncio.ensure_future(self._stopping.wait()),
-                    *running,
                 }
                 await asyncio.wait(
-                    waiters, timeout=self._poll_interval, return_when=asyncio.FIRST_COMPLETED
+                    waiters | self._running,
+                    timeout=self._poll_interval,
+                    return_when=asyncio.FIRST_COMPLETED,
                 )
-                for waiter in waiters - running:
+                for waiter in waiters:
                     waiter.cancel()
         finally:
-            if running:
-                await asyncio.wait(running, timeout=10)
+            if self._running:
+                await asyncio.wait(set(self._running), timeout=10)
 
     def _spawn(self, row: InboxEvent) -> None:
-        task = asyncio.create_task(self._handle(row), name=f"inbox-{row.id}")
+        task = asyncio.create_task(self._handle_one(row), name=f"inbox-{row.id}")
         self._running.add(task)
         task.add_done_callback(self._running.discard)
 
@@ -293,7 +295,7 @@ class Inbox:
         are handling already (for the console and tests)."""
         total = 0
         for _ in range(max_passes):
-            rows = await self._claim(self._concurrency)
+            rows = await self._claim(2 * self._concurrency)
             for row in rows:
                 self._spawn(row)
             total += len(rows)
@@ -352,6 +354,10 @@ class Inbox:
                 ).all()
             )
         return [row for row in rows if row.id in claimed]
+
+    async def _handle_one(self, row: InboxEvent) -> None:
+        async with self._slots:
+            await self._handle(row)
 
     async def _handle(self, row: InboxEvent) -> None:
         try:
