@@ -284,6 +284,20 @@ class CodeAttempt(Base):
     __table_args__ = (Index("ix_code_attempts_sender", "platform", "user_id", "failed_at"),)
 
 
+class Replica(Base):
+    """One running ``indaba run`` process, seen through its heartbeat (``indaba status``)."""
+
+    __tablename__ = "replicas"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int]
+    started_at: Mapped[datetime]
+    seen_at: Mapped[datetime]
+    # What this process leads, comma-separated ("timetable", "telegram-polling"), or "".
+    leads: Mapped[str] = mapped_column(String(200), default="")
+
+
 class InboxEvent(Base):
     """An inbound event, stored before the platform is answered 2xx and handled after.
 

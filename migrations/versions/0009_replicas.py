@@ -1,0 +1,34 @@
+"""replicas
+
+Revision ID: 0009
+Revises: 0008
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import storage.types
+
+revision: str = "0009"
+down_revision: str | None = "0008"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "replicas",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("host", sa.String(length=200), nullable=False),
+        sa.Column("pid", sa.Integer(), nullable=False),
+        sa.Column("started_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("seen_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("leads", sa.String(length=200), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_replicas")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("replicas")
