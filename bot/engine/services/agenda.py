@@ -432,6 +432,7 @@ async def refresh_ballots(
             and row.choices
             and row.platform_message_id
             and messenger.outbox.capabilities(row.platform).edits
+            and messenger.outbox.capabilities(row.platform).buttons
         ):
             latest[(row.platform, row.platform_message_id)] = row
     if not latest:
