@@ -25,6 +25,7 @@ from bot.messages import InboundEvent
 from bot.runtime.clock import Clock, SystemClock, VirtualClock
 from bot.runtime.delivery import DeliveryLoop
 from bot.runtime.inbox import Inbox
+from bot.runtime.leadership import Leadership
 from bot.runtime.metrics import Metrics
 from bot.runtime.outbox import Outbox
 from bot.runtime.timetable import Occurrence, Timetable
@@ -100,6 +101,7 @@ class Indaba:
             concurrency=1 if self.db.dialect.name == "sqlite" else settings.inbox_concurrency,
             max_attempts=settings.inbox_max_attempts,
         )
+        self.leadership = Leadership(self.db, self.sessions, self.clock)
         self.timetable = Timetable(
             self.sessions,
             self.clock,
@@ -149,7 +151,9 @@ class Indaba:
         for adapter in self.adapters.values():
             await adapter.start(context)
         if schedule:
-            await self.timetable.start()
+            # One process of those sharing the database runs the timetable.
+            self.leadership.role("timetable", self.timetable.start, self.timetable.aclose)
+            await self.leadership.start()
         if deliver:
             self._tasks.append(asyncio.create_task(self.inbox.run(), name="inbox"))
             self._tasks.append(asyncio.create_task(self.delivery.run(), name="delivery"))
@@ -186,6 +190,7 @@ class Indaba:
         for task in self._tasks:
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(task, timeout=5)
+        await self.leadership.aclose()
         await self.timetable.aclose()
         for adapter in self.adapters.values():
             with contextlib.suppress(Exception):
