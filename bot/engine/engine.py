@@ -47,10 +47,13 @@ MAX_MESSAGE_LENGTH = 4000
 def event_key(event: InboundEvent) -> str | None:
     """The key a platform's re-delivery of ``event`` repeats; None when it has none.
 
+    A button press is keyed by its press id (a re-delivered press would toggle back).
     An edit is keyed by a digest of its text (each new text is a new event); the digest
     is stable across processes and restarts, unlike Python's ``hash()``.
     """
-    if event.message_id is None or isinstance(event, ChoiceSelected):
+    # A whole selection (a poll answer) may be reported again with a change; a press
+    # toggles, so a second delivery of the same press must count once.
+    if event.message_id is None or (isinstance(event, ChoiceSelected) and not event.toggle):
         return None
     suffix = ""
     if isinstance(event, MessageEdited):

@@ -12,8 +12,7 @@ from bot.engine.services.agenda import AgendaError
 from bot.engine.services.meetings import next_meeting
 from bot.engine.turn import Turn
 from bot.messages import ChoiceSelected
-from storage.bulk import insert_ignore
-from storage.models import AgendaRound, Meeting, OutboxMessage, ProcessedEvent
+from storage.models import AgendaRound, Meeting, OutboxMessage
 from storage.statuses import ContextKind, RoundStatus
 
 USAGE = "/agenda [add TITLE | withdraw N | vote N... | open | close | merge A B]"
@@ -177,26 +176,10 @@ async def _refresh(turn: Turn, found: AgendaRound) -> None:
     )
 
 
-async def _first_press(turn: Turn) -> bool:
-    """A button press delivered twice (the same press id) counts once: a press toggles,
-    so a second delivery would take the vote back."""
-    event = turn.event
-    if not (isinstance(event, ChoiceSelected) and event.toggle and event.message_id):
-        return True
-    key = f"{event.platform}:press:{event.conversation.id}:{event.message_id}"
-    inserted = await insert_ignore(
-        turn.session,
-        ProcessedEvent,
-        [{"key": key[:300], "received_at": turn.services.clock.now()}],
-        ["key"],
-    )
-    return bool(inserted)
-
-
 async def ballot_pressed(turn: Turn, row: OutboxMessage, choice_ids: tuple[str, ...]) -> None:
     assert turn.community is not None and turn.member is not None
     found = await turn.session.get(AgendaRound, int(row.context.get("round_id", 0)))
-    if found is None or not await _first_press(turn):
+    if found is None:
         return
     settings = CommunitySettings.of(turn.community.settings)
     now = turn.services.clock.now()
