@@ -16,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
@@ -45,13 +46,31 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 600.0
 
 
+@dataclass(slots=True)
+class Arrangement:
+    """What the policy decided for a claimed batch: the conversations' rows to send now,
+    each list in the order to send it; rows that wait for their member's reply window
+    (``hold``); rows past their useful life (``expire``); rows that wait until a time
+    (``later``)."""
+
+    send: list[list[OutboxMessage]] = field(default_factory=list)
+    hold: list[OutboxMessage] = field(default_factory=list)
+    expire: list[tuple[OutboxMessage, str]] = field(default_factory=list)
+    later: list[tuple[OutboxMessage, datetime, str]] = field(default_factory=list)
+
+
 class DeliveryPolicy(Protocol):
     """The engine's decisions the loop asks for; ``on_held`` and ``on_unreachable`` are
     called inside the transaction that records the batch, so what they write is
     committed with the outcome."""
 
-    async def closed_windows(self, rows: Sequence[OutboxMessage]) -> set[tuple[str, str]]:
-        """The (platform, conversation) pairs among ``rows`` whose reply window is closed."""
+    async def arrange(self, rows: Sequence[OutboxMessage]) -> Arrangement:
+        """Which of the claimed ``rows`` go out now, in what order, and which wait or expire."""
+        ...
+
+    async def recheck_failed(self, session: AsyncSession, now: datetime) -> int:
+        """Messages the platform accepted and later reported failed: queue, hold or park
+        them as a refusal at send time would have. Returns how many were changed."""
         ...
 
     async def on_held(
@@ -116,6 +135,7 @@ class DeliveryLoop:
         # One pass at a time per process (the loop and drain() may both call), so at most
         # one claimed batch is in flight: that bounds what a crash can repeat.
         self._pass = asyncio.Lock()
+        self._rechecked = 0.0
 
     # -- running ---------------------------------------------------------------
 
@@ -143,7 +163,7 @@ class DeliveryLoop:
 
     async def drain(self, max_passes: int = 1000) -> int:
         """Deliver until nothing is due now (for the console and tests)."""
-        total = 0
+        total = await self.recheck_failed(force=True)
         for _ in range(max_passes):
             handled = await self.deliver_due()
             if handled == 0:
@@ -160,23 +180,42 @@ class DeliveryLoop:
         path; the price is that a crash between sending and recording repeats at most
         one batch (``concurrency × 4`` messages per adapter).
         """
+        await self.recheck_failed()
         async with self._pass:
             return await self._deliver_batch(batch_size)
+
+    async def recheck_failed(self, *, force: bool = False, every: float = 2.0) -> int:
+        """Let the policy act on ``failed`` statuses reported after sending (at most every
+        ``every`` seconds unless forced: it is a scan of sent rows)."""
+        if not force and time.monotonic() - self._rechecked < every:
+            return 0
+        self._rechecked = time.monotonic()
+        async with self._sessions() as session, session.begin():
+            return await self._policy.recheck_failed(session, self._clock.now())
 
     async def _deliver_batch(self, batch_size: int | None) -> int:
         rows = await self._claim(batch_size or self._concurrency * 4 * max(len(self._adapters), 1))
         if not rows:
             return 0
-        groups: dict[tuple[str, str], list[OutboxMessage]] = {}
-        for row in rows:
-            groups.setdefault((row.platform, row.conversation_id), []).append(row)
+        try:
+            arrangement = await self._policy.arrange(rows)
+        except Exception:
+            log.exception("delivery policy failed; sending the batch in order")
+            groups: dict[tuple[str, str], list[OutboxMessage]] = {}
+            for row in rows:
+                groups.setdefault((row.platform, row.conversation_id), []).append(row)
+            arrangement = Arrangement(send=list(groups.values()))
         outcomes: list[tuple[OutboxMessage, _Outcome]] = []
-        held: list[OutboxMessage] = []
+        held: list[OutboxMessage] = list(arrangement.hold)
         released: list[tuple[OutboxMessage, float]] = []
         await asyncio.gather(
-            *(self._deliver_group(group, outcomes, held, released) for group in groups.values())
+            *(
+                self._deliver_group(group, outcomes, held, released)
+                for group in arrangement.send
+                if group
+            )
         )
-        await self._record(outcomes, held, released)
+        await self._record(outcomes, held, released, arrangement.expire, arrangement.later)
         return len(rows)
 
     async def _claim(self, limit: int) -> Sequence[OutboxMessage]:
@@ -222,14 +261,8 @@ class DeliveryLoop:
         platform = rows[0].platform
         adapter = self._adapters[platform]
         async with self._semaphores[platform]:
-            closed = await self._policy.closed_windows(rows[:1])
-            window_open = (platform, rows[0].conversation_id) not in closed
             for index, row in enumerate(rows):
-                message = row_to_message(row)
-                if not window_open and not message.reopener:
-                    held.extend(rows[index:])
-                    return
-                outcome = await self._send(adapter, message)
+                outcome = await self._send(adapter, row_to_message(row))
                 outcomes.append((row, outcome))
                 if outcome.status is Outcome.WAIT:
                     # Keep the conversation in order: the rest waits as long as this one.
@@ -299,6 +332,8 @@ class DeliveryLoop:
         outcomes: Sequence[tuple[OutboxMessage, _Outcome]],
         held: Sequence[OutboxMessage],
         released: Sequence[tuple[OutboxMessage, float]],
+        expired: Sequence[tuple[OutboxMessage, str]] = (),
+        later: Sequence[tuple[OutboxMessage, datetime, str]] = (),
     ) -> None:
         now = self._clock.now()
         async with self._sessions() as session, session.begin():
@@ -329,6 +364,23 @@ class DeliveryLoop:
                     .values(status=OutboxStatus.HELD, lease_until=None)
                 )
                 await self._policy.on_held(session, held, now)
+            for row, reason in expired:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == row.id)
+                    .values(status=OutboxStatus.EXPIRED, lease_until=None, last_error=reason)
+                )
+            for row, when, reason in later:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == row.id)
+                    .values(
+                        status=OutboxStatus.PENDING,
+                        lease_until=None,
+                        next_attempt_at=when,
+                        last_error=reason,
+                    )
+                )
             for row, delay in released:
                 await session.execute(
                     update(OutboxMessage)

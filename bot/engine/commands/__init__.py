@@ -13,6 +13,7 @@ from bot.engine.commands import (
     onboarding,
     practice,
     questions,
+    reopener,
     wall,
     weekly_question,
 )
@@ -30,6 +31,7 @@ MODULES = (
     digest,
     weekly_question,
     home,
+    reopener,
 )
 
 

@@ -1,9 +1,16 @@
 """Delivery policy: who can be reached where, and what to send when they cannot.
 
 The delivery loop (``bot.runtime.delivery``) only claims, sends and records; it asks
-this service which reply windows are closed, and hands it the messages that were held
-or whose address turned out unreachable. Texts are rendered in the member's language
-(or the community's, for a group).
+this service how to arrange each claimed batch, and hands it the messages that were
+held, later reported failed, or whose address turned out unreachable. Texts are
+rendered in the member's language (or the community's, for a group).
+
+For a member whose reply window is closed (WhatsApp's 24 hours), the re-opening
+message goes first and is never held by the window it opens; everything else waits
+(``held``) until the member writes, at most one re-opener a day asks them to. What
+waited is checked again when it is released: a question whose meeting has started, a
+ballot whose voting closed, a re-opener with nothing left to open are ``expired``
+rather than sent.
 """
 
 from __future__ import annotations
@@ -12,21 +19,39 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.adapter import Capabilities, is_account_gone
+from bot.adapter import Capabilities, DeliveryFailure, is_account_gone
 from bot.engine.services import directory
 from bot.engine.texts import Texts
 from bot.messages import Address, ConversationKind, Mention, OutgoingMessage
 from bot.runtime.clock import Clock
+from bot.runtime.delivery import Arrangement
 from bot.runtime.outbox import Envelope, Outbox, row_to_message
-from storage.models import Community, Identity, Member, OutboxMessage
+from storage.models import (
+    AgendaRound,
+    Community,
+    Identity,
+    Meeting,
+    Member,
+    OutboxMessage,
+    Prompt,
+)
+from storage.statuses import ContextKind, OutboxStatus, PromptStatus, RoundStatus
 
 log = logging.getLogger(__name__)
 
 # A window closing within this margin counts as closed: the message would arrive late.
 WINDOW_MARGIN = timedelta(minutes=1)
+# A weekly digest that waited longer than this is superseded by the next one.
+DIGEST_LIFE = timedelta(days=7)
+# A message reported failed for a reason worth retrying is tried again after this.
+FAILED_RETRY = timedelta(seconds=30)
+
+
+def is_reopener(row: OutboxMessage) -> bool:
+    return bool((row.options or {}).get("reopener"))
 
 
 class Reachability:
@@ -44,6 +69,183 @@ class Reachability:
         self._clock = clock
         self._capabilities = capabilities
 
+    # -- arranging a batch -------------------------------------------------------------
+
+    async def arrange(self, rows: Sequence[OutboxMessage]) -> Arrangement:
+        """Per conversation: drop what is past its useful life; when the window is
+        closed send the re-opener alone, first, and hold the rest; when it is open, a
+        re-opener has nothing to open and everything else goes out in order."""
+        now = self._clock.now()
+        groups: dict[tuple[str, str], list[OutboxMessage]] = {}
+        for row in sorted(rows, key=lambda r: r.id):
+            groups.setdefault((row.platform, row.conversation_id), []).append(row)
+        async with self._sessions() as session:
+            stale = await self._past_useful_life(session, rows, now)
+            closed = await self._closed(session, rows, now)
+        arrangement = Arrangement()
+        for key, group in groups.items():
+            live = []
+            for row in group:
+                if row.id in stale:
+                    arrangement.expire.append((row, stale[row.id]))
+                else:
+                    live.append(row)
+            reopeners = [row for row in live if is_reopener(row)]
+            others = [row for row in live if not is_reopener(row)]
+            if key in closed:
+                arrangement.expire.extend(
+                    (row, "superseded by a newer re-opener") for row in reopeners[:-1]
+                )
+                arrangement.send.append(reopeners[-1:])
+                arrangement.hold.extend(others)
+            else:
+                arrangement.expire.extend(
+                    (row, "the reply window is open: nothing to re-open") for row in reopeners
+                )
+                arrangement.send.append(others)
+        return arrangement
+
+    async def _past_useful_life(
+        self, session: AsyncSession, rows: Sequence[OutboxMessage], now: datetime
+    ) -> dict[int, str]:
+        """Row id → why it is no longer worth sending, for the rows that are not."""
+        stale: dict[int, str] = {}
+        prompt_rows: dict[int, list[OutboxMessage]] = {}
+        round_rows: dict[int, list[OutboxMessage]] = {}
+        announced: dict[int, list[OutboxMessage]] = {}
+        for row in rows:
+            context = row.context or {}
+            kind = context.get("kind")
+            if kind == ContextKind.PROMPT and str(context.get("prompt_id", "")).isdigit():
+                prompt_rows.setdefault(int(context["prompt_id"]), []).append(row)
+            elif kind == ContextKind.AGENDA_BALLOT and str(context.get("round_id", "")).isdigit():
+                round_rows.setdefault(int(context["round_id"]), []).append(row)
+            elif row.idempotency_key.startswith("digest:") and now - row.created_at > DIGEST_LIFE:
+                stale[row.id] = "a newer digest is due"
+            elif row.idempotency_key.startswith("agenda-open:"):
+                named = row.idempotency_key.split(":")[1]
+                if named.isdigit():
+                    announced.setdefault(int(named), []).append(row)
+        if announced:
+            phases = dict(
+                (
+                    await session.execute(
+                        select(AgendaRound.meeting_id, AgendaRound.status).where(
+                            AgendaRound.meeting_id.in_(list(announced))
+                        )
+                    )
+                ).all()
+            )
+            for meeting_id, waiting in announced.items():
+                if phases.get(meeting_id, RoundStatus.PROPOSALS) != RoundStatus.PROPOSALS:
+                    for row in waiting:
+                        stale[row.id] = "proposals have closed"
+        if prompt_rows:
+            found = {
+                prompt.id: (prompt, meeting)
+                for prompt, meeting in (
+                    await session.execute(
+                        select(Prompt, Meeting)
+                        .join(Meeting, Meeting.id == Prompt.meeting_id)
+                        .where(Prompt.id.in_(list(prompt_rows)))
+                    )
+                ).all()
+            }
+            for prompt_id, waiting in prompt_rows.items():
+                reason = None
+                if prompt_id not in found:
+                    reason = "the question was removed"
+                else:
+                    prompt, meeting = found[prompt_id]
+                    if meeting.cancelled_at is not None:
+                        reason = "the meeting was cancelled"
+                    elif meeting.starts_at <= now:
+                        reason = "the meeting has started"
+                    elif prompt.status in (PromptStatus.ANSWERED, PromptStatus.WITHDRAWN):
+                        reason = f"the question was {prompt.status}"
+                for row in waiting:
+                    if reason is not None:
+                        stale[row.id] = reason
+        if round_rows:
+            statuses = dict(
+                (
+                    await session.execute(
+                        select(AgendaRound.id, AgendaRound.status).where(
+                            AgendaRound.id.in_(list(round_rows))
+                        )
+                    )
+                ).all()
+            )
+            for round_id, waiting in round_rows.items():
+                if statuses.get(round_id) != RoundStatus.VOTING:
+                    for row in waiting:
+                        stale[row.id] = "voting has closed"
+        return stale
+
+    async def _closed(
+        self, session: AsyncSession, rows: Sequence[OutboxMessage], now: datetime
+    ) -> set[tuple[str, str]]:
+        """Conversations whose window is closed: by the member's last message, or because
+        the platform refused a message there since (a held row is still waiting)."""
+        closed = await self._closed_by_time(session, rows, now)
+        windowed = {
+            (row.platform, row.conversation_id)
+            for row in rows
+            if row.conversation_kind == ConversationKind.DM.value
+            and self._window(row.platform) is not None
+        } - closed
+        if windowed:
+            waiting = (
+                await session.execute(
+                    select(OutboxMessage.platform, OutboxMessage.conversation_id)
+                    .where(
+                        OutboxMessage.status == OutboxStatus.HELD,
+                        OutboxMessage.platform.in_({p for p, _ in windowed}),
+                        OutboxMessage.conversation_id.in_({c for _, c in windowed}),
+                    )
+                    .distinct()
+                )
+            ).all()
+            closed |= {(p, c) for p, c in waiting if (p, c) in windowed}
+        return closed
+
+    # -- failures reported after sending --------------------------------------------------
+
+    async def recheck_failed(self, session: AsyncSession, now: datetime) -> int:
+        """A ``failed`` status arrived for a sent message (its row keeps the error the
+        engine recorded): follow the rule of the same refusal at send time."""
+        rows = (
+            await session.scalars(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.status == OutboxStatus.SENT,
+                    OutboxMessage.last_error.is_not(None),
+                    or_(*(OutboxMessage.last_error.like(f"{kind}:%") for kind in DeliveryFailure)),
+                )
+                .order_by(OutboxMessage.id)
+                .limit(500)
+            )
+        ).all()
+        for row in rows:
+            failure = DeliveryFailure.of(row.last_error)
+            log.info("outbox message %s failed after sending: %s", row.id, row.last_error)
+            if failure is DeliveryFailure.WINDOW_CLOSED:
+                row.status = OutboxStatus.HELD
+                await session.flush()
+                await self.on_held(session, [row], now)
+            elif failure is DeliveryFailure.UNREACHABLE:
+                row.status = OutboxStatus.UNREACHABLE
+                await session.flush()
+                await self.on_unreachable(session, row, row.last_error or "", now)
+            elif failure is DeliveryFailure.RETRY:
+                row.status = OutboxStatus.PENDING
+                row.attempts += 1
+                row.next_attempt_at = now + FAILED_RETRY * row.attempts
+                self._outbox.wakeup.set()
+            else:
+                row.status = OutboxStatus.DEAD
+        return len(rows)
+
     # -- reply windows ---------------------------------------------------------------
 
     async def closed_windows(self, rows: Sequence[OutboxMessage]) -> set[tuple[str, str]]:
@@ -53,6 +255,12 @@ class Reachability:
         answer to someone who just wrote) counts as open: the platform enforces the
         window itself, and its refusal holds the message.
         """
+        async with self._sessions() as session:
+            return await self._closed_by_time(session, rows, self._clock.now())
+
+    async def _closed_by_time(
+        self, session: AsyncSession, rows: Sequence[OutboxMessage], now: datetime
+    ) -> set[tuple[str, str]]:
         wanted = {
             (row.platform, row.conversation_id)
             for row in rows
@@ -61,18 +269,16 @@ class Reachability:
         }
         if not wanted:
             return set()
-        async with self._sessions() as session:
-            found = (
-                await session.execute(
-                    select(Identity.platform, Identity.user_id, func.max(Identity.last_inbound_at))
-                    .where(
-                        Identity.platform.in_({platform for platform, _ in wanted}),
-                        Identity.user_id.in_({user for _, user in wanted}),
-                    )
-                    .group_by(Identity.platform, Identity.user_id)
+        found = (
+            await session.execute(
+                select(Identity.platform, Identity.user_id, func.max(Identity.last_inbound_at))
+                .where(
+                    Identity.platform.in_({platform for platform, _ in wanted}),
+                    Identity.user_id.in_({user for _, user in wanted}),
                 )
-            ).all()
-        now = self._clock.now()
+                .group_by(Identity.platform, Identity.user_id)
+            )
+        ).all()
         closed = set()
         for platform, user_id, last in found:
             if (platform, user_id) not in wanted:
@@ -99,10 +305,17 @@ class Reachability:
                 community=community.name if community is not None else "Indaba",
             )
             message = OutgoingMessage(address=row_to_message(row).address, text=text, reopener=True)
+            # One a day: the key names the day, so a second hold that day writes nothing.
             key = f"reopener:{row.platform}:{row.conversation_id}:{now.date().isoformat()}"
             await self._outbox.put_one(
                 session,
-                Envelope(key, message, community_id=row.community_id, member_id=row.member_id),
+                Envelope(
+                    key,
+                    message,
+                    community_id=row.community_id,
+                    member_id=row.member_id,
+                    context={"kind": ContextKind.REOPENER},
+                ),
             )
 
     # -- unreachable addresses --------------------------------------------------------
