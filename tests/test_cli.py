@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from bot.app.cli import app
 from storage.db import create_engine
 from storage.migrate import head_revision
-from storage.models import OutboxMessage
+from storage.models import InboxEvent, OutboxMessage, Replica
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -217,3 +217,49 @@ def test_lists_codes_and_the_outbox(tmp_path: Path, database_url: str) -> None:
     assert indaba("outbox", "retry", "--id", "2", env=env).stdout == "0 message(s) queued again\n"
     status = indaba("status", env=env).stdout
     assert "dead or unreachable" not in status and "outbox: pending 2" in status
+
+
+async def _dead_event_and_a_replica(database_url: str) -> None:
+    engine = create_engine(database_url)
+    now = datetime.now(UTC)
+    async with engine.begin() as connection:
+        await connection.execute(
+            InboxEvent.__table__.insert(),
+            {
+                "platform": "whatsapp",
+                "conversation_key": "whatsapp:2547",
+                "kind": "MessageReceived",
+                "payload": {},
+                "status": "dead",
+                "attempts": 6,
+                "next_attempt_at": now,
+                "received_at": now,
+                "last_error": "RuntimeError: the engine failed",
+            },
+        )
+        await connection.execute(
+            Replica.__table__.insert(),
+            {
+                "id": "host-1-abc",
+                "host": "host",
+                "pid": 1,
+                "started_at": now,
+                "seen_at": now,
+                "leads": "timetable",
+            },
+        )
+    await engine.dispose()
+
+
+def test_status_shows_the_inbox_and_the_replicas(tmp_path: Path, database_url: str) -> None:
+    env = db_env(tmp_path, database_url)
+    assert indaba("db", "upgrade", env=env).returncode == 0
+    assert "inbox: nothing waiting" in indaba("status", env=env).stdout
+    asyncio.run(_dead_event_and_a_replica(database_url))
+    status = indaba("status", env=env).stdout
+    assert "inbox: dead 1" in status
+    assert "1\twhatsapp\tMessageReceived\t6 attempts\tRuntimeError: the engine failed" in status
+    assert "replica host-1-abc: pid 1 on host" in status and "leads timetable" in status
+    assert indaba("inbox", "retry", env=env).returncode == 2
+    assert indaba("inbox", "retry", "--dead", env=env).stdout == "1 event(s) queued again\n"
+    assert "inbox: pending 1" in indaba("status", env=env).stdout

@@ -28,8 +28,8 @@ from bot.runtime.metrics import Metrics
 from bot.runtime.outbox import Outbox
 from bot.runtime.timetable import Occurrence, Timetable
 from storage.migrate import is_up_to_date
-from storage.models import Community, Meeting, Member, OutboxMessage
-from storage.statuses import OutboxStatus
+from storage.models import Community, InboxEvent, Meeting, Member, OutboxMessage, Replica
+from storage.statuses import InboxStatus, OutboxStatus
 
 # Messages the delivery loop gave up on, for an operator to look at and queue again.
 PARKED = (OutboxStatus.DEAD, OutboxStatus.UNREACHABLE)
@@ -276,4 +276,63 @@ async def describe(
     for occurrence in sorted(nexts.values(), key=lambda o: (o.due_at, o.key))[:12]:
         lines.append(f"next: {occurrence.key} at {occurrence.due_at:%Y-%m-%d %H:%M} UTC")
     lines.append("outbox: " + (", ".join(f"{k} {v}" for k, v in sorted(depth.items())) or "empty"))
+    async with sessions() as session:
+        waiting = await inbox_depth(session)
+        replicas = await live_replicas(session, now)
+    lines.append(
+        "inbox: " + (", ".join(f"{k} {v}" for k, v in sorted(waiting.items())) or "nothing waiting")
+    )
+    for replica in replicas:
+        leads = f", leads {replica.leads}" if replica.leads else ""
+        lines.append(
+            f"replica {replica.id}: pid {replica.pid} on {replica.host},"
+            f" seen {replica.seen_at:%H:%M:%S} UTC{leads}"
+        )
     return "\n".join(lines)
+
+
+# -- the inbox and the replicas ---------------------------------------------------------------
+
+
+async def inbox_depth(session: AsyncSession) -> dict[str, int]:
+    """Inbound events not handled yet (pending, handling) and dead ones, by status."""
+    rows = await session.execute(
+        select(InboxEvent.status, func.count())
+        .where(InboxEvent.status != InboxStatus.DONE)
+        .group_by(InboxEvent.status)
+    )
+    return {str(status): int(count) for status, count in rows.all()}
+
+
+async def dead_events(session: AsyncSession, limit: int = 20) -> Sequence[InboxEvent]:
+    """Inbound events parked as dead, newest first."""
+    rows = await session.scalars(
+        select(InboxEvent)
+        .where(InboxEvent.status == InboxStatus.DEAD)
+        .order_by(InboxEvent.id.desc())
+        .limit(limit)
+    )
+    return rows.all()
+
+
+async def retry_events(
+    sessions: async_sessionmaker[AsyncSession], now: datetime, event_id: int | None = None
+) -> int:
+    """Queue again one dead inbound event, or every dead one; returns how many."""
+    statement = update(InboxEvent).values(
+        status=InboxStatus.PENDING, attempts=0, next_attempt_at=now, lease_until=None
+    )
+    statement = statement.where(InboxEvent.status == InboxStatus.DEAD)
+    if event_id is not None:
+        statement = statement.where(InboxEvent.id == event_id)
+    async with sessions() as session, session.begin():
+        result = await session.execute(statement.returning(InboxEvent.id))
+        return len(result.all())
+
+
+async def live_replicas(session: AsyncSession, now: datetime) -> Sequence[Replica]:
+    """The ``indaba run`` processes seen in the last two minutes."""
+    rows = await session.scalars(
+        select(Replica).where(Replica.seen_at > now - timedelta(minutes=2)).order_by(Replica.id)
+    )
+    return rows.all()

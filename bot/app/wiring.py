@@ -9,15 +9,14 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import uvicorn
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.adapter import Adapter, AdapterContext, CommandInfo, EventSink
+from bot.app import admin
 from bot.app.http import build_app
 from bot.app.settings import Settings
 from bot.engine.commands import build_registry
 from bot.engine.engine import Engine, event_key
-from bot.engine.services import onboarding
 from bot.engine.services.reachability import Reachability
 from bot.engine.steps import build_steps
 from bot.engine.texts import Texts
@@ -28,16 +27,11 @@ from bot.runtime.inbox import Inbox
 from bot.runtime.leadership import Leadership
 from bot.runtime.metrics import Metrics
 from bot.runtime.outbox import Outbox
-from bot.runtime.timetable import Occurrence, Timetable
+from bot.runtime.timetable import Timetable
 from storage.db import create_engine, session_factory
 from storage.migrate import is_up_to_date, upgrade
-from storage.models import Community, Meeting, OutboxMessage
 
 log = logging.getLogger(__name__)
-
-
-class SchemaBehind(Exception):
-    """The database schema is older than this version of Indaba."""
 
 
 class Indaba:
@@ -117,17 +111,14 @@ class Indaba:
     # -- lifecycle ------------------------------------------------------------------
 
     async def check_schema(self, migrate: bool) -> None:
-        current_ok, current, head = await is_up_to_date(self.db)
-        if current_ok:
-            return
+        """Upgrade the schema when ``migrate``; otherwise raise ``admin.SchemaBehind``."""
         if migrate:
-            log.info("upgrading database schema %s -> %s", current, head)
-            await upgrade(self.db)
+            current_ok, current, head = await is_up_to_date(self.db)
+            if not current_ok:
+                log.info("upgrading database schema %s -> %s", current, head)
+                await upgrade(self.db)
             return
-        raise SchemaBehind(
-            f"the database schema is at {current or 'nothing'} but this Indaba needs {head}: "
-            "run 'indaba db upgrade' (or start with 'indaba run --migrate')"
-        )
+        await admin.check_schema(self.db)
 
     @property
     def sink(self) -> EventSink:
@@ -218,58 +209,15 @@ class Indaba:
     async def create_community(
         self, name: str, timezone: str, language: str = "en"
     ) -> tuple[str, str]:
-        async with self.sessions() as session, session.begin():
-            now = self.clock.now()
-            community = await onboarding.create_community(session, name, timezone, language, now)
-            setup = await onboarding.issue_code(
-                session,
-                community,
-                onboarding.CodeKind.SETUP,
-                now,
-                timedelta(days=self.settings.setup_code_days),
-            )
-            join = await onboarding.issue_code(
-                session,
-                community,
-                onboarding.CodeKind.JOIN,
-                now,
-                timedelta(days=self.settings.join_code_days),
-            )
-        return setup, join
+        return await admin.create_community(
+            self.sessions,
+            name,
+            timezone,
+            language,
+            self.clock.now(),
+            setup_days=self.settings.setup_code_days,
+            join_days=self.settings.join_code_days,
+        )
 
     async def describe(self) -> str:
-        async with self.sessions() as session:
-            communities = (await session.scalars(select(Community).order_by(Community.id))).all()
-            meetings = (
-                await session.scalars(
-                    select(Meeting)
-                    .where(Meeting.starts_at > self.clock.now())
-                    .order_by(Meeting.starts_at)
-                )
-            ).all()
-            depth = dict(
-                (
-                    await session.execute(
-                        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-                    )
-                ).all()
-            )
-        lines = [f"now: {self.clock.now():%a %d %b %Y %H:%M} UTC"]
-        for community in communities:
-            lines.append(f"community {community.id}: {community.name} ({community.timezone})")
-        for meeting in meetings[:5]:
-            lines.append(
-                f"meeting {meeting.id}: {meeting.title} at {meeting.starts_at:%Y-%m-%d %H:%M} UTC"
-            )
-        plan = await self.timetable.plan(self.clock.now(), horizon=timedelta(days=400))
-        # The next occurrence of each step and community: weekly steps would otherwise
-        # hide the meeting steps further ahead.
-        nexts: dict[tuple[str, int], Occurrence] = {}
-        for occurrence in plan:
-            nexts.setdefault((occurrence.step, occurrence.community_id), occurrence)
-        for occurrence in sorted(nexts.values(), key=lambda o: (o.due_at, o.key))[:12]:
-            lines.append(f"next: {occurrence.key} at {occurrence.due_at:%Y-%m-%d %H:%M} UTC")
-        lines.append(
-            "outbox: " + (", ".join(f"{k} {v}" for k, v in sorted(depth.items())) or "empty")
-        )
-        return "\n".join(lines)
+        return await admin.describe(self.sessions, self.timetable, self.clock.now())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.app.cli import community, db, harvest, meeting, outbox, run, status
+from bot.app.cli import community, db, harvest, inbox, meeting, outbox, run, status
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -21,6 +21,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(community.app, name="community")
 app.add_typer(meeting.app, name="meeting")
 app.add_typer(outbox.app, name="outbox")
+app.add_typer(inbox.app, name="inbox")
 app.add_typer(harvest.app, name="harvest")
 
 

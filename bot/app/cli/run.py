@@ -80,9 +80,10 @@ async def _serve(
     start: datetime | None = None,
 ) -> None:
     # Imported here so that the admin commands do not load the HTTP server and adapters.
+    from bot.app.admin import SchemaBehind
     from bot.app.demo import seed_demo
     from bot.app.plugins import CONSOLE, configured_adapters
-    from bot.app.wiring import Indaba, SchemaBehind
+    from bot.app.wiring import Indaba
 
     try:
         adapters = configured_adapters(settings, console=console)

@@ -20,6 +20,7 @@ def status() -> None:
         lines = [await admin.describe(sessions, timetable, clock.now())]
         async with sessions() as session:
             dead = await admin.dead_messages(session)
+            dead_events = await admin.dead_events(session)
         if dead:
             lines.append(
                 "dead or unreachable messages (newest first; retry with 'indaba outbox retry'):"
@@ -28,6 +29,13 @@ def status() -> None:
                 f"  {row.id}\t{row.status}\t{row.platform}:{row.conversation_id}"
                 f"\t{row.attempts} attempts\t{(row.last_error or '')[:80]}"
                 for row in dead
+            )
+        if dead_events:
+            lines.append("dead inbound events (retry with 'indaba inbox retry'):")
+            lines.extend(
+                f"  {row.id}\t{row.platform}\t{row.kind}\t{row.attempts} attempts"
+                f"\t{(row.last_error or '')[:80]}"
+                for row in dead_events
             )
         return "\n".join(lines)
 
