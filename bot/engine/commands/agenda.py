@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
 from bot.engine.commands.access import require_facilitator
 from bot.engine.community_settings import CommunitySettings
 from bot.engine.registry import Registry
@@ -131,10 +133,19 @@ async def agenda_command(turn: Turn, args: str) -> None:
                 rows = await agenda.finish(
                     turn.session, messenger, turn.community, meeting, found, now
                 )
-                await turn.reply(
-                    agenda.render_ranking(turn.services.texts, turn.language, meeting, rows),
-                    private=True,
+                # Where the ranking already reaches her as a DM (no group to see it in),
+                # a second private copy would be the same message twice.
+                reached = await turn.session.scalar(
+                    select(OutboxMessage.id).where(
+                        OutboxMessage.idempotency_key
+                        == f"agenda-ranking:{meeting.id}:member:{turn.member.id}"
+                    )
                 )
+                if reached is None:
+                    await turn.reply(
+                        agenda.render_ranking(turn.services.texts, turn.language, meeting, rows),
+                        private=True,
+                    )
             else:
                 numbers = _numbers(rest)
                 if found is None or numbers is None or len(numbers) != 2:
