@@ -7,7 +7,8 @@ Runs ``bot.app.wiring.Indaba`` with the WhatsApp adapter (80 messages/s per numb
 - window open: every member wrote an hour ago; one question each goes out directly;
 - window closed: every member last wrote two days ago; the loop holds the questions and
   sends the approved template; each member taps its button (a signed webhook to
-  Indaba's /whatsapp/webhook) and the held question follows.
+  Indaba's /whatsapp/webhook) and the held question follows. Every other member also
+  has a digest DM a week old waiting: it expires instead of going out.
 
     python benchmarks/whatsapp_fanout.py --members 500
 """
@@ -25,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import func, select, update  # noqa: E402
 
 from adapters.whatsapp import WhatsAppAdapter, WhatsAppSettings  # noqa: E402
 from benchmarks.members import add_members  # noqa: E402
@@ -44,7 +45,7 @@ def wa_id(i: int) -> str:
     return f"2348{i:09d}"
 
 
-async def seed(indaba: Indaba, members: int, last_inbound: datetime) -> None:
+async def seed(indaba: Indaba, members: int, last_inbound: datetime, stale: bool) -> None:
     now = datetime.now(UTC)
     async with indaba.sessions() as session, session.begin():
         community = await onboarding.create_community(session, "Bench CoP", "UTC", "en", now)
@@ -64,6 +65,27 @@ async def seed(indaba: Indaba, members: int, last_inbound: datetime) -> None:
                 for i, member_id in enumerate(ids)
             ],
         )
+        if stale:
+            await indaba.outbox.put(
+                session,
+                [
+                    Envelope(
+                        f"digest:bench:{i}",
+                        OutgoingMessage(
+                            Address("whatsapp", ConversationKind.DM, wa_id(i)), "Last week's news"
+                        ),
+                        community_id=community.id,
+                        member_id=member_id,
+                    )
+                    for i, member_id in enumerate(ids)
+                    if i % 2 == 0
+                ],
+            )
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.idempotency_key.like("digest:%"))
+                .values(created_at=now - timedelta(days=8))
+            )
 
 
 async def count(indaba: Indaba, *where: object) -> int:
@@ -113,7 +135,7 @@ async def run(members: int, window_open: bool) -> None:
     fake.webhook_url = (
         f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}/whatsapp/webhook"
     )
-    await seed(indaba, members, last)
+    await seed(indaba, members, last, stale=not window_open)
     label = "open" if window_open else "closed"
     if window_open:
         seconds = await wait_sent(indaba, members)
@@ -126,7 +148,9 @@ async def run(members: int, window_open: bool) -> None:
         print(
             f"window {label}: {members} templates in {seconds:.1f}s = {members / seconds:.1f} msg/s"
         )
-        template_ids = {c.to: c.wamid for c in fake.calls if c.ok and c.type == "template"}
+        template_ids = {c.to: c.wamid for c in fake.sent() if c.type == "template"}
+        held = await count(indaba, OutboxMessage.status == "held")
+        print(f"  held while the templates went out: {held}")
         started = time.perf_counter()
         for i in range(members):
             await fake.member_taps_template(wa_id(i), template_ids[wa_id(i)] or "")
@@ -139,7 +163,11 @@ async def run(members: int, window_open: bool) -> None:
         )
     print(
         f"  API errors: 130429={fake.errors[130429]} 131056={fake.errors[131056]} "
-        f"131047={fake.errors[131047]}; accepted calls={len(fake.sent())}"
+        f"131047={fake.errors[131047]}; accepted calls={len(fake.sent())}; "
+        f"templates={len([c for c in fake.sent() if c.type == 'template'])}; "
+        f"held now={await count(indaba, OutboxMessage.status == 'held')}; "
+        f"expired={await count(indaba, OutboxMessage.status == 'expired')}; "
+        f"billed={dict(fake.billed)}"
     )
     await indaba.aclose()
     await fake.aclose()
