@@ -108,7 +108,10 @@ async def seed(url: str, members: int) -> None:
 class Indaba:
     """``indaba run --no-console`` as its own process."""
 
-    def __init__(self, url: str, fake: FakeWhatsApp, port: int, folder: Path) -> None:
+    def __init__(
+        self, url: str, fake: FakeWhatsApp, port: int, folder: Path, handlers: int = 0
+    ) -> None:
+        self.handlers = handlers
         self.env = {
             **os.environ,
             "INDABA_DATABASE_URL": url,
@@ -129,6 +132,7 @@ class Indaba:
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "run", "--no-console", "--no-demo",
+            "--handlers", str(self.handlers),
             env=self.env, cwd=ROOT, stdout=self.log, stderr=self.log,
         )  # fmt: skip
         async with httpx.AsyncClient() as client:
@@ -171,7 +175,7 @@ async def burst(
     acked: set[str] = set()
     started = time.perf_counter()
     deadline = started + seconds
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    limits = httpx.Limits(max_connections=10, max_keepalive_connections=10)
 
     async def worker(w: int, client: httpx.AsyncClient) -> None:
         member = w
@@ -197,6 +201,7 @@ async def burst(
                 )
             ).encode()
             headers = {"content-type": "application/json", "x-hub-signature-256": fake.sign(body)}
+            fake.last_inbound[wa_id(member)] = datetime.now(UTC)
             sent = time.perf_counter()
             try:
                 response = await client.post(url, content=body, headers=headers)
@@ -217,8 +222,14 @@ async def burst(
         await asyncio.sleep(seconds / 2)
         on_half.set()
 
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-        await asyncio.gather(half(), *(worker(w, client) for w in range(concurrency)))
+    # One client per ten workers: httpx's connection pool gets slow with hundreds of
+    # connections in one client, and the load generator would measure itself.
+    clients = [httpx.AsyncClient(limits=limits, timeout=30) for _ in range(0, concurrency, 10)]
+    try:
+        await asyncio.gather(half(), *(worker(w, clients[w // 10]) for w in range(concurrency)))
+    finally:
+        for client in clients:
+            await client.aclose()
     return latencies, acked, started
 
 
@@ -272,18 +283,26 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=200)
     parser.add_argument("--members", type=int, default=20_000)
     parser.add_argument("--kill", action="store_true", help="SIGKILL Indaba halfway, restart it")
+    parser.add_argument(
+        "--handlers", type=int, default=0, help="indaba run --handlers N (PostgreSQL)"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
+        # KEEP_DIR keeps Indaba's log (and a list of any missing answers) for a look after.
+        folder = Path(os.environ.get("KEEP_DIR") or tmp)
+        folder.mkdir(exist_ok=True)  # noqa: ASYNC240
         url = await database(args.database, folder)
         print(f"seeding {args.members} members on {args.database} …", flush=True)
         await seed(url, args.members)
         # Meta's real pacing on the fake: 80 messages/s per number, 1 per 6 s per member.
         fake = FakeWhatsApp(number_rate=80, pair_interval=6)
         await fake.start()
+        # The members wrote recently (their reply window is open), as the seed says.
+        seeded = datetime.now(UTC)
+        fake.last_inbound.update({wa_id(i): seeded for i in range(args.members)})
         port = free_port()
-        indaba = Indaba(url, fake, port, folder)
+        indaba = Indaba(url, fake, port, folder, args.handlers)
         await indaba.start()
         half = asyncio.Event()
 
@@ -305,6 +324,10 @@ async def main() -> None:
         await fake.aclose()
 
     ours = {k: v for k, v in counts.items() if k.startswith("wamid.BENCH")}
+    if os.environ.get("KEEP_DIR"):
+        (Path(os.environ["KEEP_DIR"]) / "missing.txt").write_text(
+            "\n".join(sorted(acked - set(ours)))
+        )
     missing = acked - set(ours)
     twice = [k for k, v in ours.items() if v > 1]
     print(

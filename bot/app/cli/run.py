@@ -41,6 +41,19 @@ def run_indaba(
         bool,
         typer.Option("--http/--no-http", help="Serve /healthz, /readyz, /metrics and webhooks."),
     ] = True,
+    handlers: Annotated[
+        int,
+        typer.Option(
+            "--handlers",
+            min=0,
+            max=32,
+            help="PostgreSQL: handle inbound events in N extra processes, so acknowledging "
+            "webhooks never waits behind the engine's work (0: in this process).",
+        ),
+    ] = 0,
+    handle_only: Annotated[
+        bool, typer.Option("--handle-only", hidden=True, help="Be one of those processes.")
+    ] = False,
     clock: Annotated[
         str | None,
         typer.Option(
@@ -57,7 +70,10 @@ def run_indaba(
             start = datetime.fromisoformat(clock.replace(" ", "T")).replace(tzinfo=UTC)
         except ValueError:
             fail(f"--clock: not a date and time: {clock!r} (try '2027-03-01 06:00')", 2)
-    run(lambda: _serve(settings, migrate, console, demo, http, start))
+    if handle_only:
+        run(lambda: _handle_only(settings))
+        return
+    run(lambda: _serve(settings, migrate, console, demo, http, start, handlers))
 
 
 def _configure_logging(settings: Settings, quiet: bool = False) -> None:
@@ -78,6 +94,7 @@ async def _serve(
     demo: bool,
     http: bool,
     start: datetime | None = None,
+    handlers: int = 0,
 ) -> None:
     # Imported here so that the admin commands do not load the HTTP server and adapters.
     from bot.app.admin import SchemaBehind
@@ -93,6 +110,7 @@ async def _serve(
     _configure_logging(settings, quiet=console_adapter is not None)
     clock = VirtualClock(start) if console_adapter is not None else SystemClock()
     indaba = Indaba(settings, adapters, clock=clock)
+    children: list[asyncio.subprocess.Process] = []
     try:
         try:
             await indaba.check_schema(migrate)
@@ -103,15 +121,47 @@ async def _serve(
                 "A demo community is ready: 'Demo CoP', group #demo, facilitator fatima, "
                 "members amina, kwame, thandi, a meeting in 10 days."
             )
+        if handlers and indaba.db.dialect.name != "postgresql":
+            raise Fatal("--handlers needs PostgreSQL (SQLite has one writer: use one process)")
         if http:
             await indaba.serve_http()
-        await indaba.start()
+        await indaba.start(handle=not handlers)
+        children.extend([await _spawn_handler() for _ in range(handlers)])
         if console_adapter is not None:
             console_adapter.attach(indaba)  # type: ignore[attr-defined]
             await indaba.settle()
             await console_adapter.run_until_done()  # type: ignore[attr-defined]
         else:
             await _wait_for_signal()
+    finally:
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                child.terminate()
+        for child in children:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(child.wait(), 15)
+        await indaba.aclose()
+
+
+async def _spawn_handler() -> asyncio.subprocess.Process:
+    """One extra process handling inbound events (same settings, same database)."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "--handle-only", "--no-console"
+    )
+
+
+async def _handle_only(settings: Settings) -> None:
+    """Handle stored inbound events until SIGTERM: no HTTP, no platform connection."""
+    from bot.app.plugins import configured_adapters
+    from bot.app.wiring import Indaba
+
+    _configure_logging(settings)
+    # The adapters are built (their capabilities shape what the engine writes) but never
+    # started: this process sends nothing and receives nothing.
+    indaba = Indaba(settings, configured_adapters(settings, console=False), clock=SystemClock())
+    try:
+        await indaba.start(deliver=False, schedule=False, handle=True, adapters=False)
+        await _wait_for_signal()
     finally:
         await indaba.aclose()
 
