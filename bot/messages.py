@@ -94,6 +94,20 @@ class Mention:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with a message as a document (a meeting's poster).
+
+    ``url`` is where the adapter fetches the bytes: a signed link on Indaba's own HTTP
+    server, so no file travels through the outbox. ``filename`` and ``media_type``
+    (``application/pdf``) are what the platform shows and needs for its upload.
+    """
+
+    url: str
+    filename: str
+    media_type: str
+
+
+@dataclass(frozen=True, slots=True)
 class OutgoingMessage:
     """A message the engine wants delivered.
 
@@ -105,6 +119,8 @@ class OutgoingMessage:
     platform's re-opening message (WhatsApp's approved template) instead of ``text``.
     ``mention`` is shown before the text; ``invite_to_dm`` asks the adapter to add its
     way into a direct chat with the bot (Telegram's ``t.me/<bot>?start`` deep link).
+    ``attachment`` is a file to send as a document with ``text`` as its caption; the
+    text names the same link, so a platform that cannot send documents loses nothing.
     """
 
     address: Address
@@ -118,6 +134,7 @@ class OutgoingMessage:
     reopener: bool = False
     mention: Mention | None = None
     invite_to_dm: bool = False
+    attachment: Attachment | None = None
 
 
 @dataclass(frozen=True, slots=True)

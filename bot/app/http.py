@@ -1,4 +1,5 @@
-"""Indaba's one HTTP server: health, readiness, metrics, and the adapters' webhooks."""
+"""Indaba's one HTTP server: health, readiness, metrics, the adapters' webhooks and the
+meeting pack's pages."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ def build_app(
     metrics: Metrics,
     adapter_routes: Sequence[BaseRoute],
     adapters_ready: Callable[[], bool],
+    pages: Sequence[BaseRoute] = (),
 ) -> Starlette:
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -49,6 +51,7 @@ def build_app(
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
         *adapter_routes,
+        *pages,
     ]
     return Starlette(routes=routes)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.adapter import SettingsError, describe_validation_error
@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=20, ge=1, le=500)
     join_code_days: int = Field(default=30, ge=1)
     setup_code_days: int = Field(default=7, ge=1)
+    # The meeting pack's pages: the key signing their links (generated into the data
+    # directory when unset), the address members open them at, and how long links last.
+    web_secret: SecretStr | None = None
+    web_base_url: str = ""
+    web_link_days: int = Field(default=30, ge=1, le=3650)
 
     @field_validator("log_level")
     @classmethod
@@ -56,6 +61,20 @@ class Settings(BaseSettings):
                 f"(got {value.split('://', 1)[0]}://)"
             )
         return value
+
+    @field_validator("web_base_url")
+    @classmethod
+    def _web_base_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def effective_web_base_url(self) -> str:
+        if self.web_base_url:
+            return self.web_base_url
+        host = "127.0.0.1" if self.http_host in ("0.0.0.0", "::", "") else self.http_host
+        return f"http://{host}:{self.http_port}"
 
     @property
     def effective_database_url(self) -> str:

@@ -15,6 +15,8 @@ from bot.adapter import Adapter, AdapterContext, CommandInfo, EventSink
 from bot.app import admin
 from bot.app.http import build_app
 from bot.app.settings import Settings
+from bot.app.web.routes import Pack
+from bot.app.web.secret import links_for
 from bot.engine.commands import build_registry
 from bot.engine.engine import Engine, event_key
 from bot.engine.services.reachability import Reachability
@@ -58,6 +60,7 @@ class Indaba:
             self.clock, {name: a.capabilities for name, a in self.adapters.items()}
         )
         self.registry = build_registry()
+        self.links = links_for(settings)
         self.engine = Engine(
             sessions=self.sessions,
             clock=self.clock,
@@ -67,6 +70,7 @@ class Indaba:
             platforms=list(self.adapters),
             registry=self.registry,
             join_code_days=settings.join_code_days,
+            links=self.links,
         )
         self.delivery = DeliveryLoop(
             self.sessions,
@@ -169,7 +173,14 @@ class Indaba:
 
     async def serve_http(self) -> None:
         routes = [route for adapter in self.adapters.values() for route in adapter.routes()]
-        app = build_app(self.db, self.sessions, self.metrics, routes, lambda: self._started)
+        pack = Pack(
+            self.sessions, self.texts, self.clock, self.links, self.settings.prompts_dir / "web"
+        )
+        app = build_app(
+            self.db, self.sessions, self.metrics, routes, lambda: self._started, pack.routes()
+        )
+        if not self.adapters:
+            log.info("no platform configured: serving the meeting pack's pages and the API")
         config = uvicorn.Config(
             app,
             host=self.settings.http_host,

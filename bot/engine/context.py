@@ -12,6 +12,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.adapter import CommandInfo
+from bot.engine.services.links import Links
 from bot.engine.services.messenger import Messenger
 from bot.engine.services.questions import QuestionService
 from bot.engine.texts import Texts
@@ -37,6 +38,11 @@ class Services(Protocol):
 
     @property
     def questions(self) -> QuestionService: ...
+
+    @property
+    def links(self) -> Links | None:
+        """Signs the meeting pack's links (None when no pages are served)."""
+        ...
 
     @property
     def join_code_days(self) -> int:

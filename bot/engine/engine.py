@@ -18,6 +18,7 @@ from bot.adapter import CommandInfo
 from bot.engine.commands.access import require_facilitator
 from bot.engine.registry import Awaiting, ChoiceHandler, Registry
 from bot.engine.services import directory, meetings
+from bot.engine.services.links import Links
 from bot.engine.services.messenger import Messenger
 from bot.engine.services.questions import QuestionService
 from bot.engine.texts import Texts
@@ -74,6 +75,8 @@ class Engine:
     platforms: list[str]
     registry: Registry
     join_code_days: int = 30
+    # Signs the meeting pack's links; None where no web pages are served (admin tools).
+    links: Links | None = None
     messenger: Messenger = field(init=False)
     questions: QuestionService = field(init=False)
 

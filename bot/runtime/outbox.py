@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.adapter import Capabilities
-from bot.messages import Address, Choice, ConversationKind, Mention, OutgoingMessage
+from bot.messages import Address, Attachment, Choice, ConversationKind, Mention, OutgoingMessage
 from bot.runtime.clock import Clock
 from storage.bulk import insert_ignore
 from storage.models import OutboxMessage
@@ -69,6 +69,7 @@ def row_to_message(row: OutboxMessage) -> OutgoingMessage:
         reopener=bool(options.get("reopener")),
         invite_to_dm=bool(options.get("invite_to_dm")),
         mention=Mention(*options["mention"]) if options.get("mention") else None,
+        attachment=Attachment(**options["attachment"]) if options.get("attachment") else None,
     )
 
 
@@ -102,6 +103,16 @@ class Outbox:
                 (
                     "mention",
                     [message.mention.user_id, message.mention.name] if message.mention else None,
+                ),
+                (
+                    "attachment",
+                    {
+                        "url": message.attachment.url,
+                        "filename": message.attachment.filename,
+                        "media_type": message.attachment.media_type,
+                    }
+                    if message.attachment
+                    else None,
                 ),
             )
             if value

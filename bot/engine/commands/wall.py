@@ -6,10 +6,12 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.engine.commands.access import require_facilitator
 from bot.engine.context import Services
 from bot.engine.registry import Awaiting, Registry
 from bot.engine.services import introductions, wall
 from bot.engine.services.brief import shown_name
+from bot.engine.services.links import Page
 from bot.engine.services.wall import FIELDS, WallError
 from bot.engine.turn import Turn
 from storage.models import Community, Introduction, Member, OutboxMessage, WallEntry
@@ -41,6 +43,9 @@ async def wall_command(turn: Turn, args: str) -> None:
                 ],
                 alone=[(name, e.passions, e.contributes, e.needs) for name, e in rows],
             )
+            return
+        if words[0].lower() == "link" and len(words) == 1:
+            await wall_link(turn)
             return
         if words[0].lower() != "me":
             raise WallError("wall.usage")
@@ -83,6 +88,20 @@ async def wall_command(turn: Turn, args: str) -> None:
         )
     except WallError as error:
         await turn.say(error.key, private=True, **dict(error.values))
+
+
+async def wall_link(turn: Turn) -> None:
+    """``/wall link`` (facilitators): a signed link to the wall page and the journey."""
+    assert turn.community is not None
+    if not await require_facilitator(turn, "/wall link"):
+        return
+    links = turn.services.links
+    if links is None:
+        await turn.say("web.off", private=True)
+        return
+    expires = links.expiry(turn.services.clock.now())
+    url = links.community(turn.community.id, expires, Page.WALL)
+    await turn.say("wall.link", private=True, days=links.default_days, url=url)
 
 
 async def wall_answer(turn: Turn) -> Awaiting | None:
@@ -151,7 +170,9 @@ async def introduction_answered(
 
 def register(registry: Registry) -> None:
     registry.command(
-        "wall", wall_command, usage="/wall [me | me edit | me passions|contributes|needs TEXT]"
+        "wall",
+        wall_command,
+        usage="/wall [me | me edit | me passions|contributes|needs TEXT | link]",
     )
     registry.awaiting(wall_answer)
     registry.on_join(invite_to_wall)

@@ -1,0 +1,358 @@
+"""What each page of the meeting pack shows, gathered from the database.
+
+Every name goes through :func:`~bot.engine.services.brief.shown_name`, so a member who
+chose ``/anonymous on`` is "A member" here as in the chat. The pages and the poster
+render these views; nothing here knows HTML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.engine.community_settings import CommunitySettings
+from bot.engine.services import agenda, harvest, wall
+from bot.engine.services.brief import shown_name
+from bot.engine.services.meetings import local_time
+from bot.engine.texts import Texts
+from storage.models import AgendaVote, Community, Introduction, Meeting, Member
+from storage.statuses import RoundStatus
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingHead:
+    id: int
+    title: str
+    kind: str
+    community: str
+    language: str
+    starts_at: datetime  # in the community's timezone
+    timezone: str
+    upcoming: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    number: int
+    title: str
+    detail: str | None
+    proposer: str
+    votes: int
+    voters: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    rank: int
+    title: str
+    votes: int
+    tie: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AgendaView:
+    meeting: MeetingHead
+    phase: str | None  # None: no agenda round for this meeting
+    voting: str
+    proposals: list[Proposal]
+    ranked: list[Ranked]
+    final: bool  # the ranking is the closed outcome, not the standing so far
+    voters: int
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    who: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionView:
+    number: int
+    text: str
+    answers: list[Quote]
+
+
+@dataclass(frozen=True, slots=True)
+class Theme:
+    label: str
+    quotes: list[Quote]
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """A decision or an action recorded for the meeting, with what else is known of it."""
+
+    text: str
+    details: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PracticeView:
+    text: str
+    who: str
+    votes: int
+
+
+@dataclass(frozen=True, slots=True)
+class HarvestView:
+    meeting: MeetingHead
+    questions: list[QuestionView]
+    themes: list[Theme]
+    decisions: list[FollowUp]
+    actions: list[FollowUp]
+    ranked: list[Ranked]
+    practices: list[PracticeView]
+    asked: int
+    answered: int
+    rate: int
+    wall_new: list[str]
+    wall_refreshed: list[str]
+    introductions: list[tuple[str, str, str]]
+
+    @property
+    def quotes(self) -> int:
+        return sum(len(q.answers) for q in self.questions)
+
+
+@dataclass(frozen=True, slots=True)
+class WallRow:
+    who: str
+    passions: str | None
+    contributes: str | None
+    needs: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class WallView:
+    community: str
+    language: str
+    rows: list[WallRow]
+    topics: list[tuple[str, list[tuple[str, str]]]]
+    introductions: list[tuple[str, str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    meeting: MeetingHead
+    asked: int
+    answered: int
+    rate: int
+    top: list[Ranked]
+    practices: int
+    harvest_url: str = ""
+    poster_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class JourneyView:
+    community: str
+    language: str
+    cards: list[Card]
+
+
+def head(community: Community, meeting: Meeting, now: datetime) -> MeetingHead:
+    return MeetingHead(
+        id=meeting.id,
+        title=meeting.title,
+        kind=meeting.kind,
+        community=community.name,
+        language=community.language,
+        starts_at=local_time(community, meeting.starts_at),
+        timezone=community.timezone,
+        upcoming=meeting.starts_at > now,
+    )
+
+
+async def meeting_of(session: AsyncSession, meeting_id: int) -> tuple[Community, Meeting] | None:
+    meeting = await session.get(Meeting, meeting_id)
+    if meeting is None:
+        return None
+    community = await session.get(Community, meeting.community_id)
+    return (community, meeting) if community is not None else None
+
+
+def _ranked(raw: list[Any]) -> list[Ranked]:
+    counts: dict[int, int] = {}
+    for row in raw:
+        counts[int(row["votes"])] = counts.get(int(row["votes"]), 0) + 1
+    return [
+        Ranked(int(r["rank"]), str(r["title"]), int(r["votes"]), counts[int(r["votes"])] > 1)
+        for r in raw
+    ]
+
+
+async def agenda_view(
+    session: AsyncSession, texts: Texts, community: Community, meeting: Meeting, now: datetime
+) -> AgendaView:
+    language = community.language
+    voting = CommunitySettings.of(community.settings).agenda_voting
+    found = await agenda.round_for(session, meeting)
+    if found is None:
+        return AgendaView(head(community, meeting, now), None, voting, [], [], False, 0)
+    rows = await agenda.standings(session, found)
+    proposals = [
+        Proposal(
+            s.number,
+            s.item.title,
+            s.item.detail,
+            shown_name(s.proposer, texts, language),
+            s.votes,
+            s.voters,
+        )
+        for s in rows
+    ]
+    final = found.status == RoundStatus.CLOSED and bool(found.ranking)
+    if final:
+        ranked = _ranked(found.ranking)
+    else:
+        tied = agenda.ties(rows)
+        ranked = [
+            Ranked(rank, s.item.title, s.votes, s.item.id in tied)
+            for rank, s in enumerate(agenda.ranked(rows), start=1)
+        ]
+    voters = await session.scalar(
+        select(func.count(func.distinct(AgendaVote.member_id))).where(
+            AgendaVote.item_id.in_([s.item.id for s in rows] or [0]), AgendaVote.dots > 0
+        )
+    )
+    return AgendaView(
+        head(community, meeting, now),
+        found.status,
+        voting,
+        proposals,
+        ranked,
+        final,
+        int(voters or 0),
+    )
+
+
+def _themes(exported: dict[str, Any]) -> list[Theme]:
+    """The meeting's themes, when the harvest carries them (the themes service's export
+    shape: ``{"label", "terms", "answers": [{"member", "text", "question"}]}``, as a list
+    or under ``"meeting"``); none otherwise."""
+    raw: Any = exported.get("themes")
+    if isinstance(raw, dict):
+        raw = raw.get("meeting")
+    if not isinstance(raw, list):
+        return []
+    found = []
+    for theme in raw:
+        if not isinstance(theme, dict):
+            continue
+        label = theme.get("label") or " · ".join(map(str, theme.get("terms") or []))
+        quotes = [
+            Quote(str(a.get("member", "")), str(a.get("text", "")))
+            for a in theme.get("answers") or []
+            if isinstance(a, dict)
+        ]
+        found.append(Theme(str(label), quotes))
+    return found
+
+
+def _follow_ups(exported: dict[str, Any], name: str) -> list[FollowUp]:
+    """Decisions or actions, when the harvest carries them: each a text or an object
+    whose ``text`` (or ``title``) is shown with its other plain fields (owner, due date,
+    status)."""
+    raw = exported.get(name)
+    if not isinstance(raw, list):
+        return []
+    found = []
+    for item in raw:
+        if isinstance(item, str):
+            found.append(FollowUp(item))
+        elif isinstance(item, dict):
+            text = item.get("text") or item.get("title") or ""
+            details = [
+                f"{key}: {value}"
+                for key, value in item.items()
+                if key not in ("text", "title", "id") and isinstance(value, str | int) and value
+            ]
+            found.append(FollowUp(str(text), details))
+    return found
+
+
+async def harvest_view(
+    session: AsyncSession, texts: Texts, community: Community, meeting: Meeting, now: datetime
+) -> HarvestView:
+    language = community.language
+    found = await harvest.build_harvest(session, texts, community, meeting, language)
+    exported = harvest.as_dict(found)
+    round_ = await agenda.round_for(session, meeting)
+    ranked = (
+        _ranked(round_.ranking)
+        if round_ is not None and round_.ranking
+        else [Ranked(r, t, v) for r, t, v in found.agenda]
+    )
+    return HarvestView(
+        meeting=head(community, meeting, now),
+        questions=[
+            QuestionView(number, text, [Quote(who, said) for who, said in rows])
+            for number, (text, rows) in enumerate(found.answers, start=1)
+        ],
+        themes=_themes(exported),
+        decisions=_follow_ups(exported, "decisions"),
+        actions=_follow_ups(exported, "actions"),
+        ranked=ranked,
+        practices=[PracticeView(t, w, v) for t, w, v in found.practices],
+        asked=len(found.asked),
+        answered=len(found.answered),
+        rate=found.rate,
+        wall_new=found.wall_new,
+        wall_refreshed=found.wall_refreshed,
+        introductions=found.introductions,
+    )
+
+
+async def wall_view(session: AsyncSession, texts: Texts, community: Community) -> WallView:
+    language = community.language
+
+    async def name(member_id: int) -> str:
+        member = await session.get(Member, member_id)
+        return shown_name(member, texts, language) if member else "?"
+
+    rows = [
+        WallRow(await name(e.member_id), e.passions, e.contributes, e.needs)
+        for e in await wall.entries(session, community)
+    ]
+    shared, _ = await wall.topics(session, community)
+    topics = [(t.word, [(shown_name(m, texts, language), f) for m, f in t.holders]) for t in shared]
+    made = (
+        await session.scalars(
+            select(Introduction)
+            .where(Introduction.community_id == community.id, Introduction.made_at.is_not(None))
+            .order_by(Introduction.made_at.desc())
+        )
+    ).all()
+    introductions = [(await name(i.member_a_id), await name(i.member_b_id), i.topics) for i in made]
+    return WallView(community.name, language, rows, topics, introductions)
+
+
+async def journey_view(
+    session: AsyncSession, texts: Texts, community: Community, now: datetime
+) -> JourneyView:
+    meetings = (
+        await session.scalars(
+            select(Meeting)
+            .where(Meeting.community_id == community.id, Meeting.cancelled_at.is_(None))
+            .order_by(Meeting.starts_at.desc(), Meeting.id.desc())
+        )
+    ).all()
+    cards = []
+    for meeting in meetings:
+        view = await harvest_view(session, texts, community, meeting, now)
+        cards.append(
+            Card(
+                view.meeting,
+                view.asked,
+                view.answered,
+                view.rate,
+                view.ranked[:3],
+                len(view.practices),
+            )
+        )
+    return JourneyView(community.name, community.language, cards)
