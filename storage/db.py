@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,14 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+
+def _quiet_driver_logs() -> None:
+    """aiosqlite logs every statement with its parameters at DEBUG: members' texts and
+    join codes would reach the log. Indaba's own DEBUG lines say what happens."""
+    driver = logging.getLogger("aiosqlite")
+    if driver.getEffectiveLevel() < logging.INFO:
+        driver.setLevel(logging.INFO)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -38,6 +47,7 @@ def _sqlite_begin(connection: Any) -> None:
 def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
     """An engine for ``url``; ``pool_size`` connections (and as many overflow) on
     PostgreSQL, one on SQLite."""
+    _quiet_driver_logs()
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database

@@ -116,7 +116,8 @@ class Webhook:
             log.warning("WhatsApp webhook refused: %s", error)
             return PlainTextResponse("malformed payload", status_code=400)
         for event in events:
-            log.debug("WhatsApp %s from %s: %r", type(event).__name__, event.sender.user_id, event)
+            # The event's type and id only: a command's words may hold a join code.
+            log.debug("WhatsApp %s %s", type(event).__name__, event.message_id)
         try:
             await self._deliver(events)
         except Exception as error:
