@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from storage.types import UTCDateTime
@@ -238,6 +239,14 @@ class OutboxMessage(Base):
 
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
+        # The delivery loop's claim: pending rows of one platform in id order.
+        Index(
+            "ix_outbox_pending",
+            "platform",
+            "id",
+            postgresql_where=sql_text("status = 'pending'"),
+            sqlite_where=sql_text("status = 'pending'"),
+        ),
         Index("ix_outbox_platform_message", "platform", "platform_message_id"),
         Index("ix_outbox_member", "member_id", "status"),
     )

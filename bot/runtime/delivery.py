@@ -8,7 +8,8 @@ Messages are claimed in batches under a lease (``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL), sent with bounded concurrency, in order within one conversation, and
 marked sent with the platform's message id. If the process dies, a claimed message
 whose lease runs out is sent again: only messages the platform accepted but whose
-"sent" mark was not yet written can be repeated, at most ``concurrency`` per adapter.
+"sent" mark was not yet written can be repeated: at most one batch, ``concurrency × 4``
+messages per adapter.
 """
 
 from __future__ import annotations
@@ -194,7 +195,7 @@ class DeliveryLoop:
             return await self._policy.recheck_failed(session, self._clock.now())
 
     async def _deliver_batch(self, batch_size: int | None) -> int:
-        rows = await self._claim(batch_size or self._concurrency * 4 * max(len(self._adapters), 1))
+        rows = await self._claim(batch_size or self._concurrency * 4)
         if not rows:
             return 0
         try:
@@ -219,37 +220,49 @@ class DeliveryLoop:
         return len(rows)
 
     async def _claim(self, limit: int) -> Sequence[OutboxMessage]:
+        """Up to ``limit`` due messages per adapter, oldest first, leased to this pass.
+
+        Per adapter, so a crash repeats at most ``limit`` messages on each platform. Due
+        rows and rows whose lease ran out are two index lookups (``ix_outbox_pending``,
+        a partial index on pending rows), not a sort over an OR of both.
+        """
         now = self._clock.now()
-        claimable = or_(
-            and_(
-                OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now
-            ),
-            and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_until < now),
+        due = and_(
+            OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now
         )
+        stale = and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_until < now)
+        claimed: list[OutboxMessage] = []
         async with self._sessions() as session, session.begin():
-            query = (
-                select(OutboxMessage)
-                .where(OutboxMessage.platform.in_(list(self._adapters)), claimable)
-                .order_by(OutboxMessage.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-            rows = (await session.scalars(query)).all()
-            if not rows:
-                return []
-            # The condition is checked again in the UPDATE: on SQLite, where there is no
-            # SKIP LOCKED, two claimers may read the same rows, but only one updates each.
-            claimed = set(
-                (
-                    await session.scalars(
-                        update(OutboxMessage)
-                        .where(OutboxMessage.id.in_([row.id for row in rows]), claimable)
-                        .values(status=OutboxStatus.SENDING, lease_until=now + self._lease)
-                        .returning(OutboxMessage.id)
+            for platform in self._adapters:
+                rows: list[OutboxMessage] = []
+                for condition in (stale, due):
+                    query = (
+                        select(OutboxMessage)
+                        .where(OutboxMessage.platform == platform, condition)
+                        .order_by(OutboxMessage.id)
+                        .limit(limit - len(rows))
+                        .with_for_update(skip_locked=True)
                     )
-                ).all()
-            )
-            return [row for row in rows if row.id in claimed]
+                    rows.extend((await session.scalars(query)).all())
+                    if len(rows) >= limit:
+                        break
+                if not rows:
+                    continue
+                # The condition is checked again in the UPDATE: on SQLite, where there is
+                # no SKIP LOCKED, two claimers may read the same rows, but only one
+                # updates each.
+                won = set(
+                    (
+                        await session.scalars(
+                            update(OutboxMessage)
+                            .where(OutboxMessage.id.in_([row.id for row in rows]), or_(due, stale))
+                            .values(status=OutboxStatus.SENDING, lease_until=now + self._lease)
+                            .returning(OutboxMessage.id)
+                        )
+                    ).all()
+                )
+                claimed.extend(row for row in rows if row.id in won)
+        return sorted(claimed, key=lambda row: row.id)
 
     async def _deliver_group(
         self,

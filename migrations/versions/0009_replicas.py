@@ -1,4 +1,4 @@
-"""replicas
+"""replicas, and a partial index for the outbox claim
 
 Revision ID: 0009
 Revises: 0008
@@ -29,6 +29,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_replicas")),
     )
 
+    op.create_index(
+        "ix_outbox_pending",
+        "outbox",
+        ["platform", "id"],
+        unique=False,
+        postgresql_where=sa.text("status = 'pending'"),
+        sqlite_where=sa.text("status = 'pending'"),
+    )
+
 
 def downgrade() -> None:
+    op.drop_index("ix_outbox_pending", table_name="outbox")
     op.drop_table("replicas")
