@@ -1,0 +1,129 @@
+"""Themes across members' answers: quality against a labelled set, exact quotes, and the
+text model that introductions and the wall share."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.engine.services.text_model import TextModel, default
+from bot.engine.services.themes import Answer, Theme, find_themes
+
+FIXTURES = Path(__file__).parent / "fixtures" / "themes"
+
+
+def labelled(language: str) -> tuple[list[Answer], dict[str, str]]:
+    """The labelled answers of one language, each by its own member, and their topics."""
+    data = yaml.safe_load((FIXTURES / f"{language}.yaml").read_text(encoding="utf-8"))
+    answers, topic_of = [], {}
+    for topic, texts in data.items():
+        for text in texts:
+            number = len(answers)
+            answers.append(
+                Answer(member=f"Member {number}", text=text, question=1 + number % 3,
+                       member_id=number)
+            )  # fmt: skip
+            topic_of[text] = topic
+    return answers, topic_of
+
+
+def purity(themes: list[Theme], topic_of: dict[str, str]) -> float:
+    placed = sum(t.size for t in themes)
+    majority = sum(
+        Counter(topic_of[a.text] for a in t.answers).most_common(1)[0][1] for t in themes
+    )
+    return majority / placed
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_labelled_set_is_large_enough(language: str) -> None:
+    answers, topic_of = labelled(language)
+    assert len(answers) >= 60 and len(set(topic_of.values())) >= 5
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_themes_match_the_topics_a_facilitator_would_see(language: str) -> None:
+    answers, topic_of = labelled(language)
+    themes = find_themes(default(), answers, language)
+    assert purity(themes, topic_of) >= 0.8
+    # Nearly every answer belongs to a theme, and there are about as many themes as topics.
+    assert sum(t.size for t in themes) >= 0.9 * len(answers)
+    assert 4 <= len(themes) <= 8
+    # Each theme's label is its top terms, as members wrote them.
+    for theme in themes:
+        assert theme.label == " · ".join(theme.terms[:3])
+        written = " ".join(a.text.lower() for a in theme.answers)
+        assert all(part in written for term in theme.terms for part in term.split())
+
+
+def test_the_water_theme_is_labelled_in_members_words() -> None:
+    answers, topic_of = labelled("en")
+    themes = find_themes(default(), answers, "en")
+    water = max(themes, key=lambda t: sum(topic_of[a.text] == "water" for a in t.answers))
+    assert {"boreholes", "water point"} & set(water.terms)
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_every_quote_is_a_stored_answer_with_its_author_and_question(language: str) -> None:
+    answers, _ = labelled(language)
+    stored = {(a.member, a.text, a.question) for a in answers}
+    themes = find_themes(default(), answers, language)
+    quoted = [q for t in themes for q in t.as_dict()["answers"]]
+    assert quoted and all((q["member"], q["text"], q["question"]) in stored for q in quoted)
+    assert len(quoted) == len({(q["member"], q["text"]) for q in quoted})  # each once
+
+
+def test_themes_are_deterministic() -> None:
+    answers, _ = labelled("fr")
+    first = [t.as_dict() for t in find_themes(default(), answers, "fr")]
+    assert first == [t.as_dict() for t in find_themes(default(), list(answers), "fr")]
+
+
+def test_few_or_empty_answers_make_no_themes() -> None:
+    assert find_themes(default(), [], "en") == []
+    three = [Answer("A", "Boreholes", 1), Answer("B", "Boreholes again", 1), Answer("C", "x", 1)]
+    assert find_themes(default(), three, "en") == []
+    stop_words_only = [Answer(f"M{i}", "we are the ones", 1) for i in range(6)]
+    assert find_themes(default(), stop_words_only, "en") == []
+
+
+def test_anonymous_members_count_once_each() -> None:
+    theme = Theme("x", ["x"], [Answer("A member", "a", 1), Answer("A member", "b", 1),
+                               Answer("Amina", "c", 1, member_id=3), Answer("Amina", "d", 2, member_id=3)])  # fmt: skip
+    assert theme.size == 4 and theme.members == 3
+
+
+def test_stop_words_and_stems_come_from_data(tmp_path: Path) -> None:
+    model = default()
+    assert model.languages == ["en", "fr", "sw"]
+    # Plurals and verb forms meet on one stem; stop words never make a keyword.
+    assert model.keywords("I need help with the Budgets and open data") == {
+        "budget",
+        "open",
+        "data",
+    }
+    assert model.keywords("Mapping boreholes") == model.keywords("borehole maps")
+    assert model.keywords("J'ai besoin d'aide pour la cartographie des forages") == {
+        "cartograph",
+        "forag",
+    }
+    # Accents dropped on a phone still match.
+    assert model.keywords("données ouvertes", "fr") == model.keywords("donnees ouvertes", "fr")
+    # The language is the one whose stop words a text uses.
+    assert model.language_of("Nous avons cartographié les points d'eau", "en") == "fr"
+    assert model.language_of("We mapped the water points", "fr") == "en"
+    # A translator changes the list without touching code.
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "stopwords").write_text("# comment\nboreholes\n", encoding="utf-8")
+    assert TextModel(tmp_path).keywords("boreholes and maps") == {"and", "map"}
+
+
+def test_shared_words_read_as_the_member_wrote_them() -> None:
+    model = default()
+    assert model.shared(
+        "Mapping water points and boreholes", "borehole maps, water point data"
+    ) == ["mapping water points", "boreholes"]
+    assert model.shared("Funding", "Open contracting") == []
