@@ -100,7 +100,9 @@ async def test_every_page_renders_its_content_in_chromium(
     assert all(size > 2000 for size in sizes.values()), sizes
 
 
-async def test_the_journey_leads_to_each_harvest_and_poster(served: Served, browser: Any, tmp_path: Path) -> None:
+async def test_the_journey_leads_to_each_harvest_and_poster(
+    served: Served, browser: Any, tmp_path: Path
+) -> None:
     page, errors = await open_page(browser, served.community(Page.JOURNEY), tmp_path, "journey")
     await page.click("text=Harvest >> nth=-1")
     assert (await page.text_content("h1")).strip() == f"Harvest: {MEETING}"
