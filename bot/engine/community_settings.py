@@ -42,6 +42,9 @@ class CommunitySettings(BaseModel):
     question_decline_weeks: int = Field(default=8, ge=0, le=52)
     # Hours after a meeting starts when attendees are asked for their take-away practice.
     practice_ask_hours_after: int = Field(default=3, ge=0, le=72)
+    # The brief names members who neither answered, proposed nor voted in this many
+    # meetings in a row, so the facilitator can invite them.
+    quiet_meetings: int = Field(default=3, ge=1, le=24)
 
     @field_validator("send_time", "digest_time", "question_time")
     @classmethod

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.engine.services import directory
+from bot.engine.services import directory, dots, theme_texts
 from bot.engine.services.meetings import local_time
 from bot.engine.services.questions import question_set, question_text
+from bot.engine.services.themes import Answer, Theme
 from bot.engine.texts import Texts
 from storage.models import (
     Community,
@@ -29,6 +30,14 @@ class QuestionAnswers:
     text: str
     answers: list[tuple[str, str]] = field(default_factory=list)
     missing: int = 0
+    # The same answers with what it takes to quote them, and their themes.
+    quotes: list[Answer] = field(default_factory=list)
+    themes: list[Theme] = field(default_factory=list)
+
+    @property
+    def unthemed(self) -> list[tuple[str, str]]:
+        placed = {id(a) for theme in self.themes for a in theme.answers}
+        return [(a.member, a.text) for a in self.quotes if id(a) not in placed]
 
 
 @dataclass(slots=True)
@@ -41,6 +50,8 @@ class Brief:
     unreachable: list[Member]
     received: int = 0
     read: int = 0
+    # Themes, recurring themes, agenda proposals and quiet voices (see services.dots).
+    connected: dots.Dots | None = None
 
     @property
     def response_rate(self) -> float:
@@ -55,8 +66,15 @@ def shown_name(member: Member, texts: Texts, language: str) -> str:
 
 
 async def build_brief(
-    session: AsyncSession, texts: Texts, community: Community, meeting: Meeting, language: str
+    session: AsyncSession,
+    texts: Texts,
+    community: Community,
+    meeting: Meeting,
+    language: str,
+    *,
+    themes: bool = True,
 ) -> Brief:
+    """The brief; with ``themes``, also what connects the answers (:mod:`.dots`)."""
     questions = await question_set(session, texts, meeting)
     prompts = (await session.scalars(select(Prompt).where(Prompt.meeting_id == meeting.id))).all()
     replies = {
@@ -90,9 +108,12 @@ async def build_brief(
             if reply is None:
                 section.missing += 1
             else:
-                section.answers.append(
-                    (shown_name(members[prompt.member_id], texts, language), reply.text)
-                )
+                who = shown_name(members[prompt.member_id], texts, language)
+                section.answers.append((who, reply.text))
+                section.quotes.append(
+                    Answer(who, reply.text, len(sections) + 1, prompt.member_id, meeting.id,
+                           reply.received_at)
+                )  # fmt: skip
         sections.append(section)
     delivered = (
         await session.scalars(
@@ -106,7 +127,7 @@ async def build_brief(
         for m in members.values()
         if m.identities and all(i.unreachable_at is not None for i in m.identities)
     ]
-    return Brief(
+    brief = Brief(
         meeting=meeting,
         questions=sections,
         asked=[members[i] for i in asked_ids if i in members],
@@ -116,6 +137,18 @@ async def build_brief(
         received=sum(1 for row in delivered if row.delivered_at or row.read_at),
         read=sum(1 for row in delivered if row.read_at),
     )
+    if themes:
+        brief.connected = await dots.connect(
+            session,
+            community,
+            meeting,
+            [s.quotes for s in sections],
+            lambda member: shown_name(member, texts, language),
+            language,
+        )
+        for section, found in zip(sections, brief.connected.questions, strict=True):
+            section.themes = found
+    return brief
 
 
 def render_brief(texts: Texts, community: Community, brief: Brief, language: str) -> str:
@@ -133,6 +166,10 @@ def render_brief(texts: Texts, community: Community, brief: Brief, language: str
         unreachable=[shown_name(m, texts, language) for m in brief.unreachable],
         received=brief.received,
         read=brief.read,
+        overview=theme_texts.overview(
+            texts, brief.connected.meeting if brief.connected else [], language
+        ),
+        connections=theme_texts.connections(texts, community, brief.connected, language),
     )
 
 
