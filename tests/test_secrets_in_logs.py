@@ -24,22 +24,10 @@ from tests.fakes.whatsapp_api import FakeWhatsApp
 from tests.harness import Harness
 from tests.slack.conftest import FAST, SIGNING_SECRET, free_port, sign
 from tests.telegram.conftest import FAST as TELEGRAM_FAST
-from tests.telegram.conftest import FAST_FAKE, SECRET, telegram_settings
+from tests.telegram.conftest import FAST_FAKE, SECRET, telegram_settings, wait_for_http
 from tests.whatsapp.conftest import adapter_settings
 
 MEMBER_WORDS = "Our ward committee maps every borehole by hand"
-
-
-async def wait_up(url: str) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(300):
-            try:
-                if (await client.get(url)).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.02)
-    raise AssertionError(f"{url} never answered")
 
 
 async def test_no_secret_in_the_log_at_debug(
@@ -78,7 +66,7 @@ async def test_no_secret_in_the_log_at_debug(
     )
     try:
         await h.indaba.serve_http()
-        await wait_up(f"{base}/healthz")
+        await wait_for_http(f"{base}/healthz")
         setup, join = await h.create_community()
         async with httpx.AsyncClient() as client:
             # Slack: a slash command with the join code, a DM with a member's words.
