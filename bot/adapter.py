@@ -50,6 +50,10 @@ class Capabilities:
     # A page of the member's own the engine can publish an overview to (Slack's App
     # Home tab): messages addressed to ConversationKind.HOME replace it.
     home_tab: bool = False
+    # A button press can be answered with a short note on the member's screen
+    # (Telegram's answerCallbackQuery toast): a message whose ``reply_to`` is the
+    # press's ``message_id`` is shown that way instead of being sent.
+    press_notes: bool = False
 
 
 @dataclass(frozen=True, slots=True)

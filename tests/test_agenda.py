@@ -108,8 +108,8 @@ async def test_dot_voting_and_numbered_ballot_in_dm(harness: Harness) -> None:
         votes = sorted((v.member_id, v.dots) for v in (await session.scalars(select(AgendaVote))))
     assert sum(d for _, d in votes) == 4
     closed = await h.say("fatima", "/agenda close", "#cop")
-    assert "1. A · 2 votes" in to(closed, "fatima")[0]
-    assert "2. B · 2 votes" in to(closed, "fatima")[0]
+    assert "1. A · 2 dots" in to(closed, "fatima")[0]
+    assert "2. B · 2 dots" in to(closed, "fatima")[0]
 
 
 async def test_long_and_marked_up_titles(harness: Harness) -> None:

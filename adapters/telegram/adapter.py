@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
 from starlette.routing import BaseRoute
 from telegram import Bot, Message, Update
@@ -24,8 +25,8 @@ from adapters.telegram.client import (
     TelegramClient,
     redact_logs,
 )
-from adapters.telegram.normalise import ALLOWED_UPDATES, PLATFORM, normalise
-from adapters.telegram.render import MAX_TEXT, toast
+from adapters.telegram.normalise import ALLOWED_UPDATES, PLATFORM, normalise, pressed_query
+from adapters.telegram.render import MAX_TEXT, note, toast
 from adapters.telegram.settings import TelegramSettings
 from adapters.telegram.webhook import Webhook
 from bot.adapter import AdapterContext, Capabilities, CommandInfo, EventSink, MarkupDialect
@@ -45,6 +46,9 @@ __all__ = ["PLATFORM", "TelegramAdapter"]
 
 # How long polling waits after a failed getUpdates or a sink that refused an event.
 POLL_BACKOFF = 2.0
+# How long a button press waits for Indaba's answer (its toast) before it is answered
+# with the button's label, so the member's spinner never hangs.
+PRESS_NOTE_WAIT = 3.0
 
 
 class TelegramAdapter:
@@ -61,6 +65,7 @@ class TelegramAdapter:
         groups=True,
         max_text_length=MAX_TEXT,
         markup=MarkupDialect.TELEGRAM_HTML,
+        press_notes=True,
     )
 
     def __init__(
@@ -69,11 +74,15 @@ class TelegramAdapter:
         *,
         limits: Limits | None = None,
         poll_timeout: float = 10.0,
+        press_note_wait: float = PRESS_NOTE_WAIT,
     ) -> None:
         self.settings = settings
         self._commands: tuple[CommandInfo, ...] = ()
         self._limits = limits
         self._poll_timeout = poll_timeout
+        self._press_note_wait = press_note_wait
+        # Presses not answered yet: callback query id -> the label fallback's timer.
+        self._unanswered: dict[str, asyncio.Task[None]] = {}
         self._sink: EventSink | None = None
         self._client: TelegramClient | None = None
         self._poller: asyncio.Task[None] | None = None
@@ -135,6 +144,9 @@ class TelegramAdapter:
         ]
 
     async def aclose(self) -> None:
+        for waiting in self._unanswered.values():
+            waiting.cancel()
+        self._unanswered.clear()
         poller, self._poller = self._poller, None
         if poller is not None:
             poller.cancel()
@@ -154,7 +166,8 @@ class TelegramAdapter:
         return normalise(update, self.username)
 
     async def _accept(self, update: Update, events: list[InboundEvent]) -> None:
-        """Every event of ``update`` on the sink (awaited), then the button's note."""
+        """Every event of ``update`` on the sink (awaited); a press then waits for
+        Indaba's answer (:meth:`send`), the button's label after a while."""
         assert self._sink is not None
         async with self._progress:
             self._in_flight += 1
@@ -163,8 +176,7 @@ class TelegramAdapter:
                 await self._sink(event)
             query = update.callback_query
             if query is not None and self._client is not None:
-                note = toast(_pressed(query.message, query.data))
-                await self._client.answer_callback(query.id, note)
+                self._await_note(query.id, toast(_pressed(query.message, query.data)))
         finally:
             async with self._progress:
                 self._in_flight -= 1
@@ -227,6 +239,21 @@ class TelegramAdapter:
             )
         )
 
+    def _await_note(self, query_id: str, fallback: str) -> None:
+        earlier = self._unanswered.pop(query_id, None)
+        if earlier is not None:  # the same press delivered again
+            earlier.cancel()
+        self._unanswered[query_id] = asyncio.create_task(
+            self._answer_later(query_id, fallback), name=f"telegram-press-{query_id}"
+        )
+
+    async def _answer_later(self, query_id: str, fallback: str) -> None:
+        await asyncio.sleep(self._press_note_wait)
+        if self._unanswered.get(query_id) is asyncio.current_task():
+            del self._unanswered[query_id]
+        if self._client is not None:
+            await self._client.answer_callback(query_id, fallback)
+
     async def wait_processed(self, update_id: int) -> None:
         """Wait until the update ``update_id`` (and those before it) is on the sink."""
         async with self._progress:
@@ -241,7 +268,26 @@ class TelegramAdapter:
 
     async def send(self, message: OutgoingMessage) -> MessageRef:
         assert self._client is not None, "start() the adapter first"
+        query_id = pressed_query(message.reply_to)
+        if query_id is not None:
+            return await self._answer_press(query_id, message)
         return await self._client.send(message)
+
+    async def _answer_press(self, query_id: str, message: OutgoingMessage) -> MessageRef:
+        """Indaba's answer to a press is the press's toast. When Telegram no longer
+        takes one (this press was answered with its label already, or is too old), a
+        private chat gets it as a message; a group is not told one member's result."""
+        assert self._client is not None
+        waiting = self._unanswered.pop(query_id, None)
+        if waiting is not None:
+            waiting.cancel()
+        conversation_id = message.address.conversation_id
+        if await self._client.answer_callback(query_id, note(message.text)):
+            return MessageRef(PLATFORM, conversation_id, message.reply_to or "")
+        if message.address.kind is ConversationKind.DM:
+            return await self._client.send(replace(message, reply_to=None))
+        log.info("telegram: a press in a group was answered late; its note is dropped")
+        return MessageRef(PLATFORM, conversation_id, message.reply_to or "")
 
 
 def _pressed(message: object, data: str | None) -> str:

@@ -271,12 +271,15 @@ class TelegramClient:
                 updates.append((update_id, None))
         return updates
 
-    async def answer_callback(self, query_id: str, text: str) -> None:
-        """Stop the spinner on the member's button, with a short note."""
+    async def answer_callback(self, query_id: str, text: str) -> bool:
+        """Stop the spinner on the member's button, with a short note; False when
+        Telegram no longer takes an answer (answered already, or too old)."""
         try:
             await self.bot.answer_callback_query(query_id, text=text or None)
         except TelegramError as error:
             log.info("telegram: could not answer a button press: %s", error.message)
+            return False
+        return True
 
     async def aclose(self) -> None:
         await self.bot.shutdown()

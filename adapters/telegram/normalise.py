@@ -71,6 +71,22 @@ def split_key(key: str) -> tuple[str, int]:
     return chat, int(message)
 
 
+# A button press's neutral id names its callback query, so that the engine's answer to
+# the press (a message replying to it) can be shown as the press's toast.
+PRESS_PREFIX = "press:"
+
+
+def press_key(query_id: str) -> str:
+    return f"{PRESS_PREFIX}{query_id}"
+
+
+def pressed_query(key: str | None) -> str | None:
+    """The callback query a ``reply_to`` names, when it names a press."""
+    if key and key.startswith(PRESS_PREFIX) and len(key) > len(PRESS_PREFIX):
+        return key[len(PRESS_PREFIX) :]
+    return None
+
+
 def topic_conversation_id(chat_id: int | str, thread_id: int | None) -> str:
     """The conversation id of a forum topic (the chat's own id outside topics)."""
     return f"{chat_id}{PART_SEPARATOR}{thread_id}" if thread_id else str(chat_id)
@@ -236,7 +252,7 @@ def on_callback_query(update: Update, bot_username: str) -> list[InboundEvent]:
         ChoiceSelected(
             conversation(chat, _topic(query.message)),
             sender(query.from_user),
-            f"u{update.update_id}",
+            press_key(query.id),
             raw=update,
             choice_message_id=message_key(chat.id, query.message.message_id),
             choice_ids=(query.data,),

@@ -175,8 +175,14 @@ def callback_data(choice_id: str) -> str | None:
 
 
 def toast(label: str) -> str:
-    """The short note shown on a member's screen when they press a button."""
+    """The note shown on a member's screen when they press a button and Indaba has not
+    said what the press did: the button's label, ticked."""
     return cut(f"✓ {markup.to_plain(label).strip()}", MAX_TOAST)
+
+
+def note(text: str) -> str:
+    """Indaba's answer to a press (neutral markup) as a toast: plain, 200 units at most."""
+    return plain(" ".join(text.split()), MAX_TOAST)
 
 
 def deep_link(bot_username: str, payload: str = "") -> str:

@@ -30,6 +30,9 @@ class CommunitySettings(BaseModel):
     agenda_close_days_before: int = Field(default=2, ge=0, le=90)
     agenda_voting: Literal["approval", "dots"] = "approval"
     agenda_dots: int = Field(default=3, ge=1, le=20)
+    # Whether members see the counts while voting is open (only how many have voted
+    # when off); the ranking shows them once voting closes.
+    agenda_results_while_voting: bool = True
     # The wall: every member is invited to refresh their entry this long before each
     # workshop (0 turns it off) and at least every ``wall_refresh_days`` days.
     wall_refresh_days_before_workshop: int = Field(default=10, ge=0, le=90)

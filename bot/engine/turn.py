@@ -9,7 +9,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine.context import Services
-from bot.messages import Address, Choice, ConversationKind, InboundEvent, OutgoingMessage
+from bot.messages import (
+    Address,
+    Choice,
+    ChoiceSelected,
+    ConversationKind,
+    InboundEvent,
+    OutgoingMessage,
+)
 from bot.runtime.outbox import Envelope
 from storage.models import Community, Member, Space
 
@@ -99,3 +106,36 @@ class Turn:
 
     async def say(self, key: str, /, *, private: bool = False, **values: Any) -> None:
         await self.reply(self.t(key, **values), private=private)
+
+    @property
+    def can_note(self) -> bool:
+        """Whether this event is a button press the platform answers with a short note."""
+        event = self.event
+        return (
+            isinstance(event, ChoiceSelected)
+            and event.toggle
+            and bool(event.message_id)
+            and self.services.outbox.capabilities(event.platform).press_notes
+        )
+
+    async def note(self, key: str, /, **values: Any) -> None:
+        """Answer a button press with a short note on the member's screen where the
+        platform has them (:attr:`can_note`), else privately."""
+        if not self.can_note:
+            await self.say(key, private=True, **values)
+            return
+        event = self.event
+        self._replies += 1
+        await self.services.outbox.put_one(
+            self.session,
+            Envelope(
+                self._key(str(self._replies)),
+                OutgoingMessage(
+                    address=Address(event.platform, event.conversation.kind, event.conversation.id),
+                    text=self.t(key, **values),
+                    reply_to=event.message_id,
+                ),
+                community_id=self.community.id if self.community else None,
+                member_id=self.member.id if self.member else None,
+            ),
+        )

@@ -133,6 +133,8 @@ class FakeTelegram(Recorder):
         # Forum topics by chat: thread id -> name.
         self.topics: dict[int, dict[int, str]] = {}
         self.callback_answers: list[dict[str, Any]] = []
+        # Presses Telegram still takes an answer for (each is answered once at most).
+        self.open_queries: set[str] = set()
         self._query_ids = itertools.count(1)
         self._updates: deque[dict[str, Any]] = deque()
         self._update_ids = itertools.count(1)
@@ -344,10 +346,12 @@ class FakeTelegram(Recorder):
 
     async def press(self, user_id: int, chat_id: int, message_id: int, data: str) -> int:
         message = self._public(self.messages[(chat_id, message_id)])
+        query_id = f"cq{next(self._query_ids)}"
+        self.open_queries.add(query_id)
         return await self.push(
             {
                 "callback_query": {
-                    "id": f"cq{next(self._query_ids)}",
+                    "id": query_id,
                     "from": self.users[user_id],
                     "chat_instance": str(chat_id),
                     "message": message,
@@ -661,6 +665,12 @@ class FakeTelegram(Recorder):
     async def _m_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
         if utf16_len(str(params.get("text", ""))) > 200:
             raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        if str(params.get("callback_query_id")) not in self.open_queries:
+            raise ApiError(
+                400,
+                "Bad Request: query is too old and response timeout expired or query ID is invalid",
+            )
+        self.open_queries.discard(str(params["callback_query_id"]))
         self.callback_answers.append(params)
         return True
 

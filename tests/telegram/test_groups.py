@@ -194,26 +194,3 @@ async def test_group_nudge_carries_the_deep_link_button(story: TelegramStory) ->
     assert f"tg://user?id={THANDI}" in nudge["text"]
     [[button]] = nudge["reply_markup"]["inline_keyboard"]
     assert button["url"] == f"https://t.me/{BOT_USERNAME}"
-
-
-# -- buttons ------------------------------------------------------------------------------------
-
-
-async def test_a_button_press_gets_a_toast(story: TelegramStory) -> None:
-    fake = story.fake
-    fake.user(AMINA, "Amina")
-    fake.started.add(AMINA)
-    message = OutgoingMessage(
-        Address("telegram", ConversationKind.DM, str(AMINA)),
-        "Pick one",
-        choices=(),
-    )
-    ref = await story.adapter.send(message)
-    # A keyboard of the shape Indaba sends, pressed by the member.
-    chat, message_id = ref.message_id.split(":")
-    fake.messages[(int(chat), int(message_id))]["reply_markup"] = {
-        "inline_keyboard": [[{"text": "3. Budget literacy", "callback_data": "item-3"}]]
-    }
-    await story.processed(await fake.press(AMINA, int(chat), int(message_id), "item-3"))
-    [answer] = fake.callback_answers
-    assert answer["text"] == "✓ 3. Budget literacy"

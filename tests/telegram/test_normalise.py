@@ -66,7 +66,8 @@ def test_button_press_toggles_a_choice_on_its_message() -> None:
     assert event.toggle is True
     assert event.choice_message_id == "-1001234:60"
     assert event.choice_ids == ("item-7",)
-    assert event.message_id == "u9005"
+    # The press names its callback query, so the answer to it can be its toast.
+    assert event.message_id == "press:4382bfdwdsb323b2d9"
 
 
 def test_poll_answer_gives_option_positions_and_retraction() -> None:

@@ -39,6 +39,7 @@ async def _show(turn: Turn, meeting: Meeting, found: AgendaRound | None, changed
         ],
         mine=[f"{n}×{d}" if d > 1 else str(n) for n, d in sorted(mine.items())],
         facilitator=turn.member.is_facilitator,
+        hidden=not settings.agenda_results_while_voting,
     )
     if status == RoundStatus.VOTING and rows and not turn.in_group:
         # In a direct message the list doubles as a ballot: reply with numbers.
@@ -143,7 +144,13 @@ async def agenda_command(turn: Turn, args: str) -> None:
                 )
                 if reached is None:
                     await turn.reply(
-                        agenda.render_ranking(turn.services.texts, turn.language, meeting, rows),
+                        agenda.render_ranking(
+                            turn.services.texts,
+                            turn.language,
+                            meeting,
+                            rows,
+                            dots=settings.agenda_voting == "dots",
+                        ),
                         private=True,
                     )
             else:
@@ -195,8 +202,9 @@ async def ballot_pressed(turn: Turn, row: OutboxMessage, choice_ids: tuple[str, 
     settings = CommunitySettings.of(turn.community.settings)
     now = turn.services.clock.now()
     event = turn.event
+    pressed = isinstance(event, ChoiceSelected) and event.toggle
     try:
-        if isinstance(event, ChoiceSelected) and event.toggle:
+        if pressed:
             for choice_id in choice_ids:
                 await agenda.toggle_vote(
                     turn.session, found, settings, turn.member, int(choice_id), now
@@ -213,12 +221,43 @@ async def ballot_pressed(turn: Turn, row: OutboxMessage, choice_ids: tuple[str, 
                 scope=scope,
             )
     except AgendaError as error:
-        await turn.say(error.key, private=True, **dict(error.values))
+        if pressed:
+            await turn.note(error.key, **dict(error.values))
+        else:
+            await turn.say(error.key, private=True, **dict(error.values))
         return
-    # A native poll shows the member their own answer already.
-    if not (isinstance(event, ChoiceSelected) and event.poll_id):
+    if pressed and turn.can_note and len(choice_ids) == 1:
+        await _pressed_note(turn, found, settings, int(choice_ids[0]))
+    elif not (isinstance(event, ChoiceSelected) and event.poll_id):
+        # A native poll shows the member their own answer already.
         await _voted(turn, found)
+    if pressed:
+        await agenda.show_selection(
+            turn.session,
+            turn.services.messenger,
+            row,
+            turn.member,
+            found,
+            f"{turn.member.id}:{event.message_id or now.timestamp()}",
+        )
     await _refresh(turn, found)
+
+
+async def _pressed_note(
+    turn: Turn, found: AgendaRound, settings: CommunitySettings, item_id: int
+) -> None:
+    """The note on the member's screen naming what the press did ("Voted for 3")."""
+    assert turn.member is not None
+    items = await agenda.live_items(turn.session, found)
+    number = next((n for n, item in enumerate(items, start=1) if item.id == item_id), 0)
+    mine = await agenda.my_votes(turn.session, found, turn.member)
+    await turn.note(
+        "agenda.pressed",
+        dots=settings.agenda_voting == "dots",
+        number=number,
+        placed=mine.get(number, 0),
+        left=max(settings.agenda_dots - sum(mine.values()), 0),
+    )
 
 
 def register(registry: Registry) -> None:

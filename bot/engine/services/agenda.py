@@ -19,7 +19,7 @@ from bot.engine.community_settings import CommunitySettings
 from bot.engine.services.brief import shown_name
 from bot.engine.services.messenger import Messenger
 from bot.engine.texts import Texts
-from bot.messages import Choice, OutgoingMessage
+from bot.messages import Choice, ConversationKind, OutgoingMessage
 from bot.runtime.outbox import Envelope, row_to_message
 from storage.models import (
     AgendaItem,
@@ -313,7 +313,10 @@ def ties(rows: Sequence[Standing]) -> set[int]:
     return {s.item.id for s in rows if counts[s.votes] > 1}
 
 
-def render_ranking(texts: Texts, language: str, meeting: Meeting, rows: Sequence[Standing]) -> str:
+def render_ranking(
+    texts: Texts, language: str, meeting: Meeting, rows: Sequence[Standing], *, dots: bool = False
+) -> str:
+    """The ranking as posted when voting closes; ``dots`` counts dots instead of votes."""
     tied = ties(rows)
     proposers: list[str] = []
     for s in rows:
@@ -327,6 +330,7 @@ def render_ranking(texts: Texts, language: str, meeting: Meeting, rows: Sequence
         rows=[(rank, s.item.title, s.votes, s.item.id in tied) for rank, s in enumerate(rows, 1)],
         any_tie=bool(tied),
         proposers=proposers,
+        dots=dots,
     )
 
 
@@ -368,6 +372,8 @@ async def post_ballot(
     if not rows:
         return 0
     approval = settings.agenda_voting == "approval"
+    # A native poll shows its counts to whoever voted; hidden results need buttons.
+    poll = approval and settings.agenda_results_while_voting
     chunks = ballot_chunks(messenger, rows, messenger.platforms)
     posted = 0
     for part, chunk in enumerate(chunks, start=1):
@@ -395,7 +401,7 @@ async def post_ballot(
                 "part": part,
                 "parts": len(chunks),
             },
-            poll=approval,
+            poll=poll,
             multi_select=True,
         )
     return posted
@@ -464,8 +470,12 @@ async def refresh_ballots(
             part=int(row.context.get("part", 1)),
             parts=int(row.context.get("parts", 1)),
             items=[(s.number, s.item.title, s.item.detail) for s in chunk],
-            counts={s.number: s.votes for s in chunk},
             voters=voters,
+            **(
+                {"counts": {s.number: s.votes for s in chunk}}
+                if settings.agenda_results_while_voting
+                else {}
+            ),
         )
         shown = row_to_message(row)
         envelopes.append(
@@ -484,6 +494,54 @@ async def refresh_ballots(
             )
         )
     return await messenger.outbox.put(session, envelopes)
+
+
+async def show_selection(
+    session: AsyncSession,
+    messenger: Messenger,
+    row: OutboxMessage,
+    member: Member,
+    agenda: AgendaRound,
+    stamp: str,
+) -> bool:
+    """A ballot of the member's own (sent to them privately, as buttons) shows their
+    selection: each chosen item's button is marked, with one dot per dot placed."""
+    caps = messenger.outbox.capabilities(row.platform)
+    if (
+        row.conversation_kind != ConversationKind.DM.value
+        or row.platform_poll_id is not None
+        or not row.platform_message_id
+        or not row.choices
+        or not (caps.edits and caps.buttons)
+    ):
+        return False
+    titles = {item.id: item.title for item in await live_items(session, agenda)}
+    mine = {i: v.dots for i, v in (await _votes_of(session, member, list(titles))).items()}
+    choices = []
+    for choice in row.choices:
+        item_id = int(choice["id"]) if str(choice["id"]).isdigit() else 0
+        # The row pressed may be an earlier edit: labels start again from the titles.
+        label = titles.get(item_id, str(choice["label"]))[:LABEL_LENGTH]
+        dots = mine.get(item_id, 0)
+        mark = ("✓ " if dots == 1 else "●" * dots + " ") if dots else ""
+        choices.append(Choice(id=str(choice["id"]), label=mark + label))
+    shown = row_to_message(row)
+    return await messenger.outbox.put_one(
+        session,
+        Envelope(
+            f"ballot-mine:{row.id}:{stamp}",
+            OutgoingMessage(
+                address=shown.address,
+                text=shown.text,
+                choices=tuple(choices),
+                multi_select=True,
+                edit_of=row.platform_message_id,
+            ),
+            community_id=row.community_id,
+            member_id=member.id,
+            context=dict(row.context),
+        ),
+    )
 
 
 async def announce_proposals(
@@ -544,7 +602,13 @@ async def finish(
         session,
         community,
         f"agenda-ranking:{meeting.id}",
-        render_ranking(messenger.texts, community.language, meeting, rows),
+        render_ranking(
+            messenger.texts,
+            community.language,
+            meeting,
+            rows,
+            dots=CommunitySettings.of(community.settings).agenda_voting == "dots",
+        ),
     )
     return rows
 
