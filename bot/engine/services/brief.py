@@ -98,7 +98,7 @@ async def build_brief(
         {p.member_id for p in prompts if p.status != PromptStatus.QUEUED or p.asked_at}
     )
     answered_ids = sorted({p.member_id for p in prompts if p.id in replies})
-    sections = []
+    sections: list[QuestionAnswers] = []
     for question in questions:
         section = QuestionAnswers(question, question_text(texts, question, language))
         for prompt in prompts:
@@ -146,8 +146,8 @@ async def build_brief(
             lambda member: shown_name(member, texts, language),
             language,
         )
-        for section, found in zip(sections, brief.connected.questions, strict=True):
-            section.themes = found
+        for section, grouped in zip(sections, brief.connected.questions, strict=True):
+            section.themes = grouped
     return brief
 
 
