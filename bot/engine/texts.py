@@ -3,19 +3,30 @@
 Texts are Jinja templates in neutral markup (:mod:`bot.markup`). Every value put
 into a template is escaped unless it is wrapped in :class:`Markup`, so member text
 can never inject formatting.
+
+The languages are the folders of ``prompts/texts/``. Templates format dates, numbers and
+plurals in the language they are rendered in, through filters backed by
+:mod:`bot.engine.i18n`: ``{{ when|datetime }}`` (``jeudi 18 mars, 15:00 (Nairobi)``),
+``{{ when|date }}``, ``{{ when|time }}``, ``{{ n|number }}`` and
+``{{ n|plural('# question', '# questions') }}`` (``#`` is the number; CLDR's ``one`` and
+``other`` forms, with ``zero=``, ``two=``, ``few=`` and ``many=`` where a language has them).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import yaml
-from jinja2 import Environment, StrictUndefined, Template
+from jinja2 import Environment, StrictUndefined, Template, pass_context
+from jinja2.runtime import Context
 
 from bot import markup
+from bot.engine import i18n
 
 DEFAULT_LANGUAGE = "en"
 
@@ -32,6 +43,40 @@ def _finalize(value: Any) -> Any:
     if isinstance(value, str):
         return markup.escape(value)
     return value
+
+
+# The template's language, set by Texts.render for the i18n filters.
+_LANGUAGE = "_language"
+
+
+def _in_language(
+    format_: Callable[..., str],
+) -> Callable[..., Markup]:
+    """A filter calling ``format_(value, language, ...)`` with the template's language.
+
+    What it returns comes from CLDR data or from the template itself (plural forms), so
+    it is put in as it is, not escaped.
+    """
+
+    @pass_context
+    def apply(context: Context, value: Any, *args: Any, **kwargs: Any) -> Markup:
+        return Markup(
+            format_(value, str(context.get(_LANGUAGE, DEFAULT_LANGUAGE)), *args, **kwargs)
+        )
+
+    return apply
+
+
+def _plural(count: int, language: str, one: str, other: str, **forms: str) -> str:
+    return i18n.plural(count, language, one, other, **forms)
+
+
+def _datetime(moment: datetime, language: str, year: bool = False) -> str:
+    return i18n.format_datetime(moment, language, year=year)
+
+
+def _date(moment: datetime, language: str, year: bool = False) -> str:
+    return i18n.format_date(moment, language, year=year)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +97,19 @@ class Texts:
             finalize=_finalize, undefined=StrictUndefined, keep_trailing_newline=False
         )
         self._env.filters["esc"] = lambda value: Markup(markup.escape(str(value)))
+        self._env.filters.update(
+            datetime=_in_language(_datetime),
+            date=_in_language(_date),
+            time=_in_language(i18n.format_time),
+            number=_in_language(i18n.format_number),
+            plural=_in_language(_plural),
+        )
         self._cache: dict[tuple[str, str], Template] = {}
+
+    @property
+    def environment(self) -> Environment:
+        """The Jinja environment templates are compiled in (with Indaba's filters)."""
+        return self._env
 
     @cached_property
     def _sources(self) -> dict[str, dict[str, str]]:
@@ -71,7 +128,12 @@ class Texts:
 
     @property
     def languages(self) -> list[str]:
+        """Every language with a folder under ``prompts/texts/``."""
         return sorted(self._sources)
+
+    def language_names(self) -> list[str]:
+        """``en (English)``, ``fr (Français)``, ...: the languages as a member picks them."""
+        return [f"{code} ({i18n.language_name(code)})" for code in self.languages]
 
     def has(self, key: str) -> bool:
         return key in self._sources[DEFAULT_LANGUAGE]
@@ -85,7 +147,7 @@ class Texts:
         if template is None:
             template = self._env.from_string(self._sources[lang][key])
             self._cache[(lang, key)] = template
-        return template.render(**values).strip("\n")
+        return template.render({_LANGUAGE: lang}, **values).strip("\n")
 
     @cached_property
     def questions(self) -> dict[str, list[LibraryQuestion]]:

@@ -12,11 +12,22 @@ from bot.adapter import describe_validation_error
 from bot.app import admin
 from bot.app.cli.common import fail, in_session, on_database, read_settings
 from bot.app.cli.model_options import model_options, with_options
+from bot.app.settings import Settings
 from bot.engine.community_settings import CommunitySettings
 from bot.engine.services.onboarding import CodeKind
+from bot.engine.texts import Texts
 from bot.runtime.clock import SystemClock
 
 app = typer.Typer(no_args_is_help=True, help="Communities and their codes.")
+
+
+def check_language(settings: Settings, language: str) -> str:
+    """One of the languages of ``prompts/texts/``, or exit naming them."""
+    texts = Texts(settings.prompts_dir)
+    chosen = language.strip().lower()
+    if chosen not in texts.languages:
+        fail(f"--language must be one of {', '.join(texts.language_names())}", 2)
+    return chosen
 
 
 @app.command("create")
@@ -24,11 +35,13 @@ def community_create(
     name: str,
     timezone: Annotated[str, typer.Option("--timezone", "-t", help="e.g. Africa/Lagos")],
     language: Annotated[
-        str, typer.Option("--language", "-l", help="default language: en, fr, sw")
+        str,
+        typer.Option("--language", "-l", help="default language: a folder of prompts/texts/"),
     ] = "en",
 ) -> None:
     """Create a community and print its one-time facilitator code."""
     settings = read_settings()
+    language = check_language(settings, language)
     setup, join = on_database(
         settings,
         lambda sessions: admin.create_community(
@@ -93,11 +106,15 @@ def settings_flag(field: str) -> str:
 @with_options(model_options(CommunitySettings, settings_flag))
 def community_configure(
     name: str,
-    language: Annotated[str | None, typer.Option(help="default language")] = None,
+    language: Annotated[
+        str | None, typer.Option(help="default language: a folder of prompts/texts/")
+    ] = None,
     **changes: Any,
 ) -> None:
     """Change a community's timetable offsets and defaults."""
     settings = read_settings()
+    if language is not None:
+        language = check_language(settings, language)
     given = {field: value for field, value in changes.items() if value is not None}
     try:
         checked = on_database(

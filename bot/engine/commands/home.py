@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from bot.engine import i18n
 from bot.engine.registry import Registry
 from bot.engine.services import agenda
 from bot.engine.services.meetings import next_meeting
@@ -57,15 +58,17 @@ async def home(turn: Turn, args: str) -> None:
                     .where(Prompt.meeting_id == meeting.id)
                 )
                 figures = (int(asked or 0), int(answered or 0))
-        entry = await turn.session.scalar(
-            select(WallEntry).where(WallEntry.member_id == member.id)
-        )
+        entry = await turn.session.scalar(select(WallEntry).where(WallEntry.member_id == member.id))
         text = turn.t(
             "home.page",
             name=member.display_name,
             community=community.name,
             meeting=meeting.title if meeting is not None else "",
-            starts=meeting.starts_at.strftime("%a %d %b %Y, %H:%M UTC") if meeting else "",
+            starts=i18n.format_datetime(
+                i18n.local(meeting.starts_at, community, member), turn.language
+            )
+            if meeting
+            else "",
             questions=open_questions,
             wall=(entry.passions, entry.contributes, entry.needs) if entry else None,
             ballot=ballot,
@@ -102,5 +105,3 @@ def now_key(turn: Turn) -> str:
 
 def register(registry: Registry) -> None:
     registry.command("home", home, usage="/home", needs_member=False, hidden=True, group=False)
-
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.engine import i18n
 from bot.engine.commands.access import require_facilitator
 from bot.engine.commands.onboarding import join
 from bot.engine.registry import Registry
@@ -36,10 +37,20 @@ async def start(turn: Turn, args: str) -> None:
 
 async def lang(turn: Turn, args: str) -> None:
     assert turn.member is not None
-    choice = args.strip().lower()
-    languages = turn.services.texts.languages
-    if choice not in languages:
-        await turn.say("lang.usage", private=True, languages=languages, current=turn.language)
+    texts = turn.services.texts
+    typed = args.strip().lower()
+    # A language's code or its own name: "pt", "Português", "kiswahili".
+    choice = next(
+        (code for code in texts.languages if typed in (code, i18n.language_name(code).lower())),
+        None,
+    )
+    if choice is None:
+        await turn.say(
+            "lang.usage",
+            private=True,
+            languages=texts.language_names(),
+            current=i18n.language_name(turn.language),
+        )
         return
     turn.member.language = choice
     await turn.say("lang.done", private=True)
@@ -65,14 +76,15 @@ async def meeting(turn: Turn, args: str) -> None:
             await turn.say("meeting.none", private=True)
             return
         days = (upcoming.starts_at - now).days
+        local = i18n.local(upcoming.starts_at, turn.community, turn.member)
         await turn.say(
             "meeting.next",
             private=True,
             title=upcoming.title,
             kind=upcoming.kind,
             days=days,
-            when=local_time(turn.community, upcoming.starts_at).strftime("%a %d %b %Y, %H:%M"),
-            timezone=turn.community.timezone,
+            when=i18n.format_datetime(local, turn.language, year=True, zone=False),
+            timezone=str(local.tzinfo),
         )
         return
     if words[0] != "add" or len(words) < 3:
@@ -97,7 +109,9 @@ async def meeting(turn: Turn, args: str) -> None:
         "meeting.added",
         title=created.title,
         kind=created.kind,
-        when=local_time(turn.community, created.starts_at).strftime("%a %d %b %Y, %H:%M"),
+        when=i18n.format_datetime(
+            local_time(turn.community, created.starts_at), turn.language, year=True
+        ),
     )
 
 

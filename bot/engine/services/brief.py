@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.engine import i18n
 from bot.engine.services import directory, dots, theme_texts
 from bot.engine.services.meetings import local_time
 from bot.engine.services.questions import question_set, question_text
@@ -157,7 +158,9 @@ def render_brief(texts: Texts, community: Community, brief: Brief, language: str
         language,
         community=community.name,
         meeting=brief.meeting.title,
-        when=local_time(community, brief.meeting.starts_at).strftime("%a %d %b %Y, %H:%M"),
+        when=i18n.format_datetime(
+            local_time(community, brief.meeting.starts_at), language, year=True
+        ),
         sections=brief.questions,
         asked=len(brief.asked),
         answered=len(brief.answered),

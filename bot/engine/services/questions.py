@@ -14,9 +14,9 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.engine import i18n
 from bot.engine.community_settings import CommunitySettings
 from bot.engine.services import directory
-from bot.engine.services.meetings import local_time
 from bot.engine.services.messenger import Messenger
 from bot.engine.texts import Texts
 from bot.runtime.outbox import Envelope
@@ -233,7 +233,7 @@ class QuestionService:
             name=member.display_name,
             community=community.name,
             meeting=meeting.title,
-            when=local_time(community, meeting.starts_at).strftime("%a %d %b, %H:%M"),
+            when=i18n.format_datetime(i18n.local(meeting.starts_at, community, member), language),
             number=number,
             total=total,
             question=question_text(self.texts, question, language),
@@ -457,7 +457,9 @@ class QuestionService:
                 language,
                 name=member.display_name,
                 meeting=meeting.title,
-                when=local_time(community, meeting.starts_at).strftime("%a %d %b, %H:%M"),
+                when=i18n.format_datetime(
+                    i18n.local(meeting.starts_at, community, member), language
+                ),
                 left=len(pending),
                 total=len(questions),
                 number=positions[current.question_id],
