@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy import select
 
 from bot.engine.services.text_model import TextModel, default
 from bot.engine.services.themes import Answer, Theme, find_themes
+from storage.models import Community
+from tests.harness import Harness, to
 
 FIXTURES = Path(__file__).parent / "fixtures" / "themes"
 
@@ -127,3 +130,62 @@ def test_shared_words_read_as_the_member_wrote_them() -> None:
         "Mapping water points and boreholes", "borehole maps, water point data"
     ) == ["mapping water points", "boreholes"]
     assert model.shared("Funding", "Open contracting") == []
+
+
+WATER = yaml.safe_load((FIXTURES / "en.yaml").read_text(encoding="utf-8"))["water"]
+BUDGETS = yaml.safe_load((FIXTURES / "en.yaml").read_text(encoding="utf-8"))["budgets"]
+
+
+async def answer_round(h: Harness, answers: dict[str, str]) -> None:
+    for who, text in answers.items():
+        await h.say(who, text)
+
+
+async def test_brief_groups_answers_by_theme_and_connects_meetings(harness: Harness) -> None:
+    h = harness
+    members = ("amina", "kwame", "thandi", "chidi", "zainab", "musa", "lindiwe")
+    await h.setup_community(members=members)
+    async with h.indaba.sessions() as session:
+        community = await session.scalar(select(Community))
+        assert community is not None
+        community.settings = {**community.settings, "quiet_meetings": 2}
+        await session.commit()
+    await h.say("fatima", "/meeting add 2026-11-20 14:00 November meeting", "#cop")
+    await h.say("fatima", "/meeting add 2026-12-18 14:00 December meeting", "#cop")
+    await h.say("zainab", "/anonymous on")
+    # Budgets made it onto an agenda; water points never did.
+    await h.say("fatima", "/agenda open", "#cop")
+    await h.say("chidi", "/agenda add Open budget hearings", "#cop")
+
+    await h.advance(days=11, hours=3)  # November's questions
+    november = {
+        "amina": WATER[0], "kwame": WATER[1], "thandi": WATER[6],
+        "chidi": BUDGETS[0], "zainab": BUDGETS[3], "musa": BUDGETS[7],
+    }  # fmt: skip
+    await answer_round(h, november)
+    await h.advance(days=28)  # December's questions
+    december = {
+        "kwame": WATER[9], "thandi": WATER[2], "amina": WATER[12],
+        "chidi": BUDGETS[10], "zainab": BUDGETS[12], "musa": BUDGETS[4],
+    }  # fmt: skip
+    await answer_round(h, december)
+    sent = await h.advance(days=6)  # the brief, a day before
+    brief = to(sent, "fatima")[0]
+
+    # One line says how the answers group; each theme quotes its answers exactly.
+    assert "2 themes across the answers; the largest, **" in brief
+    assert "· 3 members" in brief
+    for who, text in december.items():
+        shown = "A member" if who == "zainab" else who.capitalize()
+        assert f"- {shown}: {text}" in brief
+    assert "Zainab" not in brief
+    # Across meetings: both themes recur, first raised in November.
+    assert "**Themes that recur**" in brief
+    assert "raised in November 2026 and December 2026, first by Amina" in brief
+    # Water points were never on an agenda: offered as a proposal; budgets were.
+    proposals = brief.split("**Raised but never on an agenda**")[1].split("**Quiet")[0]
+    assert "water" in proposals and "budget" not in proposals
+    # Lindiwe answered, proposed and voted nothing in two meetings.
+    assert (
+        "**Quiet voices** (no answer, proposal or vote in the last 2 meetings): Lindiwe." in brief
+    )

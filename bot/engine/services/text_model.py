@@ -132,39 +132,45 @@ class TextModel:
             if len(surface) >= 2
         ]
 
-    def stems(self, text: str | None, language: str | None = None) -> list[str]:
+    def stems(
+        self, text: str | None, language: str | None = None, *, default: str = DEFAULT_LANGUAGE
+    ) -> list[str]:
         """The stems of the words that carry meaning, in order (repeats kept)."""
-        return [w.stem for w in self.words(text, language) if not w.stop]
+        return [root for root in self.analyse(text, language, default=default)[1] if root]
 
-    def keywords(self, text: str | None, language: str | None = None) -> set[str]:
-        return set(self.stems(text, language))
+    def keywords(
+        self, text: str | None, language: str | None = None, *, default: str = DEFAULT_LANGUAGE
+    ) -> set[str]:
+        return set(self.stems(text, language, default=default))
 
-    def shared(self, text: str | None, other: str | None, language: str | None = None) -> list[str]:
+    def shared(
+        self,
+        text: str | None,
+        other: str | None,
+        language: str | None = None,
+        *,
+        default: str = DEFAULT_LANGUAGE,
+    ) -> list[str]:
         """What ``text`` and ``other`` have in common, as phrases of ``text``'s own words.
 
         Consecutive shared words stay together ("water point maps"), so a reason reads
         like the members wrote it; each phrase is lower-cased and given once.
         """
-        common = self.keywords(other, language) & self.keywords(text, language)
+        common = self.keywords(other, language, default=default)
         phrases: list[str] = []
         run: list[Word] = []
-        for word in [*self.words(text, language), None]:
-            if word is not None and not word.stop and word.stem in common:
+        for word in self.words(text, language, default=default):
+            if not word.stop and word.stem in common:
                 if run and word.position != run[-1].position + 1:
                     phrases.append(" ".join(w.surface for w in run).lower())
                     run = []
                 run.append(word)
-                continue
-            if run:
+            elif run:
                 phrases.append(" ".join(w.surface for w in run).lower())
                 run = []
-        seen: set[str] = set()
-        unique = []
-        for phrase in phrases:
-            if phrase not in seen:
-                seen.add(phrase)
-                unique.append(phrase)
-        return unique
+        if run:
+            phrases.append(" ".join(w.surface for w in run).lower())
+        return list(dict.fromkeys(phrases))
 
 
 def surface_forms(

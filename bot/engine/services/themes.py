@@ -281,7 +281,9 @@ def find_themes(model: TextModel, answers: Sequence[Answer], language: str = "en
         # Terms that set the theme apart: heavier in its answers than in the others.
         inside = np.asarray(words[rows].mean(axis=0)).ravel()
         outside = (total - inside * len(rows)) / max(len(answers) - len(rows), 1)
-        weights = inside - outside
+        # ... and shared by many of its answers, not one answer's own words.
+        coverage = np.asarray((words[rows] > 0).sum(axis=0)).ravel() / len(rows)
+        weights = (inside - outside) * coverage
         terms, stems = _label(documents.forms, vocabulary, weights)
         if not terms:
             continue
