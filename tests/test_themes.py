@@ -3,6 +3,9 @@ text model that introductions and the wall share."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -10,9 +13,10 @@ import pytest
 import yaml
 from sqlalchemy import select
 
+from bot.engine.services.harvest import build_harvest, render_csv, render_json
 from bot.engine.services.text_model import TextModel, default
 from bot.engine.services.themes import Answer, Theme, find_themes
-from storage.models import Community
+from storage.models import Community, Meeting, Reply
 from tests.harness import Harness, to
 
 FIXTURES = Path(__file__).parent / "fixtures" / "themes"
@@ -189,3 +193,44 @@ async def test_brief_groups_answers_by_theme_and_connects_meetings(harness: Harn
     assert (
         "**Quiet voices** (no answer, proposal or vote in the last 2 meetings): Lindiwe." in brief
     )
+
+
+async def test_harvest_shows_and_exports_the_themes(harness: Harness) -> None:
+    h = harness
+    members = ("amina", "kwame", "thandi", "chidi", "zainab", "musa")
+    await h.setup_community(members=members)
+    await h.say("fatima", "/meeting add 2026-11-20 14:00 November meeting", "#cop")
+    await h.say("musa", "/anonymous on")
+    await h.advance(days=11, hours=3)
+    written = dict(zip(members, [*WATER[:3], *BUDGETS[:3]], strict=True))
+    await answer_round(h, written)
+    await h.advance(days=7)
+    text = to(await h.say("fatima", "/harvest", "#cop"), "fatima")[0]
+    assert "**Themes**" in text
+    assert f"- Amina (question 1): {WATER[0]}" in text
+    assert f"- A member (question 1): {BUDGETS[2]}" in text and "Musa" not in text
+
+    async with h.indaba.sessions() as session:
+        community = await session.scalar(select(Community))
+        meeting = await session.scalar(select(Meeting))
+        assert community is not None and meeting is not None
+        harvest = await build_harvest(session, h.indaba.texts, community, meeting, "en")
+        stored = set((await session.scalars(select(Reply.text))).all())
+    data = json.loads(render_json(harvest))
+    for themes in (data["themes"], data["answers"][0]["themes"]):
+        assert len(themes) == 2
+        for theme in themes:
+            assert set(theme) == {"label", "terms", "answers"}
+            assert theme["label"] == " · ".join(theme["terms"][:3])
+            for quote in theme["answers"]:
+                assert set(quote) == {"member", "text", "question"}
+                assert quote["text"] in stored and quote["question"] == 1
+        quoted = [q["text"] for t in themes for q in t["answers"]]
+        assert len(quoted) == len(set(quoted)) >= 5 and set(quoted) <= stored
+    assert data["answers"][1]["themes"] == []
+    rows = list(csv.reader(io.StringIO(render_csv(harvest))))
+    theme_rows = [r for r in rows if r[0] == "theme"]
+    placed = {q["text"] for t in data["themes"] for q in t["answers"]}
+    assert len(theme_rows) == len(placed) and {r[3] for r in theme_rows} == placed
+    assert ["theme", data["themes"][0]["label"], data["themes"][0]["answers"][0]["member"],
+            data["themes"][0]["answers"][0]["text"], "1"] in theme_rows  # fmt: skip

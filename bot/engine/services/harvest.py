@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.engine.services import introductions, practices
 from bot.engine.services.agenda import round_for
 from bot.engine.services.brief import Brief, build_brief, shown_name
-from bot.engine.texts import Texts
+from bot.engine.services.themes import Theme
+from bot.engine.texts import Markup, Texts
 from storage.models import Community, Meeting, Member, WallEntry
 
 
@@ -38,6 +39,9 @@ class Harvest:
     practices: list[tuple[str, str, int]]
     asked: list[str]
     answered: list[str]
+    # The meeting's themes, and each question's (in the order of ``answers``).
+    themes: list[Theme] = field(default_factory=list)
+    question_themes: list[list[Theme]] = field(default_factory=list)
 
     @property
     def rate(self) -> int:
@@ -118,6 +122,8 @@ async def build_harvest(
         ],
         asked=[shown_name(m, texts, language) for m in brief.asked],
         answered=[shown_name(m, texts, language) for m in brief.answered],
+        themes=brief.connected.meeting if brief.connected else [],
+        question_themes=[q.themes for q in brief.questions],
     )
 
 
@@ -137,6 +143,7 @@ def render_text(texts: Texts, harvest: Harvest, language: str) -> str:
         asked=harvest.asked,
         answered=harvest.answered,
         rate=harvest.rate,
+        themes=Markup(texts.render("themes.harvest", language, themes=harvest.themes)),
     )
 
 
@@ -149,9 +156,14 @@ def as_dict(harvest: Harvest) -> dict[str, Any]:
             "starts_at": harvest.starts_at.isoformat(),
         },
         "answers": [
-            {"question": q, "answers": [{"member": w, "text": t} for w, t in rows]}
-            for q, rows in harvest.answers
+            {
+                "question": q,
+                "answers": [{"member": w, "text": t} for w, t in rows],
+                "themes": [t.as_dict() for t in themes],
+            }
+            for (q, rows), themes in zip(harvest.answers, _per_question(harvest), strict=True)
         ],
+        "themes": [t.as_dict() for t in harvest.themes],
         "agenda": [{"rank": r, "title": t, "votes": v} for r, t, v in harvest.agenda],
         "wall": {"new": harvest.wall_new, "refreshed": harvest.wall_refreshed},
         "introductions": [{"members": [a, b], "topics": t} for a, b, t in harvest.introductions],
@@ -162,6 +174,11 @@ def as_dict(harvest: Harvest) -> dict[str, Any]:
             "response_rate": harvest.rate,
         },
     }
+
+
+def _per_question(harvest: Harvest) -> list[list[Theme]]:
+    found = harvest.question_themes
+    return found if len(found) == len(harvest.answers) else [[] for _ in harvest.answers]
 
 
 def render_json(harvest: Harvest) -> str:
@@ -176,6 +193,10 @@ def render_csv(harvest: Harvest) -> str:
     for question, rows in harvest.answers:
         for who, text in rows:
             writer.writerow(["answer", question, who, text, ""])
+    # A theme's answers: its label, who wrote each, the text and the question's number.
+    for theme in harvest.themes:
+        for quote in theme.answers:
+            writer.writerow(["theme", theme.label, quote.member, quote.text, quote.question])
     for rank, title, votes in harvest.agenda:
         writer.writerow(["agenda", rank, "", title, votes])
     for who in harvest.wall_new:
