@@ -14,6 +14,10 @@ ENV PYTHONUNBUFFERED=1 \
     INDABA_HTTP_PORT=8000 \
     INDABA_DATA_DIR=/data \
     INDABA_PROMPTS_DIR=/app/prompts
+# Pango and a font for WeasyPrint, which prints the meetings' posters.
+RUN apt-get update && apt-get install -y --no-install-recommends \
+      libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 COPY --from=build /install /usr/local
 COPY prompts /app/prompts
 COPY migrations /app/migrations

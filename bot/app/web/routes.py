@@ -14,6 +14,7 @@ import asyncio
 import logging
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -77,6 +78,16 @@ def hide_links_in_access_log() -> None:
         access.addFilter(HideLinks())
 
 
+def _question_and_page(query: Mapping[str, str]) -> tuple[int | None, int]:
+    """``?question=N&page=P``: one question's answers, a page at a time."""
+    question = query.get("question", "")
+    page = query.get("page", "")
+    return (
+        int(question) if question.isdigit() else None,
+        int(page) if page.isdigit() and len(page) < 6 else 1,
+    )
+
+
 class Missing(Exception):
     """The link is good but what it names is gone."""
 
@@ -129,7 +140,7 @@ class Pack:
                     media_type=media,
                     headers={**HEADERS, "Content-Disposition": f'inline; filename="{name}"'},
                 )
-            html = await self.page(grant, page, token)
+            html = await self.page(grant, page, token, request.query_params)
         except Missing:
             return self._refused(language, "missing", 404)
         return HTMLResponse(html, headers=HEADERS)
@@ -151,7 +162,9 @@ class Pack:
     def _days_left(self, grant: Grant, now: datetime) -> int:
         return max(1, math.ceil((grant.expires_at - now).total_seconds() / 86400))
 
-    async def page(self, grant: Grant, page: Page, token: str) -> str:
+    async def page(
+        self, grant: Grant, page: Page, token: str, query: Mapping[str, str] | None = None
+    ) -> str:
         """The HTML of ``page``; links between pages are relative, so they keep working
         behind any proxy and whatever ``INDABA_WEB_BASE_URL`` says."""
         now = self.clock.now()
@@ -190,7 +203,10 @@ class Pack:
                 agenda = await views.agenda_view(session, self.texts, community, meeting, now)
                 return self.renderer.page("agenda.html", community.language, view=agenda, **common)
             harvest = await views.harvest_view(session, self.texts, community, meeting, now)
-            return self.renderer.page("harvest.html", community.language, view=harvest, **common)
+            answers = views.answer_page(harvest, *_question_and_page(query or {}))
+            return self.renderer.page(
+                "harvest.html", community.language, view=harvest, answers=answers, **common
+            )
 
     async def poster(self, meeting_id: int, *, png: bool = False) -> tuple[bytes, str]:
         """The poster of a meeting as PDF (or PNG) bytes, with its file name."""

@@ -15,12 +15,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine.community_settings import CommunitySettings
-from bot.engine.services import agenda, harvest, wall
+from bot.engine.services import agenda, harvest, practices, text_model, themes, wall
 from bot.engine.services.brief import shown_name
 from bot.engine.services.meetings import local_time
 from bot.engine.texts import Texts
-from storage.models import AgendaVote, Community, Introduction, Meeting, Member
-from storage.statuses import RoundStatus
+from storage.models import AgendaVote, Community, Introduction, Meeting, Member, Prompt, Reply
+from storage.statuses import PromptStatus, RoundStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,15 +231,21 @@ async def agenda_view(
     )
 
 
-def _themes(exported: dict[str, Any]) -> list[Theme]:
-    """The meeting's themes, when the harvest carries them (the themes service's export
-    shape: ``{"label", "terms", "answers": [{"member", "text", "question"}]}``, as a list
-    or under ``"meeting"``); none otherwise."""
+def _themes(exported: dict[str, Any], harvested: harvest.Harvest, language: str) -> list[Theme]:
+    """The meeting's themes: those the harvest carries (the themes service's export shape,
+    ``{"label", "terms", "answers": [{"member", "text", "question"}]}``, as a list or
+    under ``"meeting"``), else found here in the harvest's answers by the same service.
+    Names are the harvest's, so anonymous members stay "A member"."""
     raw: Any = exported.get("themes")
     if isinstance(raw, dict):
         raw = raw.get("meeting")
     if not isinstance(raw, list):
-        return []
+        answers = [
+            themes.Answer(who, text, number)
+            for number, (_, rows) in enumerate(harvested.answers, start=1)
+            for who, text in rows
+        ]
+        raw = [t.as_dict() for t in themes.find_themes(text_model.default(), answers, language)]
     found = []
     for theme in raw:
         if not isinstance(theme, dict):
@@ -277,7 +283,13 @@ def _follow_ups(exported: dict[str, Any], name: str) -> list[FollowUp]:
 
 
 async def harvest_view(
-    session: AsyncSession, texts: Texts, community: Community, meeting: Meeting, now: datetime
+    session: AsyncSession,
+    texts: Texts,
+    community: Community,
+    meeting: Meeting,
+    now: datetime,
+    *,
+    with_themes: bool = True,
 ) -> HarvestView:
     language = community.language
     found = await harvest.build_harvest(session, texts, community, meeting, language)
@@ -294,7 +306,7 @@ async def harvest_view(
             QuestionView(number, text, [Quote(who, said) for who, said in rows])
             for number, (text, rows) in enumerate(found.answers, start=1)
         ],
-        themes=_themes(exported),
+        themes=_themes(exported, found, language) if with_themes else [],
         decisions=_follow_ups(exported, "decisions"),
         actions=_follow_ups(exported, "actions"),
         ranked=ranked,
@@ -344,15 +356,76 @@ async def journey_view(
     ).all()
     cards = []
     for meeting in meetings:
-        view = await harvest_view(session, texts, community, meeting, now)
+        # Counted here rather than through a whole harvest per meeting: a journey of
+        # twelve meetings stays one quick page.
+        prompts = (
+            await session.execute(
+                select(Prompt.member_id, Prompt.status, Prompt.asked_at, Reply.id)
+                .outerjoin(Reply, Reply.prompt_id == Prompt.id)
+                .where(Prompt.meeting_id == meeting.id)
+            )
+        ).all()
+        asked = {m for m, status, at, _ in prompts if status != PromptStatus.QUEUED or at}
+        answered = {m for m, _, _, reply in prompts if reply is not None}
+        round_ = await agenda.round_for(session, meeting)
+        taken = await practices.scored(session, community, meeting=meeting)
         cards.append(
             Card(
-                view.meeting,
-                view.asked,
-                view.answered,
-                view.rate,
-                view.ranked[:3],
-                len(view.practices),
+                head(community, meeting, now),
+                len(asked),
+                len(answered),
+                round(100 * len(answered) / len(asked)) if asked else 0,
+                _ranked(round_.ranking)[:3] if round_ is not None and round_.ranking else [],
+                len(taken),
             )
         )
     return JourneyView(community.name, community.language, cards)
+
+
+# Characters of answers on one page, so a harvest page stays light on a phone whatever
+# the community wrote; the rest is a link away, one question at a time.
+ANSWERS_PER_PAGE = 40_000
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerPage:
+    """The answers a harvest page shows: all questions cut to share the budget, or one
+    question's answers, one page of them."""
+
+    questions: list[QuestionView]
+    more: dict[int, int]  # question number -> all its answers, where some are left out
+    question: int | None = None
+    page: int = 1
+    pages: int = 1
+
+
+def _fill(answers: list[Quote], budget: int) -> list[list[Quote]]:
+    pages: list[list[Quote]] = [[]]
+    used = 0
+    for quote in answers:
+        if pages[-1] and used + len(quote.text) > budget:
+            pages.append([])
+            used = 0
+        pages[-1].append(quote)
+        used += len(quote.text)
+    return pages
+
+
+def answer_page(view: HarvestView, question: int | None = None, page: int = 1) -> AnswerPage:
+    if question is None:
+        budget = ANSWERS_PER_PAGE // max(len(view.questions), 1)
+        shown, more = [], {}
+        for q in view.questions:
+            first = _fill(q.answers, budget)[0]
+            shown.append(QuestionView(q.number, q.text, first))
+            if len(first) < len(q.answers):
+                more[q.number] = len(q.answers)
+        return AnswerPage(shown, more)
+    found = next((q for q in view.questions if q.number == question), None)
+    if found is None:
+        return AnswerPage([], {}, question, 1, 1)
+    pages = _fill(found.answers, ANSWERS_PER_PAGE)
+    page = min(max(page, 1), len(pages))
+    return AnswerPage(
+        [QuestionView(found.number, found.text, pages[page - 1])], {}, question, page, len(pages)
+    )
