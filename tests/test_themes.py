@@ -234,3 +234,17 @@ async def test_harvest_shows_and_exports_the_themes(harness: Harness) -> None:
     assert len(theme_rows) == len(placed) and {r[3] for r in theme_rows} == placed
     assert ["theme", data["themes"][0]["label"], data["themes"][0]["answers"][0]["member"],
             data["themes"][0]["answers"][0]["text"], "1"] in theme_rows  # fmt: skip
+
+
+async def test_digest_names_the_weeks_themes_without_quoting_anyone(harness: Harness) -> None:
+    h = harness
+    members = ("amina", "kwame", "thandi", "chidi", "zainab", "musa")
+    await h.setup_community(members=members)
+    await h.say("fatima", "/meeting add 2026-11-20 14:00 November meeting", "#cop")
+    await h.advance(days=11, hours=3)
+    written = dict(zip(members, [*WATER[:3], *BUDGETS[:3]], strict=True))
+    await answer_round(h, written)
+    preview = to(await h.say("fatima", "/digest", "#cop"), "fatima")[0]
+    line = next(x for x in preview.splitlines() if x.startswith("**This week's themes:**"))
+    assert line.count(" members)") == 2 and "; " in line
+    assert not any(text in preview for text in written.values())

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.engine.services import introductions, practices, rotation
+from bot.engine.services import dots, introductions, practices, rotation
 from bot.engine.services.agenda import ranked, round_for, standings
-from bot.engine.services.brief import build_brief
+from bot.engine.services.brief import build_brief, shown_name
 from bot.engine.services.meetings import next_meeting
-from bot.engine.texts import Texts
-from storage.models import AgendaItem, AgendaRound, AgendaVote, Community, WallEntry
+from bot.engine.services.themes import Answer
+from bot.engine.texts import Markup, Texts
+from storage.models import (
+    AgendaItem,
+    AgendaRound,
+    AgendaVote,
+    Community,
+    Meeting,
+    Member,
+    Prompt,
+    Reply,
+    WallEntry,
+)
+
+SHOWN_THEMES = 3
 
 
 @dataclass(slots=True)
@@ -32,6 +45,8 @@ class Digest:
     answered: int
     # The member-led weekly question: (who asked, the question).
     question: tuple[str, str] | None = None
+    # The week's themes across the answers received: (label, how many members).
+    themes: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -43,6 +58,7 @@ class Digest:
             or self.practice_votes
             or self.agenda_votes
             or self.question
+            or self.themes
         )
 
 
@@ -95,7 +111,9 @@ async def build_digest(
     scored = await practices.scored(session, community)
     asked = answered = 0
     if meeting is not None:
-        brief = await build_brief(session, texts, community, meeting, community.language)
+        brief = await build_brief(
+            session, texts, community, meeting, community.language, themes=False
+        )
         asked, answered = len(brief.asked), len(brief.answered)
     return Digest(
         new_items=new_items,
@@ -113,7 +131,35 @@ async def build_digest(
         question=await rotation.member_question_since(
             session, texts, community, since, community.language
         ),
+        themes=await week_themes(session, texts, community, since, now),
     )
+
+
+async def week_themes(
+    session: AsyncSession, texts: Texts, community: Community, since: datetime, now: datetime
+) -> list[tuple[str, int]]:
+    """The themes of the answers received since ``since``, largest first (labels and
+    sizes only: the digest goes to the group, so it quotes nobody)."""
+    rows = (
+        await session.execute(
+            select(Reply.text, Member)
+            .join(Prompt, Prompt.id == Reply.prompt_id)
+            .join(Meeting, Meeting.id == Prompt.meeting_id)
+            .join(Member, Member.id == Reply.member_id)
+            .where(
+                Meeting.community_id == community.id,
+                Reply.received_at >= since,
+                Reply.received_at <= now,
+            )
+            .order_by(Reply.received_at, Reply.id)
+        )
+    ).all()
+    language = community.language
+    answers = [
+        Answer(shown_name(member, texts, language), text, 0, member.id) for text, member in rows
+    ]
+    found = await dots.themes_of(answers, language)
+    return [(theme.label, theme.members) for theme in found[:SHOWN_THEMES]]
 
 
 def render_digest(texts: Texts, community: Community, digest: Digest) -> str:
@@ -122,5 +168,6 @@ def render_digest(texts: Texts, community: Community, digest: Digest) -> str:
         community.language,
         community=community.name,
         d=digest,
+        themes=Markup(texts.render("themes.digest", community.language, themes=digest.themes)),
         rate=round(digest.answered * 100 / digest.asked) if digest.asked else 0,
     )
