@@ -21,6 +21,9 @@ class CommunitySettings(BaseModel):
     reminder_days_before: int = Field(default=3, ge=0, le=60)
     brief_days_before: int = Field(default=1, ge=0, le=60)
     send_time: str = "09:00"
+    # No step DM reaches a member between these local hours ("" turns it off); what
+    # falls in them waits for the morning instead of being dropped.
+    quiet_hours: str = "21:00-07:00"
     # Facilitators get the brief; they are asked the questions only when this is on.
     ask_facilitators: bool = False
 
@@ -48,12 +51,37 @@ class CommunitySettings(BaseModel):
     # The brief names members who neither answered, proposed nor voted in this many
     # meetings in a row, so the facilitator can invite them.
     quiet_meetings: int = Field(default=3, ge=1, le=24)
+    # Retention (see bot.engine.services.privacy.prune): answers to the questions of
+    # meetings older than this many months are deleted (0 keeps them); finished
+    # outbox messages lose their text after ``delivered_text_days``.
+    answers_retention_months: int = Field(default=24, ge=0, le=240)
+    delivered_text_days: int = Field(default=30, ge=1, le=3650)
+    # The community's own privacy notice per language (``/privacy set``), replacing
+    # the template of prompts/texts/<language>/privacy.yaml.
+    privacy_notice: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("send_time", "digest_time", "question_time")
     @classmethod
     def _time(cls, value: str) -> str:
         time.fromisoformat(value)
         return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        if value:
+            start, end = value.split("-")
+            time.fromisoformat(start.strip())
+            time.fromisoformat(end.strip())
+        return value
+
+    @property
+    def quiet(self) -> tuple[time, time] | None:
+        """The quiet hours as (from, until) local times, or None when there are none."""
+        if not self.quiet_hours:
+            return None
+        start, end = self.quiet_hours.split("-")
+        return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
 
     @property
     def send_at(self) -> time:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -32,6 +33,8 @@ class Envelope:
     community_id: int | None = None
     member_id: int | None = None
     context: Mapping[str, Any] = field(default_factory=dict)
+    # Not sent before this moment (a member's local time, the end of their quiet hours).
+    not_before: datetime | None = None
 
 
 def degrade_choices(message: OutgoingMessage, caps: Capabilities) -> OutgoingMessage:
@@ -139,7 +142,7 @@ class Outbox:
             "context": dict(envelope.context),
             "status": OutboxStatus.PENDING,
             "attempts": 0,
-            "next_attempt_at": now,
+            "next_attempt_at": max(now, envelope.not_before) if envelope.not_before else now,
             "created_at": now,
         }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.engine import i18n
 from bot.engine.commands.access import require_facilitator
 from bot.engine.commands.onboarding import join
+from bot.engine.community_settings import CommunitySettings
 from bot.engine.registry import Registry
 from bot.engine.services.meetings import (
     MeetingError,
@@ -54,6 +55,29 @@ async def lang(turn: Turn, args: str) -> None:
         return
     turn.member.language = choice
     await turn.say("lang.done", private=True)
+
+
+async def tz(turn: Turn, args: str) -> None:
+    """A member's own timezone: step DMs come at the step's hour in it."""
+    assert turn.member is not None and turn.community is not None
+    settings = CommunitySettings.of(turn.community.settings)
+    typed = args.strip()
+    if typed:
+        found, close = i18n.find_zone(typed)
+        if found is None:
+            await turn.say("tz.unknown", private=True, typed=typed, suggestions=close)
+            return
+        turn.member.timezone = found
+    now = i18n.local(turn.services.clock.now(), turn.community, turn.member)
+    await turn.say(
+        "tz.done" if typed else "tz.current",
+        private=True,
+        zone=str(now.tzinfo),
+        own=i18n.valid_zone(turn.member.timezone) is not None,
+        now=i18n.format_datetime(now, turn.language, zone=False),
+        send_time=settings.send_time,
+        quiet=[hour.strftime("%H:%M") for hour in settings.quiet or ()],
+    )
 
 
 async def anonymous(turn: Turn, args: str) -> None:
@@ -118,6 +142,7 @@ async def meeting(turn: Turn, args: str) -> None:
 def register(registry: Registry) -> None:
     registry.command("stop", stop, usage="/stop", group=False)
     registry.command("start", start, usage="/start", needs_member=False, group=False)
-    registry.command("lang", lang, usage="/lang [en|fr|sw|pt]", group=False)
+    registry.command("lang", lang, usage="/lang [LANGUAGE]", group=False)
+    registry.command("tz", tz, usage="/tz [TIMEZONE]", group=False)
     registry.command("anonymous", anonymous, usage="/anonymous on|off", group=False)
     registry.command("meeting", meeting, usage="/meeting [add YYYY-MM-DD HH:MM [workshop] TITLE]")

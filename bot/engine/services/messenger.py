@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -66,10 +68,13 @@ class Messenger:
         *,
         choices: tuple[Choice, ...] = (),
         context: Mapping[str, Any] | None = None,
+        not_before: datetime | None = None,
     ) -> bool:
         envelope = self.member_envelope(
             community, member, key, text, choices=choices, context=context
         )
+        if envelope is not None and not_before is not None:
+            envelope = replace(envelope, not_before=not_before)
         return envelope is not None and await self.outbox.put_one(session, envelope)
 
     async def to_groups(

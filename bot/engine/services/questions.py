@@ -8,7 +8,7 @@ open question) and the next question follows.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine import i18n
 from bot.engine.community_settings import CommunitySettings
-from bot.engine.services import directory
+from bot.engine.services import directory, timing
 from bot.engine.services.messenger import Messenger
+from bot.engine.services.timing import LocalTime
 from bot.engine.texts import Texts
 from bot.runtime.outbox import Envelope
 from storage.bulk import insert_ignore
@@ -111,13 +112,19 @@ class QuestionService:
     # -- asking -------------------------------------------------------------------
 
     async def ask_all(
-        self, session: AsyncSession, community: Community, meeting: Meeting, now: datetime
+        self,
+        session: AsyncSession,
+        community: Community,
+        meeting: Meeting,
+        now: datetime,
+        step: LocalTime | None = None,
     ) -> int:
-        """The questions step: queue every question for every active member, ask the first."""
+        """The questions step: queue every question for every active member, ask the first
+        (at the step's local time for each member, see :func:`timing.deliver_at`)."""
         members = await directory.active_members(session, community.id)
         if not CommunitySettings.of(community.settings).ask_facilitators:
             members = [m for m in members if not m.is_facilitator]
-        return await self._ask_members(session, community, meeting, members, now)
+        return await self._ask_members(session, community, meeting, members, now, step)
 
     async def catch_up(
         self,
@@ -137,6 +144,7 @@ class QuestionService:
         meeting: Meeting,
         members: Sequence[Member],
         now: datetime,
+        step: LocalTime | None = None,
     ) -> int:
         questions = await question_set(session, self.texts, meeting)
         if not questions or not members:
@@ -163,7 +171,9 @@ class QuestionService:
             elif prompt.status == PromptStatus.QUEUED and prompt.member_id not in first:
                 first[prompt.member_id] = prompt
         envelopes: list[Envelope] = []
-        asked: list[int] = []
+        # A question counts as asked from when it reaches the member, so nothing they
+        # write before then is taken as its answer.
+        asked: dict[datetime, list[int]] = {}
         totals = len(questions)
         positions = {q.id: i for i, q in enumerate(questions, start=1)}
         texts_by_id = {q.id: q for q in questions}
@@ -182,11 +192,13 @@ class QuestionService:
                 intro=True,
             )
             if envelope is not None:
-                envelopes.append(envelope)
-                asked.append(prompt.id)
+                at = timing.deliver_at(community, member, now, step)
+                envelopes.append(replace(envelope, not_before=at) if at > now else envelope)
+                asked.setdefault(at, []).append(prompt.id)
         await self.messenger.outbox.put(session, envelopes)
-        await self._mark_asked(session, asked, now)
-        return len(asked)
+        for at, ids in asked.items():
+            await self._mark_asked(session, ids, at)
+        return sum(len(ids) for ids in asked.values())
 
     async def _prompts(
         self, session: AsyncSession, meeting: Meeting, member_ids: list[int]
@@ -299,6 +311,7 @@ class QuestionService:
             .where(
                 Prompt.member_id == member.id,
                 Prompt.status == PromptStatus.ASKED,
+                Prompt.asked_at <= now,
                 Meeting.starts_at > now,
                 Meeting.cancelled_at.is_(None),
             )
@@ -426,7 +439,12 @@ class QuestionService:
     # -- reminders --------------------------------------------------------------------
 
     async def remind(
-        self, session: AsyncSession, community: Community, meeting: Meeting, now: datetime
+        self,
+        session: AsyncSession,
+        community: Community,
+        meeting: Meeting,
+        now: datetime,
+        step: LocalTime | None = None,
     ) -> int:
         """Remind every member who has questions left, repeating the open one."""
         questions = await question_set(session, self.texts, meeting)
@@ -473,11 +491,12 @@ class QuestionService:
                 context={"kind": ContextKind.PROMPT, "prompt_id": current.id},
             )
             if envelope is not None:
-                envelopes.append(envelope)
+                at = timing.deliver_at(community, member, now, step)
+                envelopes.append(replace(envelope, not_before=at) if at > now else envelope)
                 reminded.extend(p.id for p in pending)
                 if current.status == PromptStatus.QUEUED:
                     current.status = PromptStatus.ASKED
-                    current.asked_at = now
+                    current.asked_at = at
         await self.messenger.outbox.put(session, envelopes)
         for start in range(0, len(reminded), 500):
             await session.execute(

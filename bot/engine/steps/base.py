@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine.community_settings import CommunitySettings
+from bot.engine.services.timing import LocalTime
 from bot.runtime.timetable import Occurrence
 from storage.models import Community, Meeting
 
@@ -50,6 +51,13 @@ class MeetingStep:
         self, session: AsyncSession, community: Community, meeting: Meeting, now: datetime
     ) -> str:
         raise NotImplementedError
+
+    def local_time(self, meeting: Meeting, community: Community) -> LocalTime:
+        """The step's day and hour, for each member in their own timezone: the day it is
+        due in the community's timezone, at the same hour, while the step is useful."""
+        due, expires = self.window(meeting, community, CommunitySettings.of(community.settings))
+        local = due.astimezone(ZoneInfo(community.timezone))
+        return LocalTime(local.date(), local.time(), expires)
 
     def occurrences(
         self, community: Community, meetings: Sequence[Meeting], now: datetime

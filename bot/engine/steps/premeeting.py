@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine.community_settings import CommunitySettings
-from bot.engine.services import directory
+from bot.engine.services import directory, timing
 from bot.engine.services.brief import brief_text
 from bot.engine.services.messenger import Messenger
 from bot.engine.services.questions import QuestionService
@@ -30,7 +30,9 @@ class QuestionsStep(MeetingStep):
     async def run_for(
         self, session: AsyncSession, community: Community, meeting: Meeting, now: datetime
     ) -> str:
-        asked = await self.questions.ask_all(session, community, meeting, now)
+        asked = await self.questions.ask_all(
+            session, community, meeting, now, self.local_time(meeting, community)
+        )
         return f"asked {asked} members"
 
 
@@ -50,7 +52,9 @@ class ReminderStep(MeetingStep):
     async def run_for(
         self, session: AsyncSession, community: Community, meeting: Meeting, now: datetime
     ) -> str:
-        reminded = await self.questions.remind(session, community, meeting, now)
+        reminded = await self.questions.remind(
+            session, community, meeting, now, self.local_time(meeting, community)
+        )
         return f"reminded {reminded} members"
 
 
@@ -72,8 +76,14 @@ class BriefStep(MeetingStep):
         for facilitator in await directory.facilitators(session, community.id):
             language = self.messenger.language(community, facilitator)
             text = await brief_text(session, self.messenger.texts, community, meeting, language)
+            at = timing.deliver_at(community, facilitator, now, self.local_time(meeting, community))
             if await self.messenger.to_member(
-                session, community, facilitator, f"brief:{meeting.id}:{facilitator.id}", text
+                session,
+                community,
+                facilitator,
+                f"brief:{meeting.id}:{facilitator.id}",
+                text,
+                not_before=at,
             ):
                 sent += 1
         return f"brief to {sent} facilitators"
