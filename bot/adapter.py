@@ -161,6 +161,23 @@ def is_account_gone(reason: str | None) -> bool:
     return (reason or "").startswith(ACCOUNT_GONE + ":")
 
 
+# The reason of an unreachable address whose member blocked the bot starts with this.
+BLOCKED = "blocked"
+
+
+class Blocked(Unreachable):
+    """The member blocked the bot: they may be reached on another platform, but are
+    never named in a group to ask them to open a chat."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"{BLOCKED}: {detail}")
+
+
+def is_blocked(reason: str | None) -> bool:
+    """Whether an unreachable reason says the member blocked the bot."""
+    return (reason or "").startswith(BLOCKED + ":")
+
+
 class WindowClosed(DeliveryError):
     """The platform's reply window is closed for this member; a re-opener is needed."""
 

@@ -58,7 +58,14 @@ from adapters.telegram.render import (
     render_html,
     utf16_len,
 )
-from bot.adapter import PermanentError, RetryAfter, StartupError, TransientError, Unreachable
+from bot.adapter import (
+    Blocked,
+    PermanentError,
+    RetryAfter,
+    StartupError,
+    TransientError,
+    Unreachable,
+)
 from bot.messages import ConversationKind, MessageRef, OutgoingMessage
 from bot.pacing import KeyedBuckets, TokenBucket
 
@@ -303,6 +310,8 @@ class TelegramClient:
         except ChatMigrated as error:
             raise _Moved(error.new_chat_id) from None
         except Forbidden as error:
+            if "blocked" in error.message.lower():  # "bot was blocked by the user"
+                raise Blocked(f"telegram: {error.message}") from None
             raise Unreachable(f"telegram: {error.message}") from None
         except BadRequest as error:
             text = error.message.lower()

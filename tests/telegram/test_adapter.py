@@ -108,6 +108,7 @@ async def test_a_redelivered_update_is_handled_once(
     fake.group(GROUP, "Group")
     fake.user(1, "Fatima")
     fake.user(2, "Amina")
+    await story.say(1, "/start")  # so that the group's one nudge of the day is Amina's
     await story.say(1, f"/setup {setup}", GROUP)
     _, message = await fake.say(2, "hello all", GROUP)
     update = {"message": fake._public(message)}

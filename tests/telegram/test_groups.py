@@ -3,18 +3,20 @@ removed or blocked, members who start the bot late, and button presses answered.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from bot.messages import Address, ConversationKind, OutgoingMessage
 from bot.runtime.outbox import Envelope
 from storage.models import Identity, Space, WallEntry
 from storage.statuses import OutboxStatus
-from tests.fakes.telegram_api import BOT_USERNAME
+from tests.fakes.telegram_api import BOT_USERNAME, FakeTelegram
 from tests.telegram.conftest import TelegramStory
 
 BASIC, SUPER = -4001, -1004001
 FORUM, AGENDA_TOPIC, CHAT_TOPIC = -1007001, 7, 9
-FATIMA, AMINA, KWAME, THANDI = 400, 401, 402, 403
+FATIMA, AMINA, KWAME, THANDI, NIA = 400, 401, 402, 403, 404
 
 
 async def linked(story: TelegramStory, group: int, *, thread: int | None = None) -> str:
@@ -183,6 +185,50 @@ async def test_a_member_who_starts_late_gets_what_they_missed(story: TelegramSto
     async with story.h.indaba.sessions() as session:
         walls = (await session.scalars(select(WallEntry.passions))).all()
     assert "Open budgets" in walls
+
+
+def nudges_in(fake: FakeTelegram, chat: int) -> list[dict[str, Any]]:
+    return [m for m in fake.sent_to(chat) if "cannot write to you directly" in m.get("text", "")]
+
+
+async def test_group_nudges_are_one_a_day_listing_everyone_still_to_start(
+    story: TelegramStory,
+) -> None:
+    """Three members join before starting the bot: the group gets one post a day, not
+    one per member; the next day's names everyone who still has to start the bot."""
+    fake = story.fake
+    fake.group(BASIC, "Lagos Civic Tech", kind="group")
+    await linked(story, BASIC)
+    fake.user(NIA, "Nia")
+    for user in (THANDI, KWAME, AMINA):
+        await story.processed(await fake.joins(BASIC, user))
+    [first] = nudges_in(fake, BASIC)
+    assert f"tg://user?id={THANDI}" in first["text"]  # the first is mentioned at once
+    # Nia blocked the bot before she joined: she chose not to hear from it.
+    await story.processed(await fake.block(NIA))
+    await story.processed(await fake.joins(BASIC, NIA))
+    await story.advance(hours=23)
+    assert len(nudges_in(fake, BASIC)) == 1
+    await story.advance(hours=2)
+    [_, second] = nudges_in(fake, BASIC)
+    assert second["text"].startswith("Thandi, Kwame, Amina: I have something for each of you")
+    assert "Nia" not in second["text"]
+    [[button]] = second["reply_markup"]["inline_keyboard"]
+    assert button["url"] == f"https://t.me/{BOT_USERNAME}"
+    # Nothing more that day, whatever else fails to reach them.
+    async with story.h.indaba.sessions() as session, session.begin():
+        await story.h.indaba.outbox.put(
+            session,
+            [
+                Envelope(
+                    f"note:{user}",
+                    OutgoingMessage(Address("telegram", ConversationKind.DM, str(user)), "A note"),
+                )
+                for user in (THANDI, KWAME)
+            ],
+        )
+    await story.settle()
+    assert len(nudges_in(fake, BASIC)) == 2
 
 
 async def test_group_nudge_carries_the_deep_link_button(story: TelegramStory) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, delete, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from bot.adapter import BLOCKED
 from bot.messages import (
     PART_SEPARATOR,
     Address,
@@ -116,8 +117,18 @@ async def _dm_access(session: AsyncSession, conversation: Conversation) -> None:
     if not conversation.reachable:
         await session.execute(
             update(Identity)
-            .where(account, Identity.unreachable_at.is_(None))
-            .values(unreachable_at=now, unreachable_reason="blocked the bot")
+            # A block says more than "never started": it is never named in a group.
+            .where(
+                account,
+                or_(
+                    Identity.unreachable_reason.is_(None),
+                    Identity.unreachable_reason.not_like(f"{BLOCKED}:%"),
+                ),
+            )
+            .values(
+                unreachable_at=func.coalesce(Identity.unreachable_at, now),
+                unreachable_reason=f"{BLOCKED}: in the private chat",
+            )
             .execution_options(synchronize_session="fetch")
         )
         return

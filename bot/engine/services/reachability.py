@@ -22,10 +22,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.adapter import Capabilities, DeliveryFailure, is_account_gone
-from bot.engine.services import directory
+from bot.adapter import Capabilities, DeliveryFailure, is_account_gone, is_blocked
+from bot.engine.services import directory, nudges
 from bot.engine.texts import Texts
-from bot.messages import Address, ConversationKind, Mention, OutgoingMessage
+from bot.messages import ConversationKind, OutgoingMessage
 from bot.runtime.clock import Clock
 from bot.runtime.delivery import Arrangement
 from bot.runtime.outbox import Envelope, Outbox, row_to_message
@@ -355,45 +355,38 @@ class Reachability:
                 ),
             )
             return
-        if is_account_gone(reason):
-            return  # deactivated or deleted: nobody should be asked to open a chat
+        if is_account_gone(reason) or is_blocked(reason):
+            return  # gone, or chose to block the bot: nobody should ask them to open a chat
         await self._nudge_in_group(session, row, member, now)
 
     async def _nudge_in_group(
         self, session: AsyncSession, row: OutboxMessage, member: Member, now: datetime
     ) -> None:
-        """Nobody can DM them: name them in their group (once a day) so they start a chat.
+        """Nobody can DM them: name them in their group so they start a chat, in the
+        group's one nudge a day listing everyone who still has to (services.nudges).
 
         Only a short invitation goes to the group, never the private message itself.
         """
         caps = self._capabilities.get(row.platform)
-        if caps is None or not caps.groups:
-            return
         community = await session.get(Community, member.community_id)
-        for space in await directory.group_spaces(session, member.community_id):
-            if space.platform != row.platform:
-                continue
-            nudge = OutgoingMessage(
-                address=Address(space.platform, ConversationKind.GROUP, space.conversation_id),
-                text=self._texts.render(
-                    "nudge.group", self._language(community, None), platform=row.platform
-                ),
-                mention=Mention(row.conversation_id, member.display_name),
-                invite_to_dm=True,
-            )
-            await self._outbox.put_one(
-                session,
-                Envelope(
-                    f"nudge:{row.platform}:{row.conversation_id}:{now.date().isoformat()}",
-                    nudge,
-                    community_id=row.community_id,
-                    member_id=member.id,
-                ),
-            )
+        if caps is None or not caps.groups or community is None:
             return
 
     # -- languages ------------------------------------------------------------------
 
+        for space in await directory.group_spaces(session, member.community_id):
+            if space.platform == row.platform:
+                await nudges.nudge_group(
+                    session,
+                    self._outbox,
+                    self._texts,
+                    self._capabilities,
+                    community,
+                    space,
+                    self._language(community, None),
+                    now,
+                )
+                return
     async def _whom(
         self, session: AsyncSession, row: OutboxMessage
     ) -> tuple[Community | None, Member | None]:
