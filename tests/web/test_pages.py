@@ -59,6 +59,8 @@ EXPECTED: dict[Page, tuple[str, list[str]]] = {
 async def open_page(browser: Any, url: str, shots: Path, name: str) -> tuple[Any, list[str]]:
     """The page at ``url`` without JavaScript, its console errors, and a screenshot."""
     context = await browser.new_context(java_script_enabled=False)
+    # A loaded CI machine can take a while for the first harvest (the themes' model loads).
+    context.set_default_timeout(120_000)
     page = await context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
