@@ -73,3 +73,8 @@ class ContextKind(StrEnum):
     REOPENER = "reopener"
     # Indaba asked which of two things a typed number was meant for.
     NUMBER_MEANING = "number-meaning"
+    # /forget asked for a confirmation; the member's own export (/mydata); the one
+    # message confirming an erasure, deleted once sent.
+    FORGET = "forget"
+    MY_DATA = "my-data"
+    FAREWELL = "farewell"

@@ -1,5 +1,9 @@
 """privacy
 
+Members' data rights need no new column: retention settings and a community's own
+privacy notice live in ``communities.settings`` (JSON), and the "former member" that
+keeps what a community's record needs is a ``members`` row with the role ``former``.
+
 Revision ID: 0007
 Revises: 0006
 """

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.app.cli import community, db, harvest, inbox, meeting, outbox, pack, run, status
+from bot.app.cli import community, db, harvest, inbox, meeting, member, outbox, pack, run, status
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -22,6 +22,7 @@ app.add_typer(community.app, name="community")
 app.add_typer(meeting.app, name="meeting")
 app.add_typer(outbox.app, name="outbox")
 app.add_typer(inbox.app, name="inbox")
+app.add_typer(member.app, name="member")
 pack.register(harvest.app)
 app.add_typer(harvest.app, name="harvest")
 app.add_typer(pack.wall_app, name="wall")

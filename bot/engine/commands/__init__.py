@@ -12,6 +12,7 @@ from bot.engine.commands import (
     membership,
     onboarding,
     practice,
+    privacy,
     questions,
     reopener,
     wall,
@@ -32,6 +33,7 @@ MODULES = (
     weekly_question,
     home,
     reopener,
+    privacy,
 )
 
 

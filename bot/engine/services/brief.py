@@ -98,7 +98,11 @@ async def build_brief(
     asked_ids = sorted(
         {p.member_id for p in prompts if p.status != PromptStatus.QUEUED or p.asked_at}
     )
-    answered_ids = sorted({p.member_id for p in prompts if p.id in replies})
+    # An answer deleted by retention or with a member who asked to be forgotten still
+    # counts: its prompt stays answered.
+    answered_ids = sorted(
+        {p.member_id for p in prompts if p.id in replies or p.status == PromptStatus.ANSWERED}
+    )
     sections: list[QuestionAnswers] = []
     for question in questions:
         section = QuestionAnswers(question, question_text(texts, question, language))
@@ -107,7 +111,8 @@ async def build_brief(
                 continue
             reply = replies.get(prompt.id)
             if reply is None:
-                section.missing += 1
+                if prompt.status != PromptStatus.ANSWERED:
+                    section.missing += 1
             else:
                 who = shown_name(members[prompt.member_id], texts, language)
                 section.answers.append((who, reply.text))

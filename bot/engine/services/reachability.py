@@ -326,7 +326,10 @@ class Reachability:
         """Mark the address; reach the member on another platform, or name them in a group."""
         address = row_to_message(row).address
         await directory.mark_unreachable(session, address, reason, now)
-        log.warning("%s %s is unreachable: %s", row.platform, row.conversation_id, reason)
+        # The outbox row, not the address: a log line keeps no platform user id.
+        log.warning(
+            "%s address of outbox message %s is unreachable: %s", row.platform, row.id, reason
+        )
         if row.member_id is None or address.kind is not ConversationKind.DM:
             return
         member = await session.get(Member, row.member_id)
@@ -371,9 +374,6 @@ class Reachability:
         community = await session.get(Community, member.community_id)
         if caps is None or not caps.groups or community is None:
             return
-
-    # -- languages ------------------------------------------------------------------
-
         for space in await directory.group_spaces(session, member.community_id):
             if space.platform == row.platform:
                 await nudges.nudge_group(
@@ -387,6 +387,9 @@ class Reachability:
                     now,
                 )
                 return
+
+    # -- languages ------------------------------------------------------------------
+
     async def _whom(
         self, session: AsyncSession, row: OutboxMessage
     ) -> tuple[Community | None, Member | None]:

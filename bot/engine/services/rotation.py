@@ -131,7 +131,8 @@ async def invite(
         ),
         context={"kind": CHOICE_KIND, "turn_id": claimed[0]},
     )
-    return f"invited {member.display_name} to ask the {week} question"
+    # The timetable keeps and logs this line: a member id, not a name.
+    return f"invited member {member.id} to ask the {week} question"
 
 
 async def answer_invitation(

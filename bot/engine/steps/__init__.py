@@ -7,6 +7,7 @@ from bot.engine.steps.agenda import AgendaCloseStep, AgendaOpenStep, AgendaVoteS
 from bot.engine.steps.digest import DigestStep
 from bot.engine.steps.practices import TakeawayStep
 from bot.engine.steps.premeeting import BriefStep, QuestionsStep, ReminderStep
+from bot.engine.steps.retention import RetentionStep
 from bot.engine.steps.rotation import WeeklyQuestionStep
 from bot.engine.steps.wall import WallRefreshStep
 from bot.runtime.timetable import Step
@@ -24,4 +25,5 @@ def build_steps(services: Services) -> list[Step]:
         WallRefreshStep(services.messenger),
         DigestStep(services.messenger),
         WeeklyQuestionStep(services.messenger),
+        RetentionStep(),
     ]
