@@ -16,7 +16,7 @@ from sqlalchemy import select
 from bot.engine.services.harvest import build_harvest, render_csv, render_json
 from bot.engine.services.text_model import TextModel, default
 from bot.engine.services.themes import Answer, Theme, find_themes
-from storage.models import Community, Meeting, Reply
+from storage.models import Community, Introduction, Meeting, Reply
 from tests.harness import Harness, to
 
 FIXTURES = Path(__file__).parent / "fixtures" / "themes"
@@ -248,3 +248,42 @@ async def test_digest_names_the_weeks_themes_without_quoting_anyone(harness: Har
     line = next(x for x in preview.splitlines() if x.startswith("**This week's themes:**"))
     assert line.count(" members)") == 2 and "; " in line
     assert not any(text in preview for text in written.values())
+
+
+async def test_introductions_say_why_in_the_members_words(harness: Harness) -> None:
+    h = harness
+    _, join = await h.create_community()
+    await h.say("amina", f"/join {join}")
+    await h.say("amina", "Mapping water points and boreholes")
+    await h.say("amina", "Python training")
+    await h.say("amina", "Funding")
+    await h.say("kwame", f"/join {join}")
+    await h.say("kwame", "Borehole maps, water point data")
+    await h.say("kwame", "Grant writing")
+    sent = await h.say("kwame", "Fundraising")
+    # Passions meet on their stems (maps and mapping, points and point), and the offer
+    # quotes the shared words as the member wrote them.
+    why = "both care about mapping water points and boreholes."
+    assert any(f"You and **Kwame** {why}" in t for t in to(sent, "amina"))
+    assert any(f"You and **Amina** {why}" in t for t in to(sent, "kwame"))
+
+    # A need meets a contribution: each side reads its own part.
+    await h.say("thandi", f"/join {join}")
+    await h.say("thandi", "Open contracting")
+    await h.say("thandi", "Scraping procurement data")
+    await h.say("thandi", "-")
+    await h.say("chidi", f"/join {join}")
+    await h.say("chidi", "Civic tech")
+    await h.say("chidi", "-")
+    sent = await h.say("chidi", "Getting procurement data out of the ministries")
+    assert any(
+        "**Thandi** can offer what you need: procurement data." in t for t in to(sent, "chidi")
+    )
+    assert any(
+        "**Chidi** needs what you can offer: procurement data." in t for t in to(sent, "thandi")
+    )
+    async with h.indaba.sessions() as session:
+        topics = (
+            await session.scalars(select(Introduction.topics).order_by(Introduction.id))
+        ).all()
+    assert topics == ["mapping water points, boreholes", "procurement data"]

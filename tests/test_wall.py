@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.engine.services.wall import keywords
 from storage.models import Introduction, WallEntry
 from tests.harness import Harness, to
 
@@ -13,11 +12,6 @@ async def fill(h: Harness, who: str, passions: str, contributes: str, needs: str
     await h.say(who, passions)
     await h.say(who, contributes)
     return to(await h.say(who, needs), who)
-
-
-def test_keywords_drop_stop_words_in_english_and_french() -> None:
-    assert keywords("I need help with the Budgets and open data") == {"budget", "open", "data"}
-    assert keywords("J'ai besoin d'aide pour la cartographie") == {"cartographie"}
 
 
 async def test_new_member_tells_the_wall_and_gets_one_introduction(harness: Harness) -> None:

@@ -1,20 +1,24 @@
 """Connecting the dots: offer two members an introduction when the wall matches them.
 
-A match is a need of one member that shares a word with what another can contribute,
-or a passion two members share (see :func:`bot.engine.services.wall.keywords`). Never the
-same pair twice, at most one introduction offered per member per week; each member
-may decline.
+A match is a need of one member that shares words with what another can contribute,
+or a passion two members share. Words are compared by their stems, stop words left
+out (:mod:`bot.engine.services.text_model`), and the offer says which words, as the
+member wrote them: "Kwame can offer what you need: procurement data". Never the same
+pair twice, at most one introduction offered per member per week; each member may
+decline.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.engine.services import text_model
 from bot.engine.services.messenger import Messenger
-from bot.engine.services.wall import entries, keywords
+from bot.engine.services.wall import entries
 from bot.messages import Choice
 from storage.models import Community, Introduction, Member, WallEntry
 from storage.statuses import ContextKind, IntroductionAnswer
@@ -22,17 +26,28 @@ from storage.statuses import ContextKind, IntroductionAnswer
 WEEK = timedelta(days=7)
 
 
-def match(a: WallEntry, b: WallEntry) -> tuple[str, set[str]] | None:
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Why two wall entries should meet: ``reason`` is "need" or "passion"; for a need,
+    ``needs`` is the member id of the one who needs; ``words`` are the shared words as
+    that member (or, for a passion, the first) wrote them."""
+
+    reason: str
+    words: list[str]
+    needs: int | None = None
+
+
+def match(a: WallEntry, b: WallEntry, language: str = "en") -> Match | None:
     """Why ``a`` and ``b`` should meet, and over which words."""
-    need = (keywords(a.needs) & keywords(b.contributes)) | (
-        keywords(b.needs) & keywords(a.contributes)
-    )
-    if need:
-        return "need", need
-    passion = keywords(a.passions) & keywords(b.passions)
-    if passion:
-        return "passion", passion
-    return None
+    model = text_model.default()
+    for needer, offerer in ((a, b), (b, a)):
+        words = model.shared(needer.needs, offerer.contributes, default=language)
+        if words:
+            return Match("need", words, needer.member_id)
+    # A passion is told in the words of the member who joined first, for both.
+    first, second = sorted((a, b), key=lambda entry: entry.member_id)
+    words = model.shared(first.passions, second.passions, default=language)
+    return Match("passion", words) if words else None
 
 
 async def _busy(session: AsyncSession, member_id: int, now: datetime) -> bool:
@@ -72,7 +87,7 @@ async def offer_for(
     for other in await entries(session, community):
         if other.member_id == entry.member_id:
             continue
-        found = match(entry, other)
+        found = match(entry, other, community.language)
         if found is None or await _paired(session, community, entry.member_id, other.member_id):
             continue
         if await _busy(session, other.member_id, now):
@@ -84,13 +99,12 @@ async def offer_for(
         if a is None or b is None or a.opted_out or b.opted_out:
             continue
         low, high = sorted((a, b), key=lambda m: m.id)
-        reason, words = found
         intro = Introduction(
             community_id=community.id,
             member_a_id=low.id,
             member_b_id=high.id,
-            reason=reason,
-            topics=", ".join(sorted(words))[:300],
+            reason=found.reason,
+            topics=", ".join(found.words)[:300],
             offered_at=now,
         )
         session.add(intro)
@@ -107,7 +121,9 @@ async def offer_for(
                     "intro.offer",
                     name=member.display_name,
                     other=partner.display_name,
-                    reason=reason,
+                    reason=found.reason,
+                    side=_side(found, member),
+                    words=found.words,
                     topics=intro.topics,
                 ),
                 choices=(
@@ -118,6 +134,13 @@ async def offer_for(
             )
         return intro
     return None
+
+
+def _side(found: Match, member: Member) -> str:
+    """How the offer reads for ``member``: "needs", "offers" or "passion"."""
+    if found.needs is None:
+        return "passion"
+    return "needs" if found.needs == member.id else "offers"
 
 
 async def answer(

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import NamedTuple
@@ -157,34 +156,22 @@ class TextModel:
         like the members wrote it; each phrase is lower-cased and given once.
         """
         common = self.keywords(other, language, default=default)
+        text = text or ""
+        _, roots = self.analyse(text, language, default=default)
         phrases: list[str] = []
-        run: list[Word] = []
-        for word in self.words(text, language, default=default):
-            if not word.stop and word.stem in common:
-                if run and word.position != run[-1].position + 1:
-                    phrases.append(" ".join(w.surface for w in run).lower())
-                    run = []
-                run.append(word)
-            elif run:
-                phrases.append(" ".join(w.surface for w in run).lower())
+        run: list[str] = []
+        end = 0
+        for match, root in zip(_WORD.finditer(text), roots, strict=True):
+            # A comma or a full stop ends a phrase, as a stop word does.
+            if run and (text[end : match.start()].strip() or root not in common):
+                phrases.append(" ".join(run).lower())
                 run = []
+            if root and root in common:
+                run.append(match.group())
+            end = match.end()
         if run:
-            phrases.append(" ".join(w.surface for w in run).lower())
+            phrases.append(" ".join(run).lower())
         return list(dict.fromkeys(phrases))
-
-
-def surface_forms(
-    model: TextModel, texts: Iterable[str], language: str | None = None
-) -> dict[str, str]:
-    """For each stem in ``texts``, its most frequent written form (lower-cased)."""
-    counts: dict[str, dict[str, int]] = {}
-    for text in texts:
-        for word in model.words(text, language):
-            if not word.stop:
-                forms = counts.setdefault(word.stem, {})
-                surface = word.surface.lower()
-                forms[surface] = forms.get(surface, 0) + 1
-    return {stem: max(sorted(forms), key=forms.__getitem__) for stem, forms in counts.items()}
 
 
 @cache

@@ -1,12 +1,12 @@
 """The wall of passions: what each member loves, offers and needs, and shared topics.
 
-Topics are the words members share after removing stop words (English and French),
-lower-cased, with a trailing plural "s" dropped from longer words.
+Topics are the words members share, compared by their stems with stop words left out
+(:mod:`bot.engine.services.text_model`), each shown as members wrote it most often.
 """
 
 from __future__ import annotations
 
-import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,185 +15,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.engine.services import text_model
 from bot.engine.services.messenger import Messenger
 from storage.models import Community, Member, WallEntry
 
 FIELDS = ("passions", "contributes", "needs")
 MAX_FIELD_LENGTH = 500
-
-STOP_WORDS = frozenset(
-    [
-        "a",
-        "about",
-        "above",
-        "after",
-        "again",
-        "all",
-        "also",
-        "am",
-        "an",
-        "and",
-        "any",
-        "are",
-        "as",
-        "at",
-        "be",
-        "because",
-        "been",
-        "being",
-        "but",
-        "by",
-        "can",
-        "could",
-        "do",
-        "does",
-        "doing",
-        "done",
-        "for",
-        "from",
-        "get",
-        "getting",
-        "got",
-        "had",
-        "has",
-        "have",
-        "having",
-        "help",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "just",
-        "like",
-        "lot",
-        "lots",
-        "make",
-        "many",
-        "me",
-        "more",
-        "most",
-        "much",
-        "my",
-        "need",
-        "needs",
-        "new",
-        "of",
-        "on",
-        "one",
-        "or",
-        "other",
-        "our",
-        "out",
-        "over",
-        "people",
-        "really",
-        "so",
-        "some",
-        "such",
-        "than",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "thing",
-        "things",
-        "this",
-        "those",
-        "to",
-        "too",
-        "up",
-        "us",
-        "very",
-        "want",
-        "was",
-        "way",
-        "we",
-        "well",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "will",
-        "with",
-        "work",
-        "would",
-        "you",
-        "your",
-        "yours",
-        "au",
-        "aux",
-        "avec",
-        "ce",
-        "ces",
-        "cette",
-        "dans",
-        "de",
-        "des",
-        "du",
-        "elle",
-        "en",
-        "est",
-        "et",
-        "être",
-        "faire",
-        "il",
-        "ils",
-        "je",
-        "la",
-        "le",
-        "les",
-        "leur",
-        "lui",
-        "ma",
-        "mais",
-        "me",
-        "mes",
-        "moi",
-        "mon",
-        "ne",
-        "nos",
-        "notre",
-        "nous",
-        "on",
-        "ou",
-        "par",
-        "pas",
-        "plus",
-        "pour",
-        "qu",
-        "que",
-        "qui",
-        "sa",
-        "se",
-        "ses",
-        "son",
-        "sur",
-        "ta",
-        "te",
-        "tes",
-        "toi",
-        "ton",
-        "tu",
-        "un",
-        "une",
-        "vos",
-        "votre",
-        "vous",
-        "besoin",
-        "aide",
-        "aider",
-    ]
-)
 
 
 class WallError(Exception):
@@ -201,18 +28,6 @@ class WallError(Exception):
         super().__init__(key)
         self.key = key
         self.values = values
-
-
-def keywords(text: str | None) -> set[str]:
-    """The words of ``text`` that can make a match."""
-    words = set()
-    for word in re.findall(r"[^\W\d_]{3,}", (text or "").lower()):
-        if word in STOP_WORDS:
-            continue
-        if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
-            word = word[:-1]
-        words.add(word)
-    return words
 
 
 async def entry_of(session: AsyncSession, member: Member) -> WallEntry | None:
@@ -305,16 +120,21 @@ async def topics(
     """Words held by two members or more, with who holds them and how; and the entries
     that share no topic."""
     rows = await entries(session, community)
-    by_word: dict[str, list[tuple[int, str]]] = {}
+    model = text_model.default()
+    by_stem: dict[str, list[tuple[int, str]]] = {}
+    forms: dict[str, Counter[str]] = {}
     for entry in rows:
         for field in FIELDS:
-            for word in keywords(getattr(entry, field)):
-                holders = by_word.setdefault(word, [])
+            for word in model.words(getattr(entry, field), default=community.language):
+                if word.stop:
+                    continue
+                forms.setdefault(word.stem, Counter())[word.surface.lower()] += 1
+                holders = by_stem.setdefault(word.stem, [])
                 if (entry.member_id, field) not in holders:
                     holders.append((entry.member_id, field))
     shared = {
-        word: holders
-        for word, holders in by_word.items()
+        forms[stem].most_common(1)[0][0]: holders
+        for stem, holders in by_stem.items()
         if len({member_id for member_id, _ in holders}) > 1
     }
     members = {e.member_id: await session.get(Member, e.member_id) for e in rows}
