@@ -105,7 +105,7 @@ def test_anonymous_members_count_once_each() -> None:
 
 def test_stop_words_and_stems_come_from_data(tmp_path: Path) -> None:
     model = default()
-    assert model.languages == ["en", "fr", "sw"]
+    assert model.languages == ["en", "fr", "pt", "sw"]
     # Plurals and verb forms meet on one stem; stop words never make a keyword.
     assert model.keywords("I need help with the Budgets and open data") == {
         "budget",
