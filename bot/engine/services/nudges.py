@@ -104,9 +104,10 @@ async def nudge_group(
             await session.execute(
                 delete(OutboxMessage)
                 .where(OutboxMessage.id == latest.id, OutboxMessage.status == OutboxStatus.PENDING)
+                .returning(OutboxMessage.id)
                 .execution_options(synchronize_session=False)
             )
-        ).rowcount
+        ).first() is not None
         if rewritten:
             due = max(latest.next_attempt_at, now)  # the waiting post, now naming everyone
         else:
