@@ -90,7 +90,7 @@ def test_a_month_of_cop_features_in_the_console(tmp_path: Path, database_url: st
         "• New: Amina, Kwame, Thandi",
         "• Refreshed: none",
         "Introductions made",
-        "• Amina & Kwame (data, procurement)",
+        "• Amina & Kwame (procurement data)",
         "Best practices",
         "• Weekly office hours for data requests · Kwame · 2 votes",
         "• Publish the budget as open data first · Zola · 1 vote",
