@@ -149,7 +149,6 @@ async def test_sigkill_mid_fan_out_on_three_platforms(database_url: str, tmp_pat
     await wa.start()
     now = datetime.now(UTC)
     wa.last_inbound.update({wa_id(i): now for i in range(PER_PLATFORM["whatsapp"])})
-    members = sum(PER_PLATFORM.values())
     try:
         first = await start(database_url, tmp_path, slack, telegram, wa)
         for _ in range(600):
