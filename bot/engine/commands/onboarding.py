@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.engine.registry import Registry
 from bot.engine.services import directory
-from bot.engine.services.onboarding import CodeKind, OnboardingError, issue_code, redeem
+from bot.engine.services.onboarding import (
+    CodeKind,
+    OnboardingError,
+    Redeemed,
+    issue_code,
+    redeem,
+)
 from bot.engine.turn import Turn
 from bot.messages import ConversationKind
+
+
+async def _redeem(turn: Turn, code: str, kind: CodeKind, now: datetime) -> Redeemed:
+    """Use ``code`` for the sender (wrong codes are counted per sender)."""
+    return await redeem(
+        turn.session,
+        code,
+        kind,
+        now,
+        platform=turn.event.platform,
+        user_id=turn.event.sender.user_id,
+    )
 
 
 async def setup(turn: Turn, args: str) -> None:
@@ -22,14 +40,7 @@ async def setup(turn: Turn, args: str) -> None:
         await turn.say("setup.already", community=turn.community.name if turn.community else "")
         return
     try:
-        redeemed = await redeem(
-            turn.session,
-            args,
-            CodeKind.SETUP,
-            now,
-            platform=turn.event.platform,
-            user_id=turn.event.sender.user_id,
-        )
+        redeemed = await _redeem(turn, args, CodeKind.SETUP, now)
     except OnboardingError as error:
         await turn.say(error.key, private=True, command="setup")
         return
@@ -53,14 +64,7 @@ async def setup(turn: Turn, args: str) -> None:
 async def join(turn: Turn, args: str) -> None:
     now = turn.services.clock.now()
     try:
-        redeemed = await redeem(
-            turn.session,
-            args,
-            CodeKind.JOIN,
-            now,
-            platform=turn.event.platform,
-            user_id=turn.event.sender.user_id,
-        )
+        redeemed = await _redeem(turn, args, CodeKind.JOIN, now)
     except OnboardingError as error:
         await turn.say(error.key, private=True, command="join")
         return
@@ -112,14 +116,7 @@ async def link(turn: Turn, args: str) -> None:
         await turn.say("link.dm_only", private=True)
         return
     try:
-        redeemed = await redeem(
-            turn.session,
-            args,
-            CodeKind.LINK,
-            now,
-            platform=turn.event.platform,
-            user_id=turn.event.sender.user_id,
-        )
+        redeemed = await _redeem(turn, args, CodeKind.LINK, now)
     except OnboardingError as error:
         await turn.say(error.key, private=True, command="link")
         return
