@@ -33,6 +33,8 @@ async def seed(database_url: str) -> None:
     await upgrade(engine)
     async with session_factory(engine)() as session, session.begin():
         community = await onboarding.create_community(session, "Big CoP", "UTC", "en", START)
+        # The kill must land mid fan-out at 06:00: no quiet hours holding the questions.
+        community.settings = {"quiet_hours": ""}
         for i in range(MEMBERS):
             await directory.register(session, community, Sender("console", f"m{i}", f"M{i}"), START)
         # The questions were due four days ago and are still useful: they go out at start.
