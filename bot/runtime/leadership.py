@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import os
 import socket
@@ -37,12 +36,6 @@ Callback = Callable[[], Awaitable[None]]
 
 # A replica not seen for this long is gone (its row is removed by the others).
 GONE_AFTER = timedelta(minutes=5)
-
-
-def lock_key(name: str) -> int:
-    """A stable signed 64-bit advisory lock key for ``name``."""
-    digest = hashlib.sha256(f"indaba:{name}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 class Role:
@@ -144,8 +137,14 @@ class Leadership:
             try:
                 got, backend = (
                     await connection.execute(
-                        text("SELECT pg_try_advisory_lock(:key), pg_backend_pid()"),
-                        {"key": lock_key(role.name)},
+                        # Keyed by schema too: deployments sharing a database in
+                        # schemas of their own must not lead each other's timetable.
+                        text(
+                            "SELECT pg_try_advisory_lock("
+                            "hashtextextended(current_schema() || ':' || :name, 0)),"
+                            " pg_backend_pid()"
+                        ),
+                        {"name": f"indaba:{role.name}"},
                     )
                 ).one()
                 # Leave no transaction open on the held connection.
