@@ -7,6 +7,8 @@ Adapters import only this module, :mod:`bot.messages`, :mod:`bot.markup` and
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,7 +19,7 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.routing import BaseRoute
 
-from bot.messages import InboundEvent, MessageRef, OutgoingMessage
+from bot.messages import Attachment, InboundEvent, MessageRef, OutgoingMessage
 
 EventSink = Callable[[InboundEvent], Awaitable[None]]
 
@@ -118,6 +120,40 @@ async def read_body_limited(request: Request, limit: int = BODY_LIMIT) -> bytes:
             raise BodyTooLarge(f"over {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+ATTACHMENT_LIMIT = 20 * 1024 * 1024
+"""The largest file an adapter uploads (below each platform's own limit for documents)."""
+
+
+async def attachment_bytes(
+    attachment: Attachment, fetch: Callable[[str], Awaitable[bytes]]
+) -> bytes:
+    """The bytes of ``attachment``: a ``data:`` URL is decoded here, any other URL is
+    read with ``fetch`` (the adapter's own HTTP client, pointed at Indaba's signed link).
+
+    Raises :class:`PermanentError` for a malformed ``data:`` URL or a file over
+    :data:`ATTACHMENT_LIMIT`; the URL itself is never put in the error (it may hold the
+    file, or a signature).
+    """
+    url = attachment.url
+    if url.startswith("data:"):
+        header, _, payload = url.partition(",")
+        try:
+            body = (
+                base64.b64decode(payload, validate=True)
+                if header.endswith(";base64")
+                else payload.encode()
+            )
+        except (binascii.Error, ValueError) as error:
+            raise PermanentError(f"attachment {attachment.filename}: bad data URL") from error
+    else:
+        body = await fetch(url)
+    if len(body) > ATTACHMENT_LIMIT:
+        raise PermanentError(
+            f"attachment {attachment.filename}: {len(body)} bytes, over {ATTACHMENT_LIMIT}"
+        )
+    return body
 
 
 class StartupError(Exception):
