@@ -199,6 +199,11 @@ class Reply(Base):
     message_id: Mapped[str | None] = mapped_column(String(128))
     received_at: Mapped[datetime]
     edited_at: Mapped[datetime | None]
+    # Hidden by a facilitator (``hidden_by``, a member id) or the operator (NULL); see
+    # bot.engine.services.moderation.visible. No foreign key: on SQLite adding one
+    # would rebuild the table.
+    hidden_at: Mapped[datetime | None]
+    hidden_by: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (Index("ix_replies_platform_message", "platform", "message_id"),)
 
@@ -371,6 +376,11 @@ class AgendaItem(Base):
     merged_into_id: Mapped[int | None] = mapped_column(
         ForeignKey("agenda_items.id", ondelete="SET NULL")
     )
+    # Hidden by a facilitator (``hidden_by``, a member id) or the operator (NULL); see
+    # bot.engine.services.moderation.visible. No foreign key: on SQLite adding one
+    # would rebuild the table.
+    hidden_at: Mapped[datetime | None]
+    hidden_by: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (Index("ix_agenda_items_round", "round_id"),)
 
@@ -408,6 +418,11 @@ class WallEntry(Base):
     created_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
     refreshed_at: Mapped[datetime | None]
+    # Hidden by a facilitator (``hidden_by``, a member id) or the operator (NULL); see
+    # bot.engine.services.moderation.visible. No foreign key: on SQLite adding one
+    # would rebuild the table.
+    hidden_at: Mapped[datetime | None]
+    hidden_by: Mapped[int | None] = mapped_column(Integer)
 
 
 class Introduction(Base):
@@ -445,6 +460,11 @@ class Practice(Base):
     meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id", ondelete="SET NULL"))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+    # Hidden by a facilitator (``hidden_by``, a member id) or the operator (NULL); see
+    # bot.engine.services.moderation.visible. No foreign key: on SQLite adding one
+    # would rebuild the table.
+    hidden_at: Mapped[datetime | None]
+    hidden_by: Mapped[int | None] = mapped_column(Integer)
 
 
 class PracticeVote(Base):
@@ -496,3 +516,27 @@ class QuestionTurn(Base):
     __table_args__ = (
         UniqueConstraint("community_id", "week", name="uq_question_turns_community_week"),
     )
+
+
+class AuditEntry(Base):
+    """Who hid, removed or restored which answer, practice, agenda item or wall entry, when.
+
+    ``actor_id`` is NULL for the operator (``indaba`` on the command line) or once the
+    member is forgotten. The item's text is never copied here: a removal stays a removal.
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    # "hide", "remove", "restore" or "undo" (a member taking back what was just saved).
+    action: Mapped[str] = mapped_column(String(16))
+    # "answer", "practice", "agenda" or "wall".
+    kind: Mapped[str] = mapped_column(String(16))
+    item_id: Mapped[int] = mapped_column(Integer)
+    # The item's author, so a member's own removals read as such.
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_audit_log_community_at", "community_id", "at"),)
