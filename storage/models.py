@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -146,8 +147,86 @@ class Meeting(Base):
     starts_at: Mapped[datetime]
     created_at: Mapped[datetime]
     cancelled_at: Mapped[datetime | None]
+    # "scheduled" or "cancelled" (storage.statuses.MeetingStatus).
+    status: Mapped[str] = mapped_column(
+        String(16), default="scheduled", server_default="scheduled"
+    )
+    # Where it is held (a room, an address) and the video link, as the facilitator wrote them.
+    place: Mapped[str | None] = mapped_column(String(500))
+    video_link: Mapped[str | None] = mapped_column(String(500))
+    # The last time it was moved, for the announcement of the new time.
+    moved_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_meetings_community_start", "community_id", "starts_at"),)
+
+
+class Attendance(Base):
+    """Whether a member said they will come to a meeting, and whether they came."""
+
+    __tablename__ = "attendances"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    # "yes", "no" or "maybe" (storage.statuses.AttendanceIntent); NULL until they say.
+    intent: Mapped[str | None] = mapped_column(String(8))
+    intent_at: Mapped[datetime | None]
+    # Marked by a facilitator after the meeting; NULL until marked.
+    attended: Mapped[bool | None] = mapped_column(Boolean)
+    marked_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "member_id", name="uq_attendances_meeting_member"),
+    )
+
+
+class Decision(Base):
+    """A decision a meeting took, as a facilitator recorded it."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_decisions_meeting", "meeting_id"),)
+
+
+class Action(Base):
+    """Something a member took on at a meeting, with a due date, followed up until done."""
+
+    __tablename__ = "actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    # The number shown to the community (/action done N); never reused or shifted.
+    number: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    due_on: Mapped[date] = mapped_column(Date)
+    # "open", "working", "done" or "dropped" (storage.statuses.ActionStatus).
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime]
+    status_at: Mapped[datetime | None]
+    # The day the owner is next asked how it goes (the due date, then a week after
+    # "still working"); NULL once done or dropped, or while a question waits.
+    check_on: Mapped[date | None] = mapped_column(Date)
+    checked_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("community_id", "number", name="uq_actions_community_number"),
+        Index("ix_actions_meeting", "meeting_id"),
+        Index("ix_actions_check", "status", "check_on"),
+    )
 
 
 class MeetingQuestion(Base):

@@ -35,6 +35,28 @@ class PromptStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class MeetingStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+class AttendanceIntent(StrEnum):
+    """What a member said when asked whether they will come."""
+
+    YES = "yes"
+    NO = "no"
+    MAYBE = "maybe"
+
+
+class ActionStatus(StrEnum):
+    """An action a member took on at a meeting."""
+
+    OPEN = "open"
+    WORKING = "working"  # the owner said "still working"; asked again a week later
+    DONE = "done"
+    DROPPED = "dropped"
+
+
 class RoundStatus(StrEnum):
     """A meeting's co-built agenda."""
 
@@ -78,3 +100,8 @@ class ContextKind(StrEnum):
     FORGET = "forget"
     MY_DATA = "my-data"
     FAREWELL = "farewell"
+    # Will you come? (yes / no / maybe); how an action goes (done / working / dropped);
+    # who came to a meeting, offered to the facilitator as choices.
+    ATTENDANCE = "attendance"
+    ACTION_CHECK = "action-check"
+    ATTENDED = "attended"

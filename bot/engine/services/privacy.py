@@ -48,12 +48,15 @@ from bot.engine.services.questions import question_text
 from bot.engine.texts import Texts
 from bot.messages import Attachment, ConversationKind
 from storage.models import (
+    Action,
     AgendaItem,
     AgendaRound,
     AgendaVote,
+    Attendance,
     Base,
     CodeAttempt,
     Community,
+    Decision,
     Identity,
     InboxEvent,
     Introduction,
@@ -111,6 +114,9 @@ MEMBER_TABLES: dict[str, Forget] = {
     "practice_votes": Forget.KEEP_AS_FORMER,
     "practice_asks": Forget.KEEP_AS_FORMER,
     "question_turns": Forget.KEEP_AS_FORMER,
+    "attendances": Forget.KEEP_AS_FORMER,
+    "decisions": Forget.KEEP_AS_FORMER,
+    "actions": Forget.KEEP_AS_FORMER,
 }
 
 # Tables naming an account, and the columns that do: all deleted for the person.
@@ -155,6 +161,9 @@ SECTIONS: dict[str, str] = {
     "practice_votes": "practice_votes",
     "practice_asks": "practice_asks",
     "question_turns": "weekly_question_turns",
+    "attendances": "attendance",
+    "decisions": "decisions_recorded",
+    "actions": "actions",
     "outbox": "messages_to_you",
     "inbox": "messages_from_you",
     "spaces": "direct_chats",
@@ -669,6 +678,10 @@ async def _erase_membership(
         (PracticeVote, PracticeVote.member_id, "practice_votes"),
         (PracticeAsk, PracticeAsk.member_id, "practice_asks"),
         (QuestionTurn, QuestionTurn.member_id, "question_turns"),
+        (Attendance, Attendance.member_id, "attendances"),
+        (Decision, Decision.created_by_id, "decisions"),
+        (Action, Action.owner_id, "actions"),
+        (Action, Action.created_by_id, "actions"),
     ):
         if await session.scalar(select(model.id).where(column == mid).limit(1)):
             done.add(
