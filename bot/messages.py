@@ -78,11 +78,17 @@ class Address:
 
 @dataclass(frozen=True, slots=True)
 class Choice:
-    """One option offered with a message: a button, a poll option or a numbered line."""
+    """One option offered with a message: a button, a poll option or a numbered line.
+
+    ``number`` is what the message's text already shows for this option (a ballot's
+    item numbers, 11 and 12 on its second part) and what a member types to choose it;
+    None numbers the options 1, 2, ... and leaves it to the platform to show them.
+    """
 
     id: str
     label: str
     description: str | None = None
+    number: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,8 +66,20 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def number_of(choice: Choice, position: int) -> int:
+    """What a member types for ``choice``: its own number, else its position from 1."""
+    return choice.number if choice.number is not None else position
+
+
 def numbered(choices: tuple[Choice, ...]) -> str:
-    return "\n".join(f"{i}. {neutralise(c.label)}" for i, c in enumerate(choices, start=1))
+    return "\n".join(
+        f"{number_of(c, i)}. {neutralise(c.label)}" for i, c in enumerate(choices, start=1)
+    )
+
+
+def lists_choices(choices: tuple[Choice, ...]) -> bool:
+    """Whether the text lists the choices under their numbers already (a ballot)."""
+    return all(c.number is not None for c in choices)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,11 +154,13 @@ def render(message: OutgoingMessage) -> Rendered:
         primary = len(bodies)
         for start in range(0, len(choices), MAX_ROWS):
             page = choices[start : start + MAX_ROWS]
-            label = f"Options {start + 1}–{start + len(page)} of {len(choices)}"
+            first, last = number_of(page[0], start + 1), number_of(page[-1], start + len(page))
+            label = f"Options {first}–{last} of {len(choices)}"
             bodies.append(_list(label, page))
         return Rendered(tuple(bodies), primary)
-    # Numbered lines stay in the body, so a typed number works as well as a tap.
-    body = f"{text}\n\n{numbered(choices)}"
+    # Numbered lines stay in the body, so a typed number works as well as a tap; a text
+    # that lists them already (a ballot's part 2: 11, 12) gets no second list.
+    body = text if lists_choices(choices) else f"{text}\n\n{numbered(choices)}"
     limit = BUTTON_BODY_LIMIT if len(choices) <= MAX_BUTTONS else LIST_BODY_LIMIT
     bodies = []
     if len(body) > limit:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.adapter import CommandInfo
+from bot.engine.commands import numbers
 from bot.engine.commands.access import require_facilitator
 from bot.engine.registry import Awaiting, ChoiceHandler, Registry
 from bot.engine.services import directory, meetings
@@ -38,7 +39,7 @@ from bot.runtime.clock import Clock
 from bot.runtime.metrics import Metrics
 from bot.runtime.outbox import Outbox
 from storage.models import Community, Member, OutboxMessage, TimetableRun
-from storage.statuses import ContextKind, OutboxStatus
+from storage.statuses import ContextKind
 
 log = logging.getLogger(__name__)
 
@@ -237,48 +238,14 @@ class Engine:
         return max(found, key=lambda a: a.asked_at, default=None)
 
     async def _numbered_choice(self, turn: Turn, text: str) -> bool:
-        """A number typed in answer to the latest message that offered numbered choices."""
-        numbers = [part for part in text.replace(",", " ").split() if part]
-        if not numbers or not all(part.isdigit() for part in numbers):
-            return False
-        row = await self._latest_choice_message(turn)
-        if row is None:
-            return False
-        choices = row.choices or []
-        picked = []
-        for part in numbers:
-            index = int(part)
-            if not 1 <= index <= len(choices):
-                await turn.say("error.choice_range", count=len(choices))
-                return True
-            picked.append(str(choices[index - 1]["id"]))
-        if not row.options.get("multi_select"):
-            picked = picked[-1:]
-        handler = self._choice_handler(row)
-        if handler is None:
-            return False
-        await handler(turn, row, tuple(dict.fromkeys(picked)))
-        return True
+        """A typed number: a choice, or a question back when it could also be an answer."""
+        return await numbers.typed(turn, text, self.registry)
 
     def _choice_handler(self, row: OutboxMessage) -> ChoiceHandler | None:
         kind = row.context.get("kind")
         if kind not in set(ContextKind):
             return None
         return self.registry.choice_handlers.get(ContextKind(kind))
-
-    async def _latest_choice_message(self, turn: Turn) -> OutboxMessage | None:
-        event = turn.event
-        recent = await turn.session.scalars(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.platform == event.platform,
-                OutboxMessage.conversation_id == event.conversation.id,
-                OutboxMessage.status == OutboxStatus.SENT,
-            )
-            .order_by(OutboxMessage.id.desc())
-            .limit(20)
-        )
-        return next((row for row in recent if row.choices), None)
 
     async def _choice(self, turn: Turn, event: ChoiceSelected) -> None:
         if turn.member is None:

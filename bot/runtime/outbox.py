@@ -45,6 +45,9 @@ def degrade_choices(message: OutgoingMessage, caps: Capabilities) -> OutgoingMes
     fits_poll = message.poll and caps.native_polls
     if fits_buttons or fits_poll:
         return message
+    if all(choice.number is not None for choice in message.choices):
+        # The text already lists the choices under their numbers (a ballot): no second list.
+        return replace(message, poll=False)
     lines = [f"{i}. {choice.label}" for i, choice in enumerate(message.choices, start=1)]
     # replace() keeps every other field (reopener, mention, close_poll…) as it was.
     return replace(message, text=message.text + "\n\n" + "\n".join(lines), poll=False)
@@ -62,7 +65,8 @@ def row_to_message(row: OutboxMessage) -> OutgoingMessage:
         ),
         text=row.text,
         choices=tuple(
-            Choice(c["id"], c["label"], c.get("description")) for c in (row.choices or [])
+            Choice(c["id"], c["label"], c.get("description"), c.get("number"))
+            for c in (row.choices or [])
         ),
         multi_select=bool(options.get("multi_select")),
         poll=bool(options.get("poll")),
@@ -135,6 +139,7 @@ class Outbox:
                     "id": c.id,
                     "label": c.label,
                     **({"description": c.description} if c.description else {}),
+                    **({"number": c.number} if c.number is not None else {}),
                 }
                 for c in message.choices
             ],

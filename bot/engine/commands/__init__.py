@@ -10,6 +10,7 @@ from bot.engine.commands import (
     help,
     home,
     membership,
+    numbers,
     onboarding,
     practice,
     privacy,
@@ -34,6 +35,7 @@ MODULES = (
     home,
     reopener,
     privacy,
+    numbers,
 )
 
 

@@ -355,7 +355,10 @@ def ballot_chunks(
 
 
 def ballot_choices(rows: Sequence[Standing]) -> tuple[Choice, ...]:
-    return tuple(Choice(id=str(s.item.id), label=s.item.title[:LABEL_LENGTH]) for s in rows)
+    # The ballot's text lists the items under these numbers: members type them.
+    return tuple(
+        Choice(id=str(s.item.id), label=s.item.title[:LABEL_LENGTH], number=s.number) for s in rows
+    )
 
 
 async def post_ballot(
@@ -524,7 +527,9 @@ async def show_selection(
         label = titles.get(item_id, str(choice["label"]))[:LABEL_LENGTH]
         dots = mine.get(item_id, 0)
         mark = ("✓ " if dots == 1 else "●" * dots + " ") if dots else ""
-        choices.append(Choice(id=str(choice["id"]), label=mark + label))
+        choices.append(
+            Choice(id=str(choice["id"]), label=mark + label, number=choice.get("number"))
+        )
     shown = row_to_message(row)
     return await messenger.outbox.put_one(
         session,
