@@ -61,6 +61,13 @@ class Indaba:
         )
         self.registry = build_registry()
         self.links = links_for(settings)
+        reachability = Reachability(
+            self.sessions,
+            self.outbox,
+            self.texts,
+            self.clock,
+            {name: a.capabilities for name, a in self.adapters.items()},
+        )
         self.engine = Engine(
             sessions=self.sessions,
             clock=self.clock,
@@ -71,6 +78,7 @@ class Indaba:
             registry=self.registry,
             join_code_days=settings.join_code_days,
             links=self.links,
+            reachability=reachability,
         )
         self.delivery = DeliveryLoop(
             self.sessions,
@@ -78,13 +86,7 @@ class Indaba:
             self.outbox,
             self.clock,
             self.metrics,
-            Reachability(
-                self.sessions,
-                self.outbox,
-                self.texts,
-                self.clock,
-                {name: a.capabilities for name, a in self.adapters.items()},
-            ),
+            reachability,
             concurrency=settings.delivery_concurrency,
             max_attempts=settings.delivery_max_attempts,
             lease_seconds=settings.delivery_lease_seconds,

@@ -22,6 +22,7 @@ from bot.engine.services import directory, meetings
 from bot.engine.services.links import Links
 from bot.engine.services.messenger import Messenger
 from bot.engine.services.questions import QuestionService
+from bot.engine.services.reachability import Reachability
 from bot.engine.texts import Texts
 from bot.engine.turn import Turn
 from bot.messages import (
@@ -78,6 +79,9 @@ class Engine:
     join_code_days: int = 30
     # Signs the meeting pack's links; None where no web pages are served (admin tools).
     links: Links | None = None
+    # Acts on a ``failed`` status as on the same refusal at send time (None: the
+    # delivery loop's scan of sent rows does it later).
+    reachability: Reachability | None = None
     messenger: Messenger = field(init=False)
     questions: QuestionService = field(init=False)
 
@@ -324,3 +328,5 @@ class Engine:
             row.read_at = now
         if event.status == "failed":
             row.last_error = event.error or "failed"
+            if self.reachability is not None:
+                await self.reachability.recheck_failed(session, now, [row])

@@ -240,3 +240,25 @@ async def test_held_messages_wait_no_longer_than_their_day(world: World) -> None
     # A new day, still outside the window, and something new waits: a new template.
     assert [c.type for c in to(await w.settle(), AMINA)] == ["template"]
     assert len([c for c in w.fake.sent(AMINA) if c.type == "template"]) == 2
+
+
+async def test_a_failed_status_is_acted_on_in_the_transaction_that_stores_it(
+    world: World,
+) -> None:
+    """The engine hands the row to the delivery policy at once: no later scan needed."""
+    w = world
+    await community(w, (AMINA, "Amina"))
+    w.fake.fail_later[AMINA] = 131047
+    [reply] = to(await w.say(AMINA, "/help"), AMINA)
+    del w.fake.fail_later[AMINA]
+    await w.fake.report_failures()
+    await w.adapter.idle()
+    await w.h.indaba.inbox.drain()  # the status is handled; delivery has not run since
+    statuses = {r.platform_message_id: r.status for r in await rows(w, AMINA)}
+    assert statuses[reply.wamid] == OutboxStatus.HELD
+    reopeners = [r for r in await rows(w, AMINA) if r.idempotency_key.startswith("reopener:")]
+    assert [r.status for r in reopeners] == [OutboxStatus.PENDING]
+    # Delivery then sends the template, and the help again once she writes.
+    assert [c.type for c in to(await w.settle(), AMINA)] == ["template"]
+    again = to(await w.say(AMINA, "ok"), AMINA)
+    assert reply.text in [c.text for c in again]

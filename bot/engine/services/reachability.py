@@ -211,21 +211,43 @@ class Reachability:
 
     # -- failures reported after sending --------------------------------------------------
 
-    async def recheck_failed(self, session: AsyncSession, now: datetime) -> int:
+    async def recheck_failed(
+        self,
+        session: AsyncSession,
+        now: datetime,
+        rows: Sequence[OutboxMessage] | None = None,
+    ) -> int:
         """A ``failed`` status arrived for a sent message (its row keeps the error the
-        engine recorded): follow the rule of the same refusal at send time."""
-        rows = (
-            await session.scalars(
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.status == OutboxStatus.SENT,
-                    OutboxMessage.last_error.is_not(None),
-                    or_(*(OutboxMessage.last_error.like(f"{kind}:%") for kind in DeliveryFailure)),
+        engine recorded): follow the rule of the same refusal at send time.
+
+        The engine passes the row a status just reported (``rows``), so it is held,
+        re-queued or marked in the transaction that stores the status; without ``rows``
+        the sent rows are scanned for any such error left over (the delivery loop's
+        backstop)."""
+        if rows is None:
+            rows = (
+                await session.scalars(
+                    select(OutboxMessage)
+                    .where(
+                        OutboxMessage.status == OutboxStatus.SENT,
+                        OutboxMessage.last_error.is_not(None),
+                        or_(
+                            *(
+                                OutboxMessage.last_error.like(f"{kind}:%")
+                                for kind in DeliveryFailure
+                            )
+                        ),
+                    )
+                    .order_by(OutboxMessage.id)
+                    .limit(500)
                 )
-                .order_by(OutboxMessage.id)
-                .limit(500)
-            )
-        ).all()
+            ).all()
+        else:
+            rows = [
+                row
+                for row in rows
+                if row.status == OutboxStatus.SENT and DeliveryFailure.of(row.last_error)
+            ]
         for row in rows:
             failure = DeliveryFailure.of(row.last_error)
             log.info("outbox message %s failed after sending: %s", row.id, row.last_error)
