@@ -195,33 +195,6 @@ def actor(body: Payload) -> str | None:
     return text(event.get("user"), "event.user") or None
 
 
-def check(body: Payload) -> str:
-    """The payload's kind, once the fields every kind is routed by are of the types
-    Slack documents (:class:`Malformed` otherwise); the rest is checked by its
-    normaliser."""
-    kind = payload_kind(body)
-    actor(body)
-    text(body.get("command"), "command")
-    if kind == "block_actions":
-        for index, action in enumerate(items(body.get("actions"), "actions")):
-            text(obj(action, f"actions[{index}]").get("action_id"), "action_id")
-    if kind == "view_submission":
-        text(obj(body.get("view"), "view").get("callback_id"), "view.callback_id")
-    return kind
-
-
-def routed(body: Payload) -> bool:
-    """Whether a listener is for this (checked) payload: a kind Indaba reads, and for a
-    press or a form what Slack names it by (``action_id``, ``callback_id``)."""
-    kind = payload_kind(body)
-    if kind == "block_actions":
-        actions = items(body.get("actions"), "actions")
-        return bool(actions) and "action_id" in obj(actions[0], "actions[0]")
-    if kind == "view_submission":
-        return "callback_id" in obj(body.get("view"), "view")
-    return kind in NORMALISERS
-
-
 def is_from_a_bot(body: Payload) -> bool:
     """Messages from bots (Indaba's own included) are never answered."""
     event = obj(body.get("event"), "event")

@@ -36,9 +36,6 @@ class CommunitySettings(BaseModel):
     # Whether members see the counts while voting is open (only how many have voted
     # when off); the ranking shows them once voting closes.
     agenda_results_while_voting: bool = True
-    # An anonymous ballot: who voted for what is forgotten when voting closes, and only
-    # the tallies are kept with the ranking.
-    agenda_anonymous: bool = False
     # The wall: every member is invited to refresh their entry this long before each
     # workshop (0 turns it off) and at least every ``wall_refresh_days`` days.
     wall_refresh_days_before_workshop: int = Field(default=10, ge=0, le=90)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -88,10 +88,8 @@ class Messenger:
         context: Mapping[str, Any] | None = None,
         poll: bool = False,
         multi_select: bool = False,
-        skip_groups: Collection[tuple[str, str]] = (),
     ) -> int:
-        """Post to every linked group of the community on a running platform (but those
-        in ``skip_groups``, as ``(platform, conversation id)``)."""
+        """Post to every linked group of the community on a running platform."""
         envelopes = [
             Envelope(
                 f"{key}:{space.platform}:{space.conversation_id}",
@@ -107,7 +105,6 @@ class Messenger:
             )
             for space in await directory.group_spaces(session, community.id)
             if space.platform in self.platforms
-            and (space.platform, space.conversation_id) not in skip_groups
         ]
         return await self.outbox.put(session, envelopes)
 
@@ -123,13 +120,11 @@ class Messenger:
         context: Mapping[str, Any] | None = None,
         poll: bool = False,
         multi_select: bool = False,
-        skip_groups: Collection[tuple[str, str]] = (),
     ) -> int:
         """Post to the community's groups, and DM the members who have no group to see it in.
 
         Members reached on a platform without groups (WhatsApp), or on one where the
-        community has no linked group, get ``short_text`` (or ``text``) as a DM. Groups in
-        ``skip_groups`` get nothing (they were shown it another way, e.g. by an edit).
+        community has no linked group, get ``short_text`` (or ``text``) as a DM.
         """
         posted = await self.to_groups(
             session,
@@ -140,7 +135,6 @@ class Messenger:
             context=context,
             poll=poll,
             multi_select=multi_select,
-            skip_groups=skip_groups,
         )
         grouped = {
             space.platform
