@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -52,6 +54,93 @@ FAILED_RETRY = timedelta(seconds=30)
 
 def is_reopener(row: OutboxMessage) -> bool:
     return bool((row.options or {}).get("reopener"))
+
+
+class Reached(StrEnum):
+    """How far a meeting's questions got to one member (the best of their questions)."""
+
+    READ = "read"  # the platform reported one of them read
+    RECEIVED = "received"  # delivered to their phone or app, not (yet) reported read
+    SENT = "sent"  # the platform accepted it and reported nothing more
+    WAITING = "waiting"  # still queued, or held for the member's reply window
+    UNREACHABLE = "unreachable"  # could not be reached on any platform
+
+
+@dataclass(frozen=True, slots=True)
+class MemberReach:
+    member: Member
+    reached: Reached
+
+
+_RANK = [Reached.READ, Reached.RECEIVED, Reached.SENT, Reached.WAITING, Reached.UNREACHABLE]
+
+
+def _reached(row: OutboxMessage) -> Reached:
+    if row.read_at is not None:
+        return Reached.READ
+    if row.delivered_at is not None:
+        return Reached.RECEIVED
+    if row.status == OutboxStatus.SENT:
+        return Reached.SENT
+    if row.status in (OutboxStatus.UNREACHABLE, OutboxStatus.DEAD):
+        return Reached.UNREACHABLE
+    return Reached.WAITING
+
+
+async def question_reach(session: AsyncSession, meeting_id: int) -> list[MemberReach]:
+    """For each member asked the meeting's questions, whether they received them, read
+    them or could not be reached, read from the outbox rows that carried them (a
+    question re-sent on another platform counts there), in the order they were asked.
+
+    An expired row (its meeting started while it waited) counts as never received; a
+    member none of whose messages got through and none of whose addresses works is
+    unreachable.
+    """
+    prompts = (
+        await session.scalars(
+            select(Prompt)
+            .where(Prompt.meeting_id == meeting_id, Prompt.asked_at.is_not(None))
+            .order_by(Prompt.asked_at, Prompt.id)
+        )
+    ).all()
+    owner = {prompt.id: prompt.member_id for prompt in prompts}
+    order = list(dict.fromkeys(prompt.member_id for prompt in prompts))
+    best: dict[int, Reached] = {}
+    for start in range(0, len(order), 500):
+        rows = await session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.member_id.in_(order[start : start + 500]),
+                OutboxMessage.idempotency_key.startswith("prompt:"),
+            )
+        )
+        for row in rows:
+            named = row.idempotency_key.split(":")[1]
+            if not named.isdigit() or owner.get(int(named)) != row.member_id:
+                continue
+            reached = _reached(row)
+            if row.status == OutboxStatus.EXPIRED:
+                reached = Reached.UNREACHABLE
+            current = best.get(row.member_id)
+            if current is None or _RANK.index(reached) < _RANK.index(current):
+                best[row.member_id] = reached
+    members = {
+        member.id: member
+        for member in (
+            await session.scalars(select(Member).where(Member.id.in_(order or [0])))
+        ).all()
+    }
+    found = []
+    for member_id in order:
+        member = members.get(member_id)
+        if member is None:
+            continue
+        reached = best.get(member_id, Reached.UNREACHABLE)
+        if reached is Reached.WAITING:
+            await session.refresh(member, ["identities"])
+            if member.identities and all(i.unreachable_at for i in member.identities):
+                reached = Reached.UNREACHABLE
+        found.append(MemberReach(member, reached))
+    return found
 
 
 class Reachability:
