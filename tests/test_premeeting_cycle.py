@@ -41,7 +41,9 @@ async def test_full_cycle(harness: Harness) -> None:
     sent = await h.advance(days=2)
     brief = to(sent, "fatima")
     assert len(brief) == 1
-    assert "2 of 3 members answered (67%)" in brief[0]
+    # Kwame answered 1 of 3: he has not answered every question, so the rate is 1 in 3.
+    assert "**1 of 3 members answered every question (33%)**; 1 answered some of them" in brief[0]
+    assert "Amina 3 of 3 · Kwame 1 of 3 · Thandi 0 of 3" in brief[0]
     assert "Amina: Our budget portal went live" in brief[0]
     assert "Kwame: We trained 40 clerks" in brief[0]
 

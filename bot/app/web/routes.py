@@ -14,7 +14,7 @@ import asyncio
 import logging
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -23,11 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Mount, Route
 
 from bot.app.web import poster, views
 from bot.app.web.render import Renderer
+from bot.engine.services import brief
 from bot.engine.services.links import (
     PREFIX,
     BadLink,
@@ -132,6 +133,8 @@ class Pack:
         if not grant.opens(page):
             return self._refused(language, "scope", 403)
         try:
+            if page is Page.BRIEF_CSV:
+                return await self.brief_file(grant.id)
             if page in (Page.POSTER_PDF, Page.POSTER_PNG):
                 data, name = await self.poster(grant.id, png=page is Page.POSTER_PNG)
                 media = "image/png" if page is Page.POSTER_PNG else "application/pdf"
@@ -207,6 +210,32 @@ class Pack:
             return self.renderer.page(
                 "harvest.html", community.language, view=harvest, answers=answers, **common
             )
+
+    async def brief_file(self, meeting_id: int) -> Response:
+        """The brief's file, streamed from the database as it is written."""
+        async with self.sessions() as session:
+            if await views.meeting_of(session, meeting_id) is None:
+                raise Missing
+
+        async def chunks() -> AsyncIterator[bytes]:
+            async with self.sessions() as session:
+                found = await views.meeting_of(session, meeting_id)
+                if found is None:
+                    return
+                community, meeting = found
+                async for chunk in brief.csv_chunks(
+                    session, self.texts, community, meeting, community.language
+                ):
+                    yield chunk.encode()
+
+        return StreamingResponse(
+            chunks(),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                **HEADERS,
+                "Content-Disposition": f'attachment; filename="brief-{meeting_id}.csv"',
+            },
+        )
 
     async def poster(self, meeting_id: int, *, png: bool = False) -> tuple[bytes, str]:
         """The poster of a meeting as PDF (or PNG) bytes, with its file name."""

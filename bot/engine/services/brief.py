@@ -1,20 +1,50 @@
-"""The facilitator's brief: the pre-meeting answers, grouped by question."""
+"""The facilitator's brief: who answered what before the meeting.
+
+The brief reads the same for five members or ten thousand. Its figures (each member's
+completion, each question's answers and who has not answered yet, who received and
+read the questions) are counted by the database in a few GROUP BY queries; each
+question shows its themes and the few answers a facilitator can read (:data:`QUOTES`),
+and lists name at most :data:`NAMES` members. Whatever is left out is in the brief's
+file (:func:`write_csv`), streamed from the database a page at a time, never held
+whole.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import base64
+import csv
+import io
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine import i18n
-from bot.engine.services import directory, dots, theme_texts
+from bot.engine.services import dots, theme_texts
+from bot.engine.services.links import Links
 from bot.engine.services.meetings import local_time
+from bot.engine.services.moderation import visible
 from bot.engine.services.questions import question_set, question_text
 from bot.engine.services.themes import Answer, Theme
-from bot.engine.texts import Texts
+from bot.engine.texts import Markup, Texts
+from bot.messages import Attachment
 from storage.models import (
     Community,
+    Identity,
     Meeting,
     MeetingQuestion,
     Member,
@@ -22,18 +52,109 @@ from storage.models import (
     Prompt,
     Reply,
 )
-from storage.statuses import PromptStatus
+from storage.statuses import OutboxStatus, PromptStatus
+
+# Answers quoted per question, and the characters of each quote; the rest is in the file.
+QUOTES = 10
+QUOTE_CHARS = 400
+# Quotes from each theme of a question too large to quote whole.
+THEME_QUOTES = 2
+# Names listed in one line of the brief; a longer list is counted, its names in the file.
+NAMES = 25
+# Answers per question the themes are found in, past which a sample of them.
+THEME_SAMPLE = 300
+# Rows fetched per round trip when answers are streamed.
+PAGE = 2000
+# The largest brief file sent inside its message when no web server serves it (bytes).
+DATA_LIMIT = 5 * 1024 * 1024
+CSV_TYPE = "text/csv"
+# Spreadsheets read a CSV file as UTF-8 when it starts with this mark.
+BOM = "\ufeff"
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A member as the brief names them (anonymous members are "A member")."""
+
+    id: int
+    name: str
+
+
+def shown_name(member: Member, texts: Texts, language: str) -> str:
+    """Members who asked not to be named appear anonymised."""
+    return name_of(member.display_name, member.anonymous, texts, language)
+
+
+def name_of(display_name: str, anonymous: bool, texts: Texts, language: str) -> str:
+    if anonymous:
+        return texts.render("common.anonymous", language)
+    return display_name
+
+
+def answered_clause() -> ColumnElement[bool]:
+    """A prompt counts as answered with a visible reply, or when its reply was pruned by
+    retention or erased with its member (the prompt stays answered); a hidden reply
+    does not count."""
+    return or_(
+        and_(Reply.id.is_not(None), visible(Reply)),
+        and_(Reply.id.is_(None), Prompt.status == PromptStatus.ANSWERED),
+    )
+
+
+def asked_clause() -> ColumnElement[bool]:
+    return or_(Prompt.status != PromptStatus.QUEUED, Prompt.asked_at.is_not(None))
+
+
+def _live_prompts(meeting_id: int) -> Any:
+    """The meeting's prompts of live questions, with their replies (outer-joined)."""
+    return (
+        select()
+        .select_from(Prompt)
+        .join(
+            MeetingQuestion,
+            and_(MeetingQuestion.id == Prompt.question_id, MeetingQuestion.removed_at.is_(None)),
+        )
+        .outerjoin(Reply, Reply.prompt_id == Prompt.id)
+        .where(Prompt.meeting_id == meeting_id, Prompt.status != PromptStatus.WITHDRAWN)
+    )
 
 
 @dataclass(slots=True)
 class QuestionAnswers:
     question: MeetingQuestion
+    number: int
     text: str
-    answers: list[tuple[str, str]] = field(default_factory=list)
-    missing: int = 0
-    # The same answers with what it takes to quote them, and their themes.
+    # How many members answered it, and how many of those asked have not (yet).
+    answered: int = 0
+    missing_count: int = 0
+    # Who has not answered, when there are no more than NAMES of them.
+    missing: list[Person] = field(default_factory=list)
+    # The answers the themes are found in: all of them, or a sample past THEME_SAMPLE.
+    sample: list[Answer] = field(default_factory=list)
+    # The answers quoted in the brief (each cut to QUOTE_CHARS), and the themes, each
+    # with the quotes it shows and its share of the sample in percent.
     quotes: list[Answer] = field(default_factory=list)
     themes: list[Theme] = field(default_factory=list)
+    shares: list[int] = field(default_factory=list)
+    # Whether a quote was cut to QUOTE_CHARS.
+    trimmed: bool = False
+
+    @property
+    def sampled(self) -> bool:
+        return len(self.sample) < self.answered
+
+    @property
+    def more(self) -> int:
+        """Answers not quoted in the brief (they are in the file)."""
+        return max(self.answered - len(self.quotes), 0)
+
+    @property
+    def answers(self) -> list[tuple[str, str]]:
+        return [(a.member, a.text) for a in self.quotes]
+
+    @property
+    def themed(self) -> list[tuple[Theme, int]]:
+        return list(zip(self.themes, self.shares, strict=True))
 
     @property
     def unthemed(self) -> list[tuple[str, str]]:
@@ -44,26 +165,245 @@ class QuestionAnswers:
 @dataclass(slots=True)
 class Brief:
     meeting: Meeting
+    # How many questions the meeting has.
+    total: int
     questions: list[QuestionAnswers]
-    asked: list[Member]
-    answered: list[Member]
-    not_answered: list[Member]
-    unreachable: list[Member]
-    received: int = 0
-    read: int = 0
+    # Every member asked, with how many questions they answered, by name.
+    completion: list[tuple[Person, int]]
+    unreachable: list[Person] = field(default_factory=list)
+    received: list[Person] = field(default_factory=list)
+    read: list[Person] = field(default_factory=list)
     # Themes, recurring themes, agenda proposals and quiet voices (see services.dots).
     connected: dots.Dots | None = None
 
     @property
+    def asked(self) -> list[Person]:
+        return [p for p, _ in self.completion]
+
+    @property
+    def answered(self) -> list[Person]:
+        """The members who answered every question."""
+        return [p for p, n in self.completion if n >= self.total]
+
+    @property
+    def partial(self) -> list[tuple[Person, int]]:
+        return [(p, n) for p, n in self.completion if 0 < n < self.total]
+
+    @property
+    def not_answered(self) -> list[Person]:
+        """The members who answered nothing yet."""
+        return [p for p, n in self.completion if n == 0]
+
+    @property
     def response_rate(self) -> float:
-        return len(self.answered) / len(self.asked) if self.asked else 0.0
+        """The share of members asked who answered every question."""
+        return len(self.answered) / len(self.completion) if self.completion else 0.0
+
+    @property
+    def tally(self) -> list[tuple[int, int]]:
+        """(questions answered, how many members), from all questions down to none."""
+        counted = Counter(min(n, self.total) for _, n in self.completion)
+        return [(n, counted[n]) for n in range(self.total, -1, -1) if counted[n]]
+
+    @property
+    def cut(self) -> bool:
+        """Whether the brief leaves out answers or names that its file holds."""
+        return (
+            any(q.more or len(q.missing) < q.missing_count or q.trimmed for q in self.questions)
+            or len(self.completion) > NAMES
+            or any(len(found) > NAMES for found in (self.unreachable, self.received, self.read))
+        )
 
 
-def shown_name(member: Member, texts: Texts, language: str) -> str:
-    """Members who asked not to be named appear anonymised."""
-    if member.anonymous:
-        return texts.render("common.anonymous", language)
-    return member.display_name
+async def _completion(
+    session: AsyncSession, texts: Texts, meeting: Meeting, language: str
+) -> list[tuple[Person, int]]:
+    answered = func.sum(case((answered_clause(), 1), else_=0))
+    rows = await session.execute(
+        _live_prompts(meeting.id)
+        .join(Member, Member.id == Prompt.member_id)
+        .add_columns(Prompt.member_id, Member.display_name, Member.anonymous, answered)
+        .group_by(Prompt.member_id, Member.display_name, Member.anonymous)
+        .having(func.max(case((asked_clause(), 1), else_=0)) == 1)
+    )
+    found = [
+        (Person(member_id, name_of(name, anonymous, texts, language)), int(count or 0))
+        for member_id, name, anonymous, count in rows
+    ]
+    found.sort(key=lambda row: (row[0].name.casefold(), row[0].id))
+    return found
+
+
+def _asked_members(meeting_id: int) -> Any:
+    return select(Prompt.member_id).where(Prompt.meeting_id == meeting_id, asked_clause())
+
+
+async def _per_question(session: AsyncSession, meeting: Meeting) -> dict[int, tuple[int, int]]:
+    """Per question id: how many answered, how many of the members asked have not."""
+    missing = and_(~answered_clause(), Prompt.member_id.in_(_asked_members(meeting.id)))
+    rows = await session.execute(
+        _live_prompts(meeting.id)
+        .add_columns(
+            Prompt.question_id,
+            func.sum(case((answered_clause(), 1), else_=0)),
+            func.sum(case((missing, 1), else_=0)),
+        )
+        .group_by(Prompt.question_id)
+    )
+    return {q: (int(a or 0), int(m or 0)) for q, a, m in rows}
+
+
+async def _missing_names(
+    session: AsyncSession, meeting: Meeting, question_ids: list[int], people: dict[int, Person]
+) -> dict[int, list[Person]]:
+    """Who has not answered each of ``question_ids`` (each with at most NAMES missing)."""
+    if not question_ids:
+        return {}
+    rows = await session.execute(
+        _live_prompts(meeting.id)
+        .add_columns(Prompt.question_id, Prompt.member_id)
+        .where(
+            Prompt.question_id.in_(question_ids),
+            ~answered_clause(),
+            Prompt.member_id.in_(_asked_members(meeting.id)),
+        )
+    )
+    found: dict[int, list[Person]] = {}
+    for question_id, member_id in rows:
+        if member_id in people:
+            found.setdefault(question_id, []).append(people[member_id])
+    for names in found.values():
+        names.sort(key=lambda p: (p.name.casefold(), p.id))
+    return found
+
+
+def _answers_query(question_id: int) -> Any:
+    return (
+        select(
+            Member.display_name, Member.anonymous, Reply.text, Reply.member_id, Reply.received_at
+        )
+        .select_from(Reply)
+        .join(Prompt, Prompt.id == Reply.prompt_id)
+        .join(Member, Member.id == Reply.member_id)
+        .where(Prompt.question_id == question_id, visible(Reply))
+    )
+
+
+async def _sample(
+    session: AsyncSession,
+    texts: Texts,
+    meeting: Meeting,
+    question: MeetingQuestion,
+    number: int,
+    answered: int,
+    language: str,
+) -> list[Answer]:
+    """The question's answers, or past THEME_SAMPLE a sample spread over the members
+    (every k-th member id, the same members for every question), oldest first."""
+    query = _answers_query(question.id)
+    if answered > THEME_SAMPLE:
+        step = -(-answered // THEME_SAMPLE)
+        query = query.where(Reply.member_id % step == 0).limit(THEME_SAMPLE)
+    rows = await session.execute(query.order_by(Reply.received_at, Reply.id))
+    return [
+        Answer(name_of(name, anonymous, texts, language), text, number, member_id, meeting.id, at)
+        for name, anonymous, text, member_id, at in rows
+    ]
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1].rstrip() + "…"
+
+
+def _quote(section: QuestionAnswers, themes: list[Theme]) -> None:
+    """What the brief shows of a question: every answer and theme when there are few,
+    else a few answers of each theme, then of the rest, up to QUOTES."""
+    sample = section.sample
+    if not section.sampled and len(sample) <= QUOTES:
+        section.quotes = list(sample)
+        section.themes = themes
+        section.shares = [round(100 * t.size / len(sample)) for t in themes]
+        return
+    cuts: dict[int, Answer] = {}
+
+    def cut(answer: Answer) -> Answer:
+        found = cuts.get(id(answer))
+        if found is None:
+            found = cuts[id(answer)] = replace(answer, text=_cut(answer.text))
+            section.trimmed = section.trimmed or found.text != answer.text
+        return found
+
+    shown: list[Theme] = []
+    left = QUOTES
+    for theme in themes:
+        if left <= 0:
+            break
+        quoted = [cut(a) for a in theme.answers[: min(THEME_QUOTES, left)]]
+        left -= len(quoted)
+        shown.append(replace(theme, answers=quoted))
+    placed = {id(a) for t in themes for a in t.answers}
+    others = [cut(a) for a in sample if id(a) not in placed][: max(left, 0)]
+    section.themes = shown
+    section.shares = [round(100 * t.size / len(sample)) for t in themes[: len(shown)]]
+    section.quotes = [a for t in shown for a in t.answers] + others
+
+
+async def _delivery(
+    session: AsyncSession,
+    texts: Texts,
+    meeting: Meeting,
+    people: dict[int, Person],
+    language: str,
+) -> tuple[list[Person], list[Person], list[Person]]:
+    """Who received and who read the questions (as the platforms reported), and who could
+    not be reached: every platform account unreachable, or no question got through."""
+    key = literal("prompt:") + cast(Prompt.id, String)
+    got_through = OutboxMessage.status == OutboxStatus.SENT
+    refused = OutboxMessage.status.in_((OutboxStatus.UNREACHABLE, OutboxStatus.DEAD))
+    rows = await session.execute(
+        select(
+            OutboxMessage.member_id,
+            func.max(case((OutboxMessage.delivered_at.is_not(None), 1), else_=0)),
+            func.max(case((OutboxMessage.read_at.is_not(None), 1), else_=0)),
+            func.max(case((got_through, 1), else_=0)),
+            func.max(case((refused, 1), else_=0)),
+        )
+        .select_from(Prompt)
+        .join(OutboxMessage, OutboxMessage.idempotency_key == key)
+        .where(Prompt.meeting_id == meeting.id, OutboxMessage.member_id.is_not(None))
+        .group_by(OutboxMessage.member_id)
+    )
+    received, read, unreachable = [], [], set()
+    for member_id, delivered, seen, sent, failed in rows:
+        person = people.get(member_id)
+        if person is None:
+            continue
+        if delivered or seen:
+            received.append(person)
+        if seen:
+            read.append(person)
+        if failed and not (sent or delivered or seen):
+            unreachable.add(member_id)
+    # Members of the community whose every account is unreachable, asked or not.
+    cut_off = await session.execute(
+        select(Identity.member_id, Member.display_name, Member.anonymous)
+        .join(Member, Member.id == Identity.member_id)
+        .where(Identity.community_id == meeting.community_id, Member.opted_out.is_(False))
+        .group_by(Identity.member_id, Member.display_name, Member.anonymous)
+        .having(func.count() == func.count(Identity.unreachable_at))
+    )
+    extra: list[Person] = []
+    for member_id, name, anonymous in cut_off:
+        if member_id in people:
+            unreachable.add(member_id)
+        else:
+            extra.append(Person(member_id, name_of(name, anonymous, texts, language)))
+    lost = [people[i] for i in unreachable] + extra
+
+    def by_name(found: list[Person]) -> list[Person]:
+        return sorted(found, key=lambda p: (p.name.casefold(), p.id))
+
+    return by_name(received), by_name(read), by_name(lost)
 
 
 async def build_brief(
@@ -77,103 +417,95 @@ async def build_brief(
 ) -> Brief:
     """The brief; with ``themes``, also what connects the answers (:mod:`.dots`)."""
     questions = await question_set(session, texts, meeting)
-    prompts = (await session.scalars(select(Prompt).where(Prompt.meeting_id == meeting.id))).all()
-    replies = {
-        reply.prompt_id: reply
-        for reply in (
-            await session.scalars(
-                select(Reply)
-                .join(Prompt, Prompt.id == Reply.prompt_id)
-                .where(Prompt.meeting_id == meeting.id)
-                .order_by(Reply.received_at)
-            )
-        ).all()
-    }
-    members = {m.id: m for m in await directory.active_members(session, community.id)}
-    for prompt in prompts:
-        if prompt.member_id not in members:
-            found = await session.get(Member, prompt.member_id)
-            if found is not None:
-                members[found.id] = found
-    asked_ids = sorted(
-        {p.member_id for p in prompts if p.status != PromptStatus.QUEUED or p.asked_at}
-    )
-    # An answer deleted by retention or with a member who asked to be forgotten still
-    # counts: its prompt stays answered.
-    answered_ids = sorted(
-        {p.member_id for p in prompts if p.id in replies or p.status == PromptStatus.ANSWERED}
-    )
-    sections: list[QuestionAnswers] = []
-    for question in questions:
-        section = QuestionAnswers(question, question_text(texts, question, language))
-        for prompt in prompts:
-            if prompt.question_id != question.id:
-                continue
-            reply = replies.get(prompt.id)
-            if reply is None:
-                if prompt.status != PromptStatus.ANSWERED:
-                    section.missing += 1
-            else:
-                who = shown_name(members[prompt.member_id], texts, language)
-                section.answers.append((who, reply.text))
-                section.quotes.append(
-                    Answer(who, reply.text, len(sections) + 1, prompt.member_id, meeting.id,
-                           reply.received_at)
-                )  # fmt: skip
-        sections.append(section)
-    delivered = (
-        await session.scalars(
-            select(OutboxMessage).where(
-                OutboxMessage.idempotency_key.in_([f"prompt:{p.id}" for p in prompts][:5000])
+    completion = await _completion(session, texts, meeting, language)
+    people = {p.id: p for p, _ in completion}
+    counts = await _per_question(session, meeting)
+    sections = []
+    for number, question in enumerate(questions, start=1):
+        answered, missing = counts.get(question.id, (0, 0))
+        sections.append(
+            QuestionAnswers(
+                question,
+                number,
+                question_text(texts, question, language),
+                answered=answered,
+                missing_count=missing,
             )
         )
-    ).all()
-    unreachable = [
-        m
-        for m in members.values()
-        if m.identities and all(i.unreachable_at is not None for i in m.identities)
-    ]
+    named = await _missing_names(
+        session,
+        meeting,
+        [s.question.id for s in sections if 0 < s.missing_count <= NAMES],
+        people,
+    )
+    for section in sections:
+        section.missing = named.get(section.question.id, [])
+        section.sample = await _sample(
+            session, texts, meeting, section.question, section.number, section.answered, language
+        )
+    received, read, unreachable = await _delivery(session, texts, meeting, people, language)
     brief = Brief(
         meeting=meeting,
+        total=len(questions),
         questions=sections,
-        asked=[members[i] for i in asked_ids if i in members],
-        answered=[members[i] for i in answered_ids if i in members],
-        not_answered=[members[i] for i in asked_ids if i not in answered_ids and i in members],
+        completion=completion,
+        received=received,
+        read=read,
         unreachable=unreachable,
-        received=sum(1 for row in delivered if row.delivered_at or row.read_at),
-        read=sum(1 for row in delivered if row.read_at),
     )
+    per_question: list[list[Theme]] = [[] for _ in sections]
     if themes:
         brief.connected = await dots.connect(
             session,
             community,
             meeting,
-            [s.quotes for s in sections],
+            [s.sample for s in sections],
             lambda member: shown_name(member, texts, language),
             language,
         )
-        for section, grouped in zip(sections, brief.connected.questions, strict=True):
-            section.themes = grouped
+        per_question = brief.connected.questions
+    for section, grouped in zip(sections, per_question, strict=True):
+        _quote(section, grouped)
     return brief
 
 
-def render_brief(texts: Texts, community: Community, brief: Brief, language: str) -> str:
+def file_name(meeting: Meeting) -> str:
+    return f"brief-{meeting.id}.csv"
+
+
+def render_brief(
+    texts: Texts,
+    community: Community,
+    brief: Brief,
+    language: str,
+    *,
+    file: str = "",
+) -> str:
+    """The brief's text; ``file`` says where the rest is (a file name or a link), when
+    the brief leaves something out."""
     return texts.render(
         "brief.text",
         language,
         community=community.name,
         meeting=brief.meeting.title,
+        meeting_id=brief.meeting.id,
         when=i18n.format_datetime(
             local_time(community, brief.meeting.starts_at), language, year=True
         ),
         sections=brief.questions,
-        asked=len(brief.asked),
+        total=brief.total,
+        asked=len(brief.completion),
         answered=len(brief.answered),
+        partial=len(brief.partial),
         rate=round(brief.response_rate * 100),
-        not_answered=[shown_name(m, texts, language) for m in brief.not_answered],
-        unreachable=[shown_name(m, texts, language) for m in brief.unreachable],
-        received=brief.received,
-        read=brief.read,
+        names=NAMES,
+        completion=[(p.name, n) for p, n in brief.completion],
+        tally=brief.tally,
+        not_answered=[p.name for p in brief.not_answered],
+        unreachable=[p.name for p in brief.unreachable],
+        received=[p.name for p in brief.received],
+        read=[p.name for p in brief.read],
+        file=Markup(file) if brief.cut else "",
         overview=theme_texts.overview(
             texts, brief.connected.meeting if brief.connected else [], language
         ),
@@ -186,3 +518,131 @@ async def brief_text(
 ) -> str:
     brief = await build_brief(session, texts, community, meeting, language)
     return render_brief(texts, community, brief, language)
+
+
+# -- the brief's file ---------------------------------------------------------------
+
+
+async def stream_answers(
+    session: AsyncSession, question_id: int
+) -> AsyncIterator[Sequence[tuple[str, bool, str, int, datetime]]]:
+    """One question's visible answers, oldest first, a page at a time:
+    (display name, anonymous, text, member id, received at)."""
+    result = await session.stream(
+        _answers_query(question_id)
+        .order_by(Reply.received_at, Reply.id)
+        .execution_options(yield_per=PAGE)
+    )
+    async for rows in result.partitions():
+        yield [tuple(row) for row in rows]
+
+
+async def file_size(session: AsyncSession, meeting: Meeting) -> int:
+    """About how many bytes the brief's file takes: its answers, and a line per prompt."""
+    total = await session.scalar(
+        select(func.coalesce(func.sum(func.length(Reply.text)), 0) + func.count() * 60)
+        .select_from(Prompt)
+        .outerjoin(Reply, Reply.prompt_id == Prompt.id)
+        .where(Prompt.meeting_id == meeting.id)
+    )
+    return int(total or 0)
+
+
+class Buffer:
+    """Rows written as CSV text, taken out a page at a time."""
+
+    def __init__(self) -> None:
+        self._out = io.StringIO()
+        self.writer = csv.writer(self._out)
+
+    def take(self) -> str:
+        text = self._out.getvalue()
+        self._out.seek(0)
+        self._out.truncate()
+        return text
+
+
+async def csv_chunks(
+    session: AsyncSession, texts: Texts, community: Community, meeting: Meeting, language: str
+) -> AsyncIterator[str]:
+    """The whole brief as CSV text, a page at a time (UTF-8 with a BOM, so spreadsheets
+    read it right): the members' completion, every answer, who has not answered each
+    question, who received, read or could not be reached. One row per fact: section,
+    question, member, text, figure."""
+    brief = await build_brief(session, texts, community, meeting, language, themes=False)
+    people = {p.id: p for p in brief.asked}
+    buffer = Buffer()
+    writer = buffer.writer
+    writer.writerow(["section", "question", "member", "text", "figure"])
+    writer.writerow(["meeting", "", "", brief.meeting.title, brief.meeting.id])
+    for section in brief.questions:
+        writer.writerow(["question", section.number, "", section.text, section.answered])
+    for person, count in brief.completion:
+        writer.writerow(["completion", "", person.name, "", f"{count}/{brief.total}"])
+    yield BOM + buffer.take()
+    for section in brief.questions:
+        async for rows in stream_answers(session, section.question.id):
+            writer.writerows(
+                ["answer", section.number, name_of(name, anon, texts, language), text, ""]
+                for name, anon, text, _, _ in rows
+            )
+            yield buffer.take()
+    missing = await session.stream(
+        _live_prompts(meeting.id)
+        .add_columns(Prompt.question_id, Prompt.member_id)
+        .where(~answered_clause(), Prompt.member_id.in_(_asked_members(meeting.id)))
+        .order_by(Prompt.question_id, Prompt.member_id)
+        .execution_options(yield_per=PAGE)
+    )
+    numbers = {s.question.id: s.number for s in brief.questions}
+    async for page in missing.partitions():
+        writer.writerows(
+            ["not_answered", numbers[q], people[m].name, "", ""]
+            for q, m in page
+            if q in numbers and m in people
+        )
+        yield buffer.take()
+    for section_name, found in (
+        ("received", brief.received),
+        ("read", brief.read),
+        ("unreachable", brief.unreachable),
+    ):
+        writer.writerows([section_name, "", p.name, "", ""] for p in found)
+    yield buffer.take()
+
+
+@dataclass(frozen=True, slots=True)
+class BriefMessage:
+    text: str
+    attachment: Attachment | None = None
+
+
+async def brief_message(
+    session: AsyncSession,
+    texts: Texts,
+    community: Community,
+    meeting: Meeting,
+    language: str,
+    links: Links | None,
+    now: datetime,
+) -> BriefMessage:
+    """The brief, and when it leaves something out, its file: a signed link to it on
+    Indaba's web server, or (without one) the file itself when small enough to travel
+    in the message."""
+    brief = await build_brief(session, texts, community, meeting, language)
+    if not brief.cut:
+        return BriefMessage(render_brief(texts, community, brief, language))
+    name = file_name(meeting)
+    attachment = None
+    if links is not None:
+        url = links.brief(meeting.id, links.expiry(now))
+        file = texts.render("brief.file_link", language, days=links.default_days, url=url)
+        attachment = Attachment(url, name, CSV_TYPE)
+    elif await file_size(session, meeting) <= DATA_LIMIT:
+        data = "".join([c async for c in csv_chunks(session, texts, community, meeting, language)])
+        body = base64.b64encode(data.encode()).decode("ascii")
+        attachment = Attachment(f"data:{CSV_TYPE};base64,{body}", name, CSV_TYPE)
+        file = texts.render("brief.file_attached", language, name=name)
+    else:
+        file = texts.render("brief.file_too_large", language, meeting_id=meeting.id)
+    return BriefMessage(render_brief(texts, community, brief, language, file=file), attachment)

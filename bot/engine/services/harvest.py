@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine.services import introductions, practices
 from bot.engine.services.agenda import round_for
-from bot.engine.services.brief import Brief, build_brief, shown_name
+from bot.engine.services.brief import Brief, build_brief, name_of, shown_name, stream_answers
 from bot.engine.services.themes import Theme
 from bot.engine.texts import Markup, Texts
 from storage.models import Community, Meeting, Member, WallEntry
@@ -112,7 +112,10 @@ async def build_harvest(
         meeting_id=meeting.id,
         starts_at=meeting.starts_at,
         brief=brief,
-        answers=[(q.text, list(q.answers)) for q in brief.questions],
+        answers=[
+            (q.text, await _all_answers(session, texts, q.question.id, language))
+            for q in brief.questions
+        ],
         agenda=agenda,
         wall_new=wall_new,
         wall_refreshed=wall_refreshed,
@@ -120,11 +123,21 @@ async def build_harvest(
         practices=[
             (s.practice.text, shown_name(s.author, texts, language), s.votes) for s in scored
         ],
-        asked=[shown_name(m, texts, language) for m in brief.asked],
-        answered=[shown_name(m, texts, language) for m in brief.answered],
+        asked=[p.name for p in brief.asked],
+        answered=[p.name for p in brief.answered],
         themes=brief.connected.meeting if brief.connected else [],
         question_themes=[q.themes for q in brief.questions],
     )
+
+
+async def _all_answers(
+    session: AsyncSession, texts: Texts, question_id: int, language: str
+) -> list[tuple[str, str]]:
+    return [
+        (name_of(name, anonymous, texts, language), text)
+        async for rows in stream_answers(session, question_id)
+        for name, anonymous, text, _, _ in rows
+    ]
 
 
 def render_text(texts: Texts, harvest: Harvest, language: str) -> str:

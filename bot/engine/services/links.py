@@ -24,6 +24,9 @@ class Scope(StrEnum):
 
     COMMUNITY = "c"
     MEETING = "m"
+    # A meeting's brief file, for its facilitators: it names who has not answered, so a
+    # link to the meeting's pages (which members may be given) does not open it.
+    BRIEF = "b"
 
 
 class Page(StrEnum):
@@ -33,12 +36,14 @@ class Page(StrEnum):
     HARVEST = "harvest"
     POSTER_PDF = "poster.pdf"
     POSTER_PNG = "poster.png"
+    BRIEF_CSV = "brief.csv"
 
 
 # Which pages each scope opens.
 PAGES: dict[Scope, frozenset[Page]] = {
     Scope.COMMUNITY: frozenset({Page.WALL, Page.JOURNEY}),
     Scope.MEETING: frozenset({Page.AGENDA, Page.HARVEST, Page.POSTER_PDF, Page.POSTER_PNG}),
+    Scope.BRIEF: frozenset({Page.BRIEF_CSV}),
 }
 
 
@@ -102,6 +107,10 @@ class Links:
 
     def meeting(self, meeting_id: int, expires_at: datetime, page: Page = Page.HARVEST) -> str:
         return self.url(Grant(Scope.MEETING, meeting_id, expires_at), page)
+
+    def brief(self, meeting_id: int, expires_at: datetime) -> str:
+        """The brief's file of a meeting (every answer and name), for its facilitators."""
+        return self.url(Grant(Scope.BRIEF, meeting_id, expires_at), Page.BRIEF_CSV)
 
     def community(self, community_id: int, expires_at: datetime, page: Page = Page.WALL) -> str:
         return self.url(Grant(Scope.COMMUNITY, community_id, expires_at), page)

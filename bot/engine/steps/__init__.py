@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.engine.context import Services
+from bot.engine.steps.actions import ActionCheckStep
 from bot.engine.steps.agenda import AgendaCloseStep, AgendaOpenStep, AgendaVoteStep
 from bot.engine.steps.digest import DigestStep
 from bot.engine.steps.practices import TakeawayStep
@@ -17,7 +18,7 @@ def build_steps(services: Services) -> list[Step]:
     return [
         QuestionsStep(services.questions),
         ReminderStep(services.questions),
-        BriefStep(services.messenger),
+        BriefStep(services.messenger, links=services.links),
         AgendaOpenStep(services.messenger),
         AgendaVoteStep(services.messenger),
         AgendaCloseStep(services.messenger),
@@ -26,4 +27,5 @@ def build_steps(services: Services) -> list[Step]:
         DigestStep(services.messenger),
         WeeklyQuestionStep(services.messenger),
         RetentionStep(),
+        ActionCheckStep(services.messenger),
     ]

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine.community_settings import CommunitySettings
 from bot.engine.services import directory, timing
-from bot.engine.services.brief import brief_text
+from bot.engine.services.brief import brief_message
+from bot.engine.services.links import Links
 from bot.engine.services.messenger import Messenger
 from bot.engine.services.questions import QuestionService
 from bot.engine.steps.base import MeetingStep, days_before
@@ -55,13 +56,15 @@ class ReminderStep(MeetingStep):
         reminded = await self.questions.remind(
             session, community, meeting, now, self.local_time(meeting, community)
         )
-        return f"reminded {reminded} members"
+        return f"reminded {len(reminded)} members"
 
 
 @dataclass(slots=True)
 class BriefStep(MeetingStep):
     messenger: Messenger
     name: str = "brief"
+    # Where a large meeting's brief file is served from (None: sent in the message).
+    links: Links | None = None
 
     def window(
         self, meeting: Meeting, community: Community, settings: CommunitySettings
@@ -75,15 +78,18 @@ class BriefStep(MeetingStep):
         sent = 0
         for facilitator in await directory.facilitators(session, community.id):
             language = self.messenger.language(community, facilitator)
-            text = await brief_text(session, self.messenger.texts, community, meeting, language)
+            found = await brief_message(
+                session, self.messenger.texts, community, meeting, language, self.links, now
+            )
             at = timing.deliver_at(community, facilitator, now, self.local_time(meeting, community))
-            if await self.messenger.to_member(
-                session,
-                community,
-                facilitator,
-                f"brief:{meeting.id}:{facilitator.id}",
-                text,
-                not_before=at,
+            envelope = self.messenger.member_envelope(
+                community, facilitator, f"brief:{meeting.id}:{facilitator.id}", found.text
+            )
+            if envelope is None:
+                continue
+            message = replace(envelope.message, attachment=found.attachment)
+            if await self.messenger.outbox.put_one(
+                session, replace(envelope, message=message, not_before=at)
             ):
                 sent += 1
         return f"brief to {sent} facilitators"
