@@ -609,7 +609,7 @@ class AuditEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
-    # "hide", "remove", "restore" or "undo" (a member taking back what was just saved).
+    # "hide", "remove" or "restore".
     action: Mapped[str] = mapped_column(String(16))
     # "answer", "practice", "agenda" or "wall".
     kind: Mapped[str] = mapped_column(String(16))
@@ -619,3 +619,24 @@ class AuditEntry(Base):
     at: Mapped[datetime]
 
     __table_args__ = (Index("ix_audit_log_community_at", "community_id", "at"),)
+
+
+class Filing(Base):
+    """What a member's text was last filed as, so ``/undo`` can take it back.
+
+    One row per member (only the last filing can be undone). ``previous`` is the text
+    the filing replaced (an answer changed, a wall line rewritten), NULL for a new item.
+    """
+
+    __tablename__ = "filings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), unique=True
+    )
+    # "answer" (a reply's id), "practice" or "wall" (the entry's id, with ``field``).
+    kind: Mapped[str] = mapped_column(String(16))
+    item_id: Mapped[int] = mapped_column(Integer)
+    field: Mapped[str | None] = mapped_column(String(16))
+    previous: Mapped[str | None] = mapped_column(Text)
+    filed_at: Mapped[datetime]

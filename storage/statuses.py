@@ -80,6 +80,21 @@ class IntroductionAnswer(StrEnum):
     DECLINED = "declined"
 
 
+class ItemKind(StrEnum):
+    """What a member filed that a facilitator can moderate (and the member undo)."""
+
+    ANSWER = "answer"  # a reply to a pre-meeting question
+    PRACTICE = "practice"
+    WALL = "wall"  # a line on the wall of passions
+    AGENDA = "agenda"  # an agenda item
+
+
+class ModerationAction(StrEnum):
+    HIDE = "hide"  # kept, but out of the brief, harvest, digest and exports
+    RESTORE = "restore"  # shown again
+    REMOVE = "remove"  # deleted for good
+
+
 class ContextKind(StrEnum):
     """What a sent message was for, kept with its outbox row (``context["kind"]``).
 
@@ -100,6 +115,8 @@ class ContextKind(StrEnum):
     FORGET = "forget"
     MY_DATA = "my-data"
     FAREWELL = "farewell"
+    # "Is this your answer?": a short greeting or question back, held until confirmed.
+    FILING_CONFIRM = "filing-confirm"
     # Will you come? (yes / no / maybe); how an action goes (done / working / dropped);
     # who came to a meeting, offered to the facilitator as choices.
     ATTENDANCE = "attendance"

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.adapter import CommandInfo
-from bot.engine.commands import numbers
+from bot.engine.commands import filing, numbers
 from bot.engine.commands.access import require_facilitator
 from bot.engine.registry import Awaiting, ChoiceHandler, Registry
 from bot.engine.services import directory, meetings
@@ -212,29 +212,23 @@ class Engine:
                 # Only the member the question was put to can answer it.
                 if found is not None and found.member_id == turn.member.id:
                     prompt = found
+        target = filing.Target(prompt=prompt)
         if prompt is None:
             prompt = await self.questions.open_prompt(turn.session, turn.member, now)
             other = await self._awaiting(turn)
             if other is not None and (
                 prompt is None or prompt.asked_at is None or other.asked_at >= prompt.asked_at
             ):
-                await other.answer(text)
-                return
-        if prompt is not None:
-            ack = await self.questions.record_reply(
-                turn.session,
-                turn.community,
-                turn.member,
-                prompt,
-                text,
-                event.platform,
-                event.message_id,
-                now,
-            )
-            if ack:
-                await turn.say(ack, limit=MAX_MESSAGE_LENGTH)
+                target = filing.Target(awaiting=other)
+            else:
+                target = filing.Target(prompt=prompt)
+        if target.prompt is None and target.awaiting is None:
+            # Nothing is being asked: a stray "/" still gets the command answer.
+            nothing = "filing.command" if text.startswith("/") else "error.not_understood"
+            await turn.say(nothing)
             return
-        await turn.say("error.not_understood")
+        # Kept only if it answers what is asked (see bot.engine.commands.filing).
+        await filing.take(turn, target, text, event.platform, event.message_id)
 
     async def _awaiting(self, turn: Turn) -> Awaiting | None:
         """The most recent non-prompt question waiting for this member's text, if any."""

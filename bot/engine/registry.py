@@ -41,6 +41,9 @@ class Awaiting:
 
     asked_at: datetime
     answer: Callable[[str], Awaitable[None]]
+    # What the text becomes (an ``ItemKind`` value, or "weekly-question"), so junk is
+    # held back before it is kept; None when the text is not kept (the re-opener).
+    kind: str | None = None
 
 
 # Each probe looks at the turn's member and returns what it awaits from them, if anything.

@@ -1,4 +1,5 @@
-"""answers, practices, wall entries and agenda items a facilitator can hide; the audit log
+"""answers, practices, wall entries and agenda items a facilitator can hide; the audit
+log; what each member's text was last filed as (for /undo)
 
 Revision ID: 0005
 Revises: 0004
@@ -59,9 +60,28 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
     )
     op.create_index("ix_audit_log_community_at", "audit_log", ["community_id", "at"])
+    op.create_table(
+        "filings",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("member_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("item_id", sa.Integer(), nullable=False),
+        sa.Column("field", sa.String(length=16), nullable=True),
+        sa.Column("previous", sa.Text(), nullable=True),
+        sa.Column("filed_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["member_id"],
+            ["members.id"],
+            name=op.f("fk_filings_member_id_members"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_filings")),
+        sa.UniqueConstraint("member_id", name=op.f("uq_filings_member_id")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("filings")
     op.drop_index("ix_audit_log_community_at", table_name="audit_log")
     op.drop_table("audit_log")
     for table in reversed(HIDEABLE):

@@ -6,10 +6,12 @@ from __future__ import annotations
 from bot.engine.commands import (
     agenda,
     digest,
+    filing,
     harvest,
     help,
     home,
     membership,
+    moderation,
     numbers,
     onboarding,
     practice,
@@ -36,6 +38,8 @@ MODULES = (
     reopener,
     privacy,
     numbers,
+    filing,
+    moderation,
 )
 
 

@@ -46,7 +46,9 @@ def shown_numbers(rows: list[OutboxMessage]) -> dict[int, tuple[OutboxMessage, s
 
 
 def _is_question_back(row: OutboxMessage) -> bool:
-    return (row.context or {}).get("kind") == ContextKind.NUMBER_MEANING
+    # "Is this your answer?" (bot.engine.commands.filing) is a question back too.
+    kind = (row.context or {}).get("kind")
+    return kind in (ContextKind.NUMBER_MEANING, ContextKind.FILING_CONFIRM)
 
 
 async def latest_choice_messages(turn: Turn, *, questions_back: bool) -> list[OutboxMessage]:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from bot.engine.commands.moderation import moderate
 from bot.engine.registry import Awaiting, Registry
-from bot.engine.services import practices
+from bot.engine.services import filing, practices
 from bot.engine.services.brief import shown_name
+from bot.engine.services.filing import is_skip
 from bot.engine.services.practices import PracticeError
 from bot.engine.turn import Turn
 from storage.models import Meeting
+from storage.statuses import ItemKind, ModerationAction
 
-USAGE = "/practice [TEXT | vote N | list]"
+USAGE = "/practice [TEXT | vote N | list | remove N | hide N | restore N]"
 
 
 async def practice_command(turn: Turn, args: str) -> None:
@@ -41,8 +44,16 @@ async def practice_command(turn: Turn, args: str) -> None:
             await turn.say(
                 "practice.voted" if new else "practice.voted_already", private=True, number=found.id
             )
+        elif action.lower() in set(ModerationAction):
+            number = rest.strip().lstrip("#")
+            if not number.isdigit():
+                raise PracticeError("practice.usage")
+            await moderate(turn, ModerationAction(action.lower()), ItemKind.PRACTICE, int(number))
         else:
+            if is_skip(args):
+                raise PracticeError("practice.usage")
             created = await practices.submit(turn.session, turn.community, turn.member, args, now)
+            await filing.record(turn.session, turn.member, ItemKind.PRACTICE, created.id, now)
             await turn.say("practice.saved", private=True, number=created.id)
     except PracticeError as error:
         await turn.say(error.key, private=True, **dict(error.values))
@@ -68,9 +79,10 @@ async def takeaway(turn: Turn) -> Awaiting | None:
             await turn.say(error.key, **dict(error.values))
             return
         ask.answered_at = now
-        await turn.say("practice.takeaway_saved", number=created.id)
+        await filing.record(turn.session, turn.member, ItemKind.PRACTICE, created.id, now)
+        await turn.say("filing.saved_practice", number=created.id)
 
-    return Awaiting(ask.asked_at, answer)
+    return Awaiting(ask.asked_at, answer, ItemKind.PRACTICE)
 
 
 def register(registry: Registry) -> None:

@@ -9,13 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.engine.commands.access import require_facilitator
 from bot.engine.context import Services
 from bot.engine.registry import Awaiting, Registry
-from bot.engine.services import introductions, wall
+from bot.engine.services import filing, introductions, wall
 from bot.engine.services.brief import shown_name
+from bot.engine.services.filing import is_skip
 from bot.engine.services.links import Page
 from bot.engine.services.wall import FIELDS, WallError
 from bot.engine.turn import Turn
 from storage.models import Community, Introduction, Member, OutboxMessage, WallEntry
-from storage.statuses import ContextKind
+from storage.statuses import ContextKind, ItemKind
 
 # A wall question left unanswered this long stops catching the member's messages.
 OPEN_FOR = timedelta(days=7)
@@ -80,8 +81,12 @@ async def wall_command(turn: Turn, args: str) -> None:
             turn.session.add(entry)
         # Everything after the field name, as the member wrote it.
         text = args.strip()[len(words[0]) :].strip()[len(words[1]) :].strip()
+        previous = getattr(entry, field)
         wall.set_field(entry, field, text, now)
         await turn.session.flush()
+        await filing.record(
+            turn.session, turn.member, ItemKind.WALL, entry.id, now, field=field, previous=previous
+        )
         await turn.say("wall.saved", private=True)
         await introductions.offer_for(
             turn.session, turn.services.messenger, turn.community, entry, now
@@ -116,21 +121,35 @@ async def wall_answer(turn: Turn) -> Awaiting | None:
 
     async def answer(text: str) -> None:
         assert turn.community is not None and turn.member is not None and entry is not None
+        field = entry.pending_field
+        previous = getattr(entry, field) if field else None
         try:
             following = await wall.record(turn.session, entry, text, now)
         except WallError as error:
             await turn.say(error.key, **dict(error.values))
             return
+        saved = ""
+        if field is not None and not is_skip(text):
+            await filing.record(
+                turn.session,
+                turn.member,
+                ItemKind.WALL,
+                entry.id,
+                now,
+                field=field,
+                previous=previous,
+            )
+            saved = turn.t("filing.saved_wall", field=turn.t("wall.field", field=field)) + "\n\n"
         if following is not None:
             current = getattr(entry, following) or ""
-            await turn.say(f"wall.ask.{following}", current=current)
+            await turn.reply(saved + turn.t(f"wall.ask.{following}", current=current))
             return
-        await turn.say("wall.done")
+        await turn.reply(saved + turn.t("wall.done"))
         await introductions.offer_for(
             turn.session, turn.services.messenger, turn.community, entry, now
         )
 
-    return Awaiting(entry.pending_since, answer)
+    return Awaiting(entry.pending_since, answer, ItemKind.WALL)
 
 
 async def invite_to_wall(

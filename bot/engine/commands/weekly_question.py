@@ -37,7 +37,7 @@ async def weekly_question(turn: Turn) -> Awaiting | None:
         )
         await turn.say("question.posted")
 
-    return Awaiting(found.answered_at, answer)
+    return Awaiting(found.answered_at, answer, "weekly-question")
 
 
 def register(registry: Registry) -> None:

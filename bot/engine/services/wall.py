@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.engine.services import text_model
+from bot.engine.services import filing, text_model
 from bot.engine.services.messenger import Messenger
 from storage.models import Community, Member, WallEntry
 
@@ -79,8 +79,8 @@ async def record(session: AsyncSession, entry: WallEntry, text: str, now: dateti
         raise WallError("error.too_long", limit=MAX_FIELD_LENGTH)
     field = entry.pending_field
     assert field in FIELDS
-    # "-" (or "skip") keeps what was there.
-    if text.strip().lower() not in ("-", "skip", "passer"):
+    # A skip word ("-", "skip", "passer"... in any language) keeps what was there.
+    if not filing.is_skip(text):
         setattr(entry, field, text.strip())
     following = FIELDS[FIELDS.index(field) + 1] if field != FIELDS[-1] else None
     entry.pending_field = following
@@ -99,7 +99,7 @@ def set_field(entry: WallEntry, field: str, text: str, now: datetime) -> None:
         raise WallError("wall.usage")
     if len(text) > MAX_FIELD_LENGTH:
         raise WallError("error.too_long", limit=MAX_FIELD_LENGTH)
-    if not text.strip():
+    if not text.strip() or filing.is_skip(text):
         raise WallError("wall.usage")
     setattr(entry, field, text.strip())
     if entry.completed_at is None:

@@ -1,0 +1,124 @@
+"""What a member's free text is, before it is kept: an answer, or junk to hold back.
+
+A text is kept only when it answers what the member is being asked. Before that it
+is read here: something that looks like a command (a lone ``/``), a skip word (the
+wall's "-" or "skip", in every language), or a short greeting or question back to
+the bot ("hello?", "Is this still on?"), which the member is asked to confirm.
+
+Skip words and greetings are data, one file per language under
+``prompts/<language>/skipwords`` and ``prompts/<language>/greetings``, like the stop
+words, and every language's words count whatever the member's language.
+
+What a text was last kept as is stored (:class:`~storage.models.Filing`), so ``/undo``
+takes it back after a restart too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.engine.services import text_model
+from bot.engine.services.text_model import fold
+from storage.models import Filing, Member
+from storage.statuses import ItemKind
+
+# Longer than this, a text is taken as meant, even with a question mark.
+CHATTER_WORDS = 8
+
+
+class Verdict(StrEnum):
+    KEEP = "keep"
+    COMMAND = "command"  # starts with "/" but names no command ("/", "/ 2")
+    SKIP = "skip"  # a skip word
+    CHATTER = "chatter"  # a greeting or a short question back: ask first
+
+
+@dataclass(frozen=True, slots=True)
+class Words:
+    skip: frozenset[str]
+    greetings: frozenset[str]
+
+
+def _read(path: Path) -> set[str]:
+    words: set[str] = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        words.update(fold(word) for word in line.split("#", 1)[0].split())
+    return words
+
+
+@cache
+def words(prompts_dir: Path = text_model.PROMPTS_DIR) -> Words:
+    """Every language's skip words and greetings, folded (lower case, no accents)."""
+    skip: set[str] = set()
+    greetings: set[str] = set()
+    for path in sorted(prompts_dir.glob("*/skipwords")):
+        skip |= _read(path)
+    for path in sorted(prompts_dir.glob("*/greetings")):
+        greetings |= _read(path)
+    return Words(frozenset(skip), frozenset(greetings))
+
+
+def is_skip(text: str) -> bool:
+    return fold(text.strip()) in words().skip
+
+
+def classify(text: str) -> Verdict:
+    """What ``text`` is, read on its own (the caller knows what is being asked)."""
+    stripped = text.strip()
+    if stripped.startswith("/"):
+        return Verdict.COMMAND
+    if is_skip(stripped):
+        return Verdict.SKIP
+    model = text_model.default()
+    tokens, _ = model.analyse(stripped)
+    if not tokens:
+        # Only punctuation or emoji ("?", "👍"); a number is an answer.
+        return Verdict.KEEP if any(c.isdigit() for c in stripped) else Verdict.CHATTER
+    if len(tokens) > CHATTER_WORDS:
+        return Verdict.KEEP
+    if stripped.endswith("?"):
+        return Verdict.CHATTER
+    greetings = words().greetings
+    stop = set().union(*model.stop_words.values())
+    if all((key := fold(token)) in greetings or key in stop for token in tokens):
+        return Verdict.CHATTER
+    return Verdict.KEEP
+
+
+# -- what was kept, for /undo ------------------------------------------------------------
+
+
+async def record(
+    session: AsyncSession,
+    member: Member,
+    kind: ItemKind,
+    item_id: int,
+    now: datetime,
+    *,
+    field: str | None = None,
+    previous: str | None = None,
+) -> None:
+    """Remember what the member's text was kept as (only the last one can be undone)."""
+    filing = await last(session, member)
+    if filing is None:
+        filing = Filing(member_id=member.id)
+        session.add(filing)
+    filing.kind, filing.item_id, filing.field = kind, item_id, field
+    filing.previous, filing.filed_at = previous, now
+    await session.flush()
+
+
+async def last(session: AsyncSession, member: Member) -> Filing | None:
+    return await session.scalar(select(Filing).where(Filing.member_id == member.id))
+
+
+async def forget(session: AsyncSession, kind: ItemKind, item_id: int) -> None:
+    """An item removed for good can no longer be undone."""
+    await session.execute(delete(Filing).where(Filing.kind == kind, Filing.item_id == item_id))
