@@ -16,6 +16,14 @@ Answers to a member's command or press go through the payload's ``response_url``
 posts within 30 minutes. Past that an ephemeral answer is posted with
 ``chat.postEphemeral``, and where the bot is not in the channel, as a DM.
 
+A message with a file (``attachment``: a member's data export, a meeting's poster) is
+uploaded the way Slack asks since 2025, in three steps: ``files.getUploadURLExternal``
+(name and length), the bytes POSTed to the single-use URL it answers, then
+``files.completeUploadExternal`` shares the file in the channel with the message's text
+as its comment (slack_sdk's ``files_upload_v2`` does the three). Files cannot be
+ephemeral: one meant for a member alone goes to their DM. The upload URL and the file's
+``data:`` URL are never logged: the uploads' client logs at INFO at most.
+
 DM channel ids: Slack keeps them, so at start the bot's open DMs are listed
 (``users.conversations``, 200 a page at Tier 3) instead of re-opening each one with
 ``conversations.open`` (Tier 3, one member per call) before the first fan-out.
@@ -32,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
@@ -46,14 +54,25 @@ from adapters.slack.render import (
     reply_body,
     to_mrkdwn,
 )
-from bot.adapter import AccountGone, PermanentError, RetryAfter, TransientError, Unreachable
-from bot.messages import ConversationKind, MessageRef, OutgoingMessage
+from bot.adapter import (
+    AccountGone,
+    PermanentError,
+    RetryAfter,
+    TransientError,
+    Unreachable,
+    attachment_bytes,
+)
+from bot.messages import Attachment, ConversationKind, MessageRef, OutgoingMessage
 from bot.pacing import KeyedBuckets, TokenBucket
 
 log = logging.getLogger(__name__)
 # slack_sdk logs each response_url (a capability to post as Indaba) at DEBUG: not ours.
 _webhook_log = logging.getLogger(f"{__name__}.response_url")
 _webhook_log.setLevel(logging.INFO)
+# ... and each upload URL (and the response naming it) at DEBUG: not ours either.
+_upload_log = logging.getLogger(f"{__name__}.uploads")
+_upload_log.setLevel(logging.INFO)
+UPLOAD_TIMEOUT = 60
 
 # The account itself is gone: deactivated or deleted (never nudge them in a channel).
 GONE_ERRORS = frozenset({"account_inactive", "user_not_found", "user_disabled", "cannot_dm_bot"})
@@ -178,6 +197,9 @@ class SlackClient:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.web = web
+        self.uploads = AsyncWebClient(
+            token=web.token, base_url=web.base_url, timeout=UPLOAD_TIMEOUT, logger=_upload_log
+        )
         self.platform = platform
         self.pacing = pacing or Pacing()
         self._channels = KeyedBuckets(
@@ -194,6 +216,7 @@ class SlackClient:
         self._profiles: dict[str, tuple[float, Profile]] = {}
         self.reply_urls = ReplyUrls(clock)
         self._webhook_session: aiohttp.ClientSession | None = None
+        self._file_session: aiohttp.ClientSession | None = None
         self.rate_limited = 0
 
     async def aclose(self) -> None:
@@ -202,6 +225,9 @@ class SlackClient:
         if self._webhook_session is not None:
             await self._webhook_session.close()
             self._webhook_session = None
+        if self._file_session is not None:
+            await self._file_session.close()
+            self._file_session = None
 
     # -- the Web API, with Slack's errors mapped to delivery errors -------------------------
 
@@ -396,6 +422,8 @@ class SlackClient:
         address = message.address
         if address.kind is ConversationKind.HOME:
             return await self.publish_home(address.conversation_id, message)
+        if message.attachment is not None:
+            return await self._with_file(message, message.attachment)
         if address.kind is ConversationKind.DM:
             channel = await self.open_dm(address.conversation_id)
         else:
@@ -418,6 +446,62 @@ class SlackClient:
             if ref is None:
                 raise
             return ref
+
+    # -- files ------------------------------------------------------------------------------
+
+    async def _with_file(self, message: OutgoingMessage, attachment: Attachment) -> MessageRef:
+        """The file shared where the message goes (a member's DM when it is for them
+        alone), the text as its comment; buttons, if any, follow as a message."""
+        address = message.address
+        private = address.kind is ConversationKind.DM or address.ephemeral_to
+        if private:
+            channel = await self.open_dm(address.ephemeral_to or address.conversation_id)
+        else:
+            channel = address.conversation_id
+        body = await attachment_bytes(attachment, self._fetch)
+        comment = to_mrkdwn(message.text) if not message.choices else ""
+        await self._pace(channel)
+        kwargs: dict[str, Any] = {
+            "filename": attachment.filename,
+            "content": body,
+            "title": attachment.filename,
+            "channel": channel,
+        }
+        if comment.strip():
+            kwargs["initial_comment"] = comment
+        thread = None if private else address.thread_id or message.reply_to
+        if thread:
+            kwargs["thread_ts"] = thread
+        try:
+            response = await self.call(self.uploads.files_upload_v2, **kwargs)
+        except SlackRequestError:
+            # The bytes did not reach the upload URL (it is used up then): all again.
+            raise TransientError("slack: the file upload failed") from None
+        except RetryAfter as error:
+            self._penalise(channel, error.seconds)
+            raise
+        file_id = str((response.get("file") or {}).get("id") or "")
+        if message.choices:
+            return await self._post_all(channel, message, thread)
+        return MessageRef(self.platform, channel, file_id)
+
+    async def _fetch(self, url: str) -> bytes:
+        """A file at Indaba's signed link; errors never quote the link."""
+        if self._file_session is None:
+            self._file_session = aiohttp.ClientSession()
+        try:
+            async with self._file_session.get(
+                url, timeout=aiohttp.ClientTimeout(total=UPLOAD_TIMEOUT), allow_redirects=False
+            ) as answer:
+                if answer.status >= 500:
+                    raise TransientError(f"slack: the file's link answered {answer.status}")
+                if answer.status != 200:
+                    raise PermanentError(f"slack: the file's link answered {answer.status}")
+                return await answer.read()
+        except (TimeoutError, aiohttp.ClientError) as error:
+            raise TransientError(
+                f"slack: could not read the file ({type(error).__name__})"
+            ) from None
 
     async def _post_all(
         self, channel: str, message: OutgoingMessage, thread: str | None

@@ -16,7 +16,11 @@ where Indaba could go wrong:
 - ``chat.postEphemeral`` and ``chat.postMessage`` need the bot in the channel;
 - deactivated users (``user_disabled``, ``account_inactive``) and unknown ones
   (``user_not_found``);
-- Slack's built-in slash commands, which no app may declare (:data:`RESERVED_COMMANDS`).
+- Slack's built-in slash commands, which no app may declare (:data:`RESERVED_COMMANDS`);
+- files in three steps: ``files.getUploadURLExternal`` (``filename`` and ``length``
+  required, ``files:write`` scope or ``missing_scope``), the bytes POSTed once to the
+  URL it gave (single use, the length declared), then ``files.completeUploadExternal``
+  (only files whose bytes arrived, into a channel the bot can post to).
 
 ``apps.connections.open`` hands out a WebSocket URL on the same server that speaks
 Socket Mode (hello, envelopes, acknowledgements).
@@ -52,6 +56,18 @@ RESERVED_COMMANDS = frozenset(
         *("active", "archive", "rename", "remove", "kick", "open", "prefs", "shortcuts", "star"),
     )
 )
+# The scopes the app was installed with (slack-manifest.yaml's), as a token carries them.
+SCOPES = frozenset(
+    {
+        *("app_mentions:read", "channels:history", "channels:read", "chat:write", "commands"),
+        *("files:write", "groups:history", "groups:read", "im:history", "im:read", "im:write"),
+        "users:read",
+    }
+)
+METHOD_SCOPE = {
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
+}
 TRIGGER_SECONDS = 3.0
 REPLY_URL_USES = 5
 REPLY_URL_SECONDS = 30 * 60.0
@@ -85,6 +101,8 @@ METHOD_TIERS: dict[str, Limit] = {
     "views.open": TIER_4,
     "views.publish": TIER_4,
     "auth.test": TIER_4,
+    "files.getUploadURLExternal": TIER_4,
+    "files.completeUploadExternal": TIER_4,
 }
 
 
@@ -97,7 +115,30 @@ class Posted:
     thread_ts: str | None = None
     ephemeral_to: str | None = None
     edits: int = 0
-    via: str = "api"  # or "response_url"
+    via: str = "api"  # or "response_url", or "file" (a shared file's comment)
+
+
+@dataclass
+class Upload:
+    """A file on its way: announced by files.getUploadURLExternal, then its bytes."""
+
+    file_id: str
+    filename: str
+    length: int
+    content: bytes | None = None
+
+
+@dataclass
+class SharedFile:
+    """A file shared in a channel by files.completeUploadExternal."""
+
+    channel: str
+    file_id: str
+    filename: str
+    title: str
+    content: bytes
+    initial_comment: str
+    thread_ts: str | None = None
 
 
 @dataclass
@@ -175,8 +216,13 @@ class FakeSlack(Recorder):
         self.messages: dict[tuple[str, str], Posted] = {}
         self.views: list[dict[str, Any]] = []
         self.homes: dict[str, dict[str, Any]] = {}
+        self.scopes: set[str] = set(SCOPES)
+        self.files: list[SharedFile] = []
+        self._uploads: dict[str, Upload] = {}
+        self._upload_urls: dict[str, str] = {}  # token -> file id, until used
         self.rate_limited = 0
         self.url = ""
+        self.base = ""
         self.clock_offset = 0.0
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
@@ -261,13 +307,15 @@ class FakeSlack(Recorder):
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/hooks/{token}", self._hook)
+        app.router.add_post("/upload/v1/{token}", self._upload)
         app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}/api/"
+        self.base = f"http://127.0.0.1:{port}"
+        self.url = f"{self.base}/api/"
         self._port = port
         return self
 
@@ -284,7 +332,7 @@ class FakeSlack(Recorder):
                 args.update(await request.json())
             else:
                 args.update(dict(await request.post()))
-        for name in ("blocks", "view"):
+        for name in ("blocks", "view", "files"):
             if isinstance(args.get(name), str):
                 args[name] = json.loads(args[name])
         return args
@@ -321,6 +369,10 @@ class FakeSlack(Recorder):
         if token != expected:
             self.record(Call(method, to, args, ok=False, error="invalid_auth"))
             return web.json_response({"ok": False, "error": "invalid_auth"})
+        needed = METHOD_SCOPE.get(method)
+        if needed is not None and needed not in self.scopes:
+            self.record(Call(method, to, args, ok=False, error="missing_scope"))
+            return web.json_response({"ok": False, "error": "missing_scope", "needed": needed})
         limit = self._limited(method, args)
         if limit is not None:
             self.rate_limited += 1
@@ -515,6 +567,74 @@ class FakeSlack(Recorder):
         published = {**view, "id": f"VH{user_id}"}
         self.homes[user_id] = published
         return {"ok": True, "view": published}
+
+    # -- files, in three steps -------------------------------------------------------------
+
+    def _files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        filename = str(args.get("filename") or "")
+        length = str(args.get("length") or "")
+        if not filename or not length.isdigit() or int(length) < 1:
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{next(self._ids):08d}"
+        token = uuid.uuid4().hex
+        self._uploads[file_id] = Upload(file_id, filename, int(length))
+        self._upload_urls[token] = file_id
+        return {"ok": True, "upload_url": f"{self.base}/upload/v1/{token}", "file_id": file_id}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        file_id = self._upload_urls.pop(request.match_info["token"], None)
+        if file_id is None:  # unknown or used already: each URL takes one upload
+            self.record(Call("upload", "", {}, ok=False, error="invalid_upload_url"))
+            return web.Response(status=404, text="invalid upload url")
+        upload = self._uploads[file_id]
+        if request.content_type.startswith("multipart/"):
+            form = await request.post()
+            part = form.get("file")
+            body = part.file.read() if isinstance(part, web.FileField) else b""
+        else:
+            body = await request.read()
+        if len(body) != upload.length:
+            self.record(Call("upload", file_id, {"length": len(body)}, ok=False, error="size"))
+            return web.Response(status=400, text="size does not match the declared length")
+        upload.content = body
+        self.record(Call("upload", file_id, {"length": len(body)}))
+        return web.Response(text=f"OK - {len(body)}")
+
+    def _files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        files = args.get("files")
+        if not isinstance(files, list) or not files:
+            return {"ok": False, "error": "invalid_arguments"}
+        channel = str(args.get("channel_id") or "")
+        if channel:
+            error = self._check_channel(channel)
+            if error:
+                return {"ok": False, "error": error}
+        done = []
+        for item in files:
+            upload = self._uploads.get(str(item.get("id", "")))
+            if upload is None or upload.content is None:
+                return {"ok": False, "error": "file_not_found"}
+            done.append((upload, str(item.get("title") or upload.filename)))
+        comment = str(args.get("initial_comment") or "")
+        for upload, title in done:
+            assert upload.content is not None
+            del self._uploads[upload.file_id]
+            if channel:
+                shared = SharedFile(
+                    channel,
+                    upload.file_id,
+                    upload.filename,
+                    title,
+                    upload.content,
+                    comment,
+                    args.get("thread_ts") or None,
+                )
+                self.files.append(shared)
+                self.posted.append(Posted(channel, self._next_ts(), comment, [], via="file"))
+        return {
+            "ok": True,
+            "files": [{"id": u.file_id, "title": t, "name": u.filename} for u, t in done],
+        }
 
     def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": f"ws://127.0.0.1:{self._port}/socket"}

@@ -107,7 +107,7 @@ async def test_meeting_add_form(workspace: Workspace) -> None:
             select(Meeting.kind).where(Meeting.title == "December workshop")
         )
     assert titles == ["November meeting", "December workshop"] and kind == "workshop"
-    assert "Planned: *December workshop*" in fake.in_channel(CHANNEL)[-1].text
+    assert "*December workshop*" in fake.in_channel(CHANNEL)[-1].text
 
 
 async def test_a_trigger_used_late_is_refused_by_slack(workspace: Workspace) -> None:

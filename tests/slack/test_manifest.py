@@ -31,8 +31,9 @@ EVENT_SCOPES = {
     "message.im": {"im:history"},
 }
 # What the adapter calls: chat.* (chat:write), conversations.open (im:write), users.info
-# (users:read), users.conversations of IMs (im:read), the slash command (commands).
-METHOD_SCOPES = {"chat:write", "commands", "im:write", "im:read", "users:read"}
+# (users:read), users.conversations of IMs (im:read), the slash command (commands),
+# files.getUploadURLExternal and files.completeUploadExternal (files:write).
+METHOD_SCOPES = {"chat:write", "commands", "files:write", "im:write", "im:read", "users:read"}
 REQUIRED_EVENTS = set(EVENT_SCOPES)
 
 
