@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from bot.engine import i18n
+from bot.engine.community_settings import CommunitySettings
 from bot.engine.registry import Registry
 from bot.engine.services import agenda
 from bot.engine.services.meetings import next_meeting
@@ -29,7 +30,8 @@ async def home(turn: Turn, args: str) -> None:
         member, community = turn.member, turn.community
         meeting = await next_meeting(turn.session, community.id, now)
         open_questions: list[tuple[int, str]] = []
-        ballot: list[tuple[int, str, int]] = []
+        # Without the counts while the community hides results until the close.
+        ballot: list[tuple[int, str, int | None]] = []
         figures: tuple[int, int] | None = None
         if meeting is not None:
             rows = await turn.services.questions.answers(turn.session, meeting, member)
@@ -40,8 +42,9 @@ async def home(turn: Turn, args: str) -> None:
             ]
             found = await agenda.round_for(turn.session, meeting)
             if found is not None and found.status == RoundStatus.VOTING:
+                shown = CommunitySettings.of(community.settings).agenda_results_while_voting
                 ballot = [
-                    (s.number, s.item.title, s.votes)
+                    (s.number, s.item.title, s.votes if shown else None)
                     for s in await agenda.standings(turn.session, found)
                 ]
                 if member.is_facilitator:
