@@ -109,18 +109,22 @@ async def run_one(database: str, members: int) -> dict[str, float | int | str]:
         started = time.perf_counter()
         await indaba.timetable.run_due()
         enqueue_s = time.perf_counter() - started
+        enqueued_rss = rss_mib()
         started = time.perf_counter()
         delivered = await indaba.delivery.drain(max_passes=100_000)
         deliver_s = time.perf_counter() - started
-        assert adapter.count == delivered == members, (adapter.count, delivered)
+        # Every member's questions (one message each, or more as the step writes them).
+        assert adapter.count == delivered >= members, (adapter.count, delivered)
         return {
             "database": database,
             "members": members,
             "enqueue_s": round(enqueue_s, 2),
             "enqueue_per_s": round(members / enqueue_s),
             "deliver_s": round(deliver_s, 2),
-            "deliver_per_s": round(members / deliver_s),
+            "messages": delivered,
+            "deliver_per_s": round(delivered / deliver_s),
             "rss_before_mib": round(baseline, 1),
+            "rss_enqueued_mib": round(enqueued_rss, 1),
             "rss_peak_mib": round(rss_mib(), 1),
         }
     finally:

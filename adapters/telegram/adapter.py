@@ -39,6 +39,7 @@ from bot.messages import (
     OutgoingMessage,
     Sender,
 )
+from bot.pacing import SharedBudget
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,9 @@ class TelegramAdapter:
         self._sink: EventSink | None = None
         self._client: TelegramClient | None = None
         self._poller: asyncio.Task[None] | None = None
+        # Replicas: one process polls, chosen by the wiring (start_polling/stop_polling).
+        self._polling_driven = False
+        self._budget: SharedBudget | None = None
         self._webhook = Webhook(
             lambda: self.settings.secret,
             lambda: self._client.bot if self._client is not None else None,
@@ -100,6 +104,22 @@ class TelegramAdapter:
     @property
     def webhook_mode(self) -> bool:
         return bool(self.settings.webhook_url)
+
+    @property
+    def polls(self) -> bool:
+        """Whether updates come by long polling (only one process may poll a token)."""
+        return not self.webhook_mode
+
+    def drive_polling(self) -> None:
+        """Poll only between :meth:`start_polling` and :meth:`stop_polling` (the wiring
+        calls them on the process that leads the polling), not from ``start`` on."""
+        self._polling_driven = True
+
+    def share_budget(self, budget: SharedBudget) -> None:
+        """Count Telegram's limits with every process sending with this token."""
+        self._budget = budget
+        if self._client is not None:
+            self._client.share_budget(budget)
 
     @property
     def username(self) -> str:
@@ -120,6 +140,7 @@ class TelegramAdapter:
             self.settings.token, self.settings.api_url, self._limits, on_moved=self._moved
         )
         await client.initialize(self.settings.api_url)
+        client.share_budget(self._budget)
         self._client = client
         await client.set_up(
             self.bot_commands(),
@@ -127,8 +148,8 @@ class TelegramAdapter:
             webhook_url=self.settings.webhook_url,
             secret=self.settings.secret,
         )
-        if not self.webhook_mode:
-            self._poller = asyncio.create_task(self._poll(), name="telegram-polling")
+        if self.polls and not self._polling_driven:
+            await self.start_polling()
         log.info(
             "telegram: @%s started (%s)",
             client.username,
@@ -147,15 +168,25 @@ class TelegramAdapter:
         for waiting in self._unanswered.values():
             waiting.cancel()
         self._unanswered.clear()
+        await self.stop_polling()
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.aclose()
+
+    async def start_polling(self) -> None:
+        if self._poller is None and self._client is not None and self.polls:
+            self._poller = asyncio.create_task(self._poll(), name="telegram-polling")
+            log.info("telegram: this process polls for updates")
+
+    async def stop_polling(self) -> None:
+        """Stop polling; an update being stored is fetched again by the next poller
+        (its key makes the second copy a no-op)."""
         poller, self._poller = self._poller, None
         if poller is not None:
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await poller
-        client, self._client = self._client, None
-        if client is not None:
-            with contextlib.suppress(Exception):
-                await client.aclose()
 
     def routes(self) -> Sequence[BaseRoute]:
         return [self._webhook.route()]

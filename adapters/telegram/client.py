@@ -11,6 +11,7 @@ upgraded to a supergroup is followed at once: the message goes to the new chat a
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import warnings
 from collections import deque
@@ -67,7 +68,7 @@ from bot.adapter import (
     Unreachable,
 )
 from bot.messages import ConversationKind, MessageRef, OutgoingMessage
-from bot.pacing import KeyedBuckets, TokenBucket
+from bot.pacing import KeyedWindows, RateWindow, SharedBudget
 
 log = logging.getLogger(__name__)
 
@@ -191,10 +192,18 @@ class TelegramClient:
         self.bot = bot
         self.limits = limits or Limits()
         self.on_moved = on_moved
-        # Bursts of one: evenly spaced sends never trip a sliding-window counter.
-        self._overall = TokenBucket(self.limits.per_second, burst=1)
-        self._chats = KeyedBuckets(self.limits.per_chat_per_second, burst=1)
-        self._groups = KeyedBuckets(self.limits.per_group_per_minute, per=60.0, burst=1)
+        # Moving windows, as Telegram counts: a whole burst at once, never more.
+        self._overall = RateWindow(self.limits.per_second)
+        self._chats = KeyedWindows(self.limits.per_chat_per_second)
+        self._groups = KeyedWindows(self.limits.per_group_per_minute, per=60.0)
+
+    def share_budget(self, budget: SharedBudget | None) -> None:
+        """Count the limits with every process sending with this token (named by its
+        hash, never the token)."""
+        prefix = "telegram:" + hashlib.sha256(self.bot.token.encode()).hexdigest()[:16]
+        self._overall.share(budget, f"{prefix}:all")
+        self._chats.share(budget, f"{prefix}:chat")
+        self._groups.share(budget, f"{prefix}:group")
 
     @classmethod
     def connect(

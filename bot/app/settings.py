@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     inbox_max_attempts: int = Field(default=6, ge=1, le=100)
     # Database connections per process (PostgreSQL; SQLite has one writer anyway).
     database_pool_size: int = Field(default=20, ge=1, le=500)
+    # Replicas count each token's rate limits together here (unset: each process alone).
+    redis_url: str = ""
     join_code_days: int = Field(default=30, ge=1)
     setup_code_days: int = Field(default=7, ge=1)
     # The meeting pack's pages: the key signing their links (generated into the data
@@ -60,6 +62,13 @@ class Settings(BaseSettings):
                 "must start with sqlite+aiosqlite:// or postgresql+asyncpg:// "
                 f"(got {value.split('://', 1)[0]}://)"
             )
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
         return value
 
     @field_validator("web_base_url")

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
 
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -23,6 +24,8 @@ from bot.engine.services.reachability import Reachability
 from bot.engine.steps import build_steps
 from bot.engine.texts import Texts
 from bot.messages import InboundEvent
+from bot.pacing import SharedBudget, SharesBudget
+from bot.runtime.budget import RedisBudget
 from bot.runtime.clock import Clock, SystemClock, VirtualClock
 from bot.runtime.delivery import DeliveryLoop
 from bot.runtime.inbox import Inbox
@@ -36,6 +39,23 @@ from storage.migrate import is_up_to_date, upgrade
 log = logging.getLogger(__name__)
 
 
+@runtime_checkable
+class Polls(Protocol):
+    """An adapter that may fetch updates by long polling, which only one process of
+    those sharing a token may do (Telegram answers the others 409 Conflict)."""
+
+    name: str
+
+    @property
+    def polls(self) -> bool: ...
+
+    def drive_polling(self) -> None: ...
+
+    async def start_polling(self) -> None: ...
+
+    async def stop_polling(self) -> None: ...
+
+
 class Indaba:
     """One running Indaba: build with the adapters to run, then ``start()`` and ``aclose()``."""
 
@@ -46,6 +66,7 @@ class Indaba:
         *,
         clock: Clock | None = None,
         db: AsyncEngine | None = None,
+        budget: SharedBudget | None = None,
     ) -> None:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
@@ -56,6 +77,14 @@ class Indaba:
         self.metrics = Metrics()
         self.texts = Texts(settings.prompts_dir)
         self.adapters = {adapter.name: adapter for adapter in adapters}
+        # Replicas share each token's rate budget on Redis when it is configured.
+        if budget is None and settings.redis_url:
+            budget = RedisBudget(settings.redis_url)
+        self.budget = budget
+        if budget is not None:
+            for adapter in adapters:
+                if isinstance(adapter, SharesBudget):
+                    adapter.share_budget(budget)
         self.outbox = Outbox(
             self.clock, {name: a.capabilities for name, a in self.adapters.items()}
         )
@@ -159,9 +188,17 @@ class Indaba:
         run --handlers N``): it never talks to a platform, it only turns stored events
         into outbox rows that the main process delivers.
         """
+        if isinstance(self.budget, RedisBudget) and adapters:
+            await self.budget.check()
         if adapters:
             context = AdapterContext(self.sink, self.command_list())
             for adapter in self.adapters.values():
+                if schedule and isinstance(adapter, Polls) and adapter.polls:
+                    # One process of those sharing the database polls each token.
+                    adapter.drive_polling()
+                    self.leadership.role(
+                        f"{adapter.name}-polling", adapter.start_polling, adapter.stop_polling
+                    )
                 await adapter.start(context)
         if schedule:
             # One process of those sharing the database runs the timetable.
@@ -217,6 +254,8 @@ class Indaba:
             with contextlib.suppress(Exception):
                 await adapter.aclose()
         await self.inbox.aclose()
+        if isinstance(self.budget, RedisBudget):
+            await self.budget.aclose()
         await self.db.dispose()
 
     # -- operator actions (the Control protocol) -----------------------------------------

@@ -15,6 +15,7 @@ messages per adapter.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -141,23 +142,55 @@ class DeliveryLoop:
     # -- running ---------------------------------------------------------------
 
     async def run(self) -> None:
-        while not self._stopping.is_set():
-            self._outbox.wakeup.clear()
-            try:
-                handled = await self.deliver_due()
-            except Exception:
-                log.exception("delivery pass failed; trying again shortly")
-                handled = 0
-            if handled == 0:
-                waiter = asyncio.ensure_future(self._outbox.wakeup.wait())
-                stopper = asyncio.ensure_future(self._stopping.wait())
-                await asyncio.wait(
-                    {waiter, stopper},
-                    timeout=self._poll_interval,
-                    return_when=asyncio.FIRST_COMPLETED,
+        """Deliver until :meth:`stop`. The next batch is claimed while the current one is
+        sending, so the platform waits on neither the claim nor the database; outcomes
+        are still recorded before the next batch is sent (the crash bound holds)."""
+        ahead: asyncio.Task[Sequence[OutboxMessage]] | None = None
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self.recheck_failed()
+                    async with self._pass:
+                        if ahead is None:
+                            self._outbox.wakeup.clear()
+                            rows = await self._claim(self._batch_size)
+                        else:
+                            rows, ahead = await ahead, None
+                        if rows:
+                            ahead = await self._deliver(rows, claim_ahead=True)
+                except Exception:
+                    log.exception("delivery pass failed; trying again shortly")
+                    ahead = None
+                    rows = []
+                if not rows:
+                    await self._idle()
+        finally:
+            if ahead is not None:
+                await self._release(await ahead)
+
+    async def _idle(self) -> None:
+        waiter = asyncio.ensure_future(self._outbox.wakeup.wait())
+        stopper = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait(
+            {waiter, stopper}, timeout=self._poll_interval, return_when=asyncio.FIRST_COMPLETED
+        )
+        waiter.cancel()
+        stopper.cancel()
+
+    async def _release(self, rows: Sequence[OutboxMessage]) -> None:
+        """Rows claimed ahead but not sent when the loop stops: due again at once."""
+        if not rows:
+            return
+        with contextlib.suppress(Exception):
+            async with self._sessions() as session, session.begin():
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(
+                        OutboxMessage.id.in_([row.id for row in rows]),
+                        OutboxMessage.status == OutboxStatus.SENDING,
+                    )
+                    .values(status=OutboxStatus.PENDING, lease_until=None)
                 )
-                waiter.cancel()
-                stopper.cancel()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -194,10 +227,22 @@ class DeliveryLoop:
         async with self._sessions() as session, session.begin():
             return await self._policy.recheck_failed(session, self._clock.now())
 
+    @property
+    def _batch_size(self) -> int:
+        return self._concurrency * 4
+
     async def _deliver_batch(self, batch_size: int | None) -> int:
-        rows = await self._claim(batch_size or self._concurrency * 4)
+        rows = await self._claim(batch_size or self._batch_size)
         if not rows:
             return 0
+        await self._deliver(rows)
+        return len(rows)
+
+    async def _deliver(
+        self, rows: Sequence[OutboxMessage], *, claim_ahead: bool = False
+    ) -> asyncio.Task[Sequence[OutboxMessage]] | None:
+        """Send claimed ``rows`` and record their outcomes; with ``claim_ahead``, the next
+        batch is claimed while these are sending (returned as a task)."""
         try:
             arrangement = await self._policy.arrange(rows)
         except Exception:
@@ -209,37 +254,54 @@ class DeliveryLoop:
         outcomes: list[tuple[OutboxMessage, _Outcome]] = []
         held: list[OutboxMessage] = list(arrangement.hold)
         released: list[tuple[OutboxMessage, float]] = []
-        await asyncio.gather(
+        sending = asyncio.gather(
             *(
                 self._deliver_group(group, outcomes, held, released)
                 for group in arrangement.send
                 if group
             )
         )
-        await self._record(outcomes, held, released, arrangement.expire, arrangement.later)
-        return len(rows)
+        ahead = None
+        if claim_ahead:
+            # Cleared before the claim: a message written after it wakes the loop again.
+            self._outbox.wakeup.clear()
+            ahead = asyncio.create_task(self._claim(self._batch_size), name="delivery-claim")
+        try:
+            await sending
+        except BaseException:
+            if ahead is not None:
+                ahead.cancel()
+            raise
+        finally:
+            await self._record(outcomes, held, released, arrangement.expire, arrangement.later)
+        return ahead
 
     async def _claim(self, limit: int) -> Sequence[OutboxMessage]:
         """Up to ``limit`` due messages per adapter, oldest first, leased to this pass.
 
-        Per adapter, so a crash repeats at most ``limit`` messages on each platform. Due
-        rows and rows whose lease ran out are two index lookups (``ix_outbox_pending``,
-        a partial index on pending rows), not a sort over an OR of both.
+        Per adapter, so a crash repeats at most ``limit`` messages on each platform. The
+        claim costs the batch, not the queue: due rows are read in id order from
+        ``ix_outbox_pending`` (a partial index on pending rows: sent ones are not in it),
+        stopping at ``limit``; rows whose lease ran out (few: at most the batches of
+        processes that died) from ``ix_outbox_due`` on their status, sorted after.
         """
         now = self._clock.now()
         due = and_(
             OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now
         )
         stale = and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_until < now)
+        # Ordered by an expression for the stale rows: otherwise SQLite walks the whole
+        # table in id order to save sorting the handful of rows it would find.
+        orders = ((stale, OutboxMessage.id + 0), (due, OutboxMessage.id))
         claimed: list[OutboxMessage] = []
         async with self._sessions() as session, session.begin():
             for platform in self._adapters:
                 rows: list[OutboxMessage] = []
-                for condition in (stale, due):
+                for condition, order in orders:
                     query = (
                         select(OutboxMessage)
                         .where(OutboxMessage.platform == platform, condition)
-                        .order_by(OutboxMessage.id)
+                        .order_by(order)
                         .limit(limit - len(rows))
                         .with_for_update(skip_locked=True)
                     )

@@ -141,6 +141,9 @@ class FakeTelegram(Recorder):
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._poll_ids = itertools.count(1)
         self._changed = asyncio.Condition()
+        # Telegram serves one getUpdates at a time: a newer one ends the waiting one (409).
+        self._poller = 0
+        self.poll_conflicts = 0
         self._sent_at: deque[float] = deque()
         self._chat_sent_at: dict[int, deque[float]] = {}
         self._closing = False
@@ -555,7 +558,17 @@ class FakeTelegram(Recorder):
         timeout = float(params.get("timeout") or 0)
         deadline = time.monotonic() + timeout
         async with self._changed:
+            self._poller += 1
+            me = self._poller
+            self._changed.notify_all()
             while True:
+                if self._poller != me:
+                    self.poll_conflicts += 1
+                    raise ApiError(
+                        409,
+                        "Conflict: terminated by other getUpdates request; "
+                        "make sure that only one bot instance is running",
+                    )
                 while self._updates and self._updates[0]["update_id"] < offset:
                     self._updates.popleft()
                 if self._updates or self._closing:

@@ -1,0 +1,170 @@
+"""The outbox claim costs the batch, not the queue: its queries' plans at 100,000 queued
+rows, read from the database itself (EXPLAIN of the statements a real claim runs)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import String, case, cast, event, func, insert, literal, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.messages import Address, ConversationKind, OutgoingMessage
+from bot.runtime.outbox import Envelope
+from storage.models import OutboxMessage
+from tests.harness import Harness
+
+QUEUED = 100_000
+LIMIT = 64
+
+
+async def queue_rows(connection: AsyncConnection, now: Any) -> None:
+    """1,000 rows written as a fan-out writes them, then doubled in SQL to past 100,000:
+    the older half sent already (mid fan-out), one pending row in ten not due yet (a
+    member's quiet hours), a few leased to a live process, and another platform's too."""
+    table = OutboxMessage.__table__
+    seed = [
+        {
+            "idempotency_key": f"seed:{i}",
+            "platform": "memory",
+            "conversation_kind": "dm",
+            "conversation_id": f"u{i}",
+            "text": "Question 1 of 3",
+            "choices": [],
+            "options": {},
+            "context": {"kind": "prompt", "prompt_id": i},
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now - timedelta(minutes=1),
+            "created_at": now,
+        }
+        for i in range(1000)
+    ]
+    await connection.execute(insert(table), seed)
+    c = table.c
+    generation = 0
+    while (await connection.scalar(select(func.count()).select_from(table))) < QUEUED:
+        generation += 1
+        copied = select(
+            c.idempotency_key + literal(f":{generation}:") + cast(c.id, String),
+            case((c.id % 7 == 0, literal("telegram")), else_=c.platform),
+            c.conversation_kind,
+            c.conversation_id + literal(".") + cast(c.id, String),
+            c.text,
+            c.choices,
+            c.options,
+            c.context,
+            c.status,
+            c.attempts,
+            c.next_attempt_at,
+            c.created_at,
+        )
+        await connection.execute(
+            insert(table).from_select(
+                [
+                    "idempotency_key",
+                    "platform",
+                    "conversation_kind",
+                    "conversation_id",
+                    "text",
+                    "choices",
+                    "options",
+                    "context",
+                    "status",
+                    "attempts",
+                    "next_attempt_at",
+                    "created_at",
+                ],
+                copied,
+            )
+        )
+    middle = await connection.scalar(select(func.max(c.id))) // 2
+    await connection.execute(
+        table.update().where(c.id <= middle).values(status="sent", sent_at=now)
+    )
+    await connection.execute(
+        table.update()
+        .where(c.id > middle, c.id % 10 == 3)
+        .values(next_attempt_at=now + timedelta(hours=6))
+    )
+    await connection.execute(
+        table.update()
+        .where(c.id > middle, c.id % 997 == 5)
+        .values(status="sending", lease_until=now + timedelta(seconds=30))
+    )
+    await connection.execute(text("ANALYZE"))
+
+
+async def claim_capturing(harness: Harness) -> tuple[list[Any], list[tuple[str, Any]]]:
+    """A real claim, and the SELECTs on the outbox it ran, as the driver got them."""
+    seen: list[tuple[str, Any]] = []
+
+    def before(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM outbox" in statement:
+            seen.append((statement, parameters))
+
+    engine = harness.indaba.db.sync_engine
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        claimed = list(await harness.indaba.delivery._claim(LIMIT))
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    return claimed, seen
+
+
+def pg_nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    nodes = [plan]
+    for child in plan.get("Plans", []):
+        nodes.extend(pg_nodes(child))
+    return nodes
+
+
+async def test_the_claim_reads_the_batch_not_the_queue(harness: Harness) -> None:
+    h = harness
+    now = h.clock.now()
+    async with h.indaba.db.begin() as connection:
+        await queue_rows(connection, now)
+    async with h.indaba.sessions() as session, session.begin():
+        await h.indaba.outbox.put(
+            session,
+            [Envelope("new", OutgoingMessage(Address("memory", ConversationKind.DM, "x"), "hi"))],
+        )
+    claimed, seen = await claim_capturing(h)
+    assert len(claimed) == LIMIT
+    assert all(row.platform == "memory" and row.status == "sending" for row in claimed)
+    stale, due = seen[:2]
+    postgres = h.indaba.db.dialect.name == "postgresql"
+    async with h.indaba.db.connect() as connection:
+        for statement, parameters in (stale, due):
+            if postgres:
+                explained = await connection.exec_driver_sql(
+                    "EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters
+                )
+                raw = explained.scalar()
+                plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
+                nodes = pg_nodes(plan)
+                types = [node["Node Type"] for node in nodes]
+                assert "Seq Scan" not in types, types
+                # Rows read, kept or filtered out: the batch and what lies in its way
+                # (pending rows not due yet), never the queue.
+                read = sum(
+                    node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0)
+                    for node in nodes
+                    if "Scan" in node["Node Type"]
+                )
+                assert read < 20 * LIMIT, (read, types)
+                if statement is due[0]:
+                    assert "Sort" not in types, types
+            else:
+                explained = await connection.exec_driver_sql(
+                    "EXPLAIN QUERY PLAN " + statement, parameters
+                )
+                steps = [row[3] for row in explained.all()]
+                assert not any(step.startswith("SCAN outbox") for step in steps), steps
+                if statement is due[0]:
+                    assert any("ix_outbox_pending" in step for step in steps), steps
+                    assert not any("TEMP B-TREE" in step for step in steps), steps
+                else:
+                    assert any("ix_outbox_due" in step for step in steps), steps
+        await connection.rollback()
