@@ -438,6 +438,11 @@ class AgendaRound(Base):
     closed_at: Mapped[datetime | None]
     # The ranked agenda as posted at close: [{rank, item_id, title, votes, voters, proposer}].
     ranking: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # An anonymous ballot forgets who voted for what at close; only the tallies (in
+    # ``ranking``) are kept. Taken from the community's setting when voting opens.
+    anonymous: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sql_text("false")
+    )
 
 
 class AgendaItem(Base):
@@ -450,6 +455,10 @@ class AgendaItem(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(Text)
     detail: Mapped[str | None] = mapped_column(Text)
+    # What members type (/agenda vote 3): given once, in proposal order, never reused in
+    # the round, so a withdrawn or merged item leaves a gap instead of renumbering the
+    # rest. Empty only for rows older than numbering, which the migration numbers.
+    number: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime]
     withdrawn_at: Mapped[datetime | None]
     merged_into_id: Mapped[int | None] = mapped_column(
@@ -461,7 +470,10 @@ class AgendaItem(Base):
     hidden_at: Mapped[datetime | None]
     hidden_by: Mapped[int | None] = mapped_column(Integer)
 
-    __table_args__ = (Index("ix_agenda_items_round", "round_id"),)
+    __table_args__ = (
+        Index("ix_agenda_items_round", "round_id"),
+        Index("uq_agenda_items_round_number", "round_id", "number", unique=True),
+    )
 
 
 class AgendaVote(Base):

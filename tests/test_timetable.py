@@ -53,7 +53,8 @@ async def test_missed_step_runs_on_restart_when_still_useful(harness: Harness) -
     await plan_meeting(h)
     # "Down" from before the questions were due until two days after: nothing ran.
     h.clock._offset += datetime(2026, 11, 15, 10, 0, tzinfo=UTC) - h.clock.now()
-    assert await runs(h) == {}
+    # (The week's digest ran at the start: 09:00 Monday had come in the east already.)
+    assert [key for key, run in (await runs(h)).items() if run.meeting_id] == []
     sent = await h.settle()  # what a start does: run what is due
     assert "Question 1 of 3" in to(sent, "amina")[0]
     assert (await runs(h))["questions:1"].outcome == "done"
@@ -69,7 +70,7 @@ async def test_step_too_late_is_skipped_with_a_log_line(
     with caplog.at_level(logging.INFO, logger="bot.runtime.timetable"):
         sent = await h.settle()
     assert sent == []
-    assert {r.outcome for r in (await runs(h)).values()} == {"skipped"}
+    assert {r.outcome for r in (await runs(h)).values() if r.meeting_id} == {"skipped"}
     assert any("skipped questions:1" in record.getMessage() for record in caplog.records)
 
 

@@ -36,6 +36,9 @@ class CommunitySettings(BaseModel):
     # Whether members see the counts while voting is open (only how many have voted
     # when off); the ranking shows them once voting closes.
     agenda_results_while_voting: bool = True
+    # An anonymous ballot: who voted for what is forgotten when voting closes, and only
+    # the tallies are kept with the ranking.
+    agenda_anonymous: bool = False
     # The wall: every member is invited to refresh their entry this long before each
     # workshop (0 turns it off) and at least every ``wall_refresh_days`` days.
     wall_refresh_days_before_workshop: int = Field(default=10, ge=0, le=90)
@@ -56,6 +59,14 @@ class CommunitySettings(BaseModel):
     # outbox messages lose their text after ``delivered_text_days``.
     answers_retention_months: int = Field(default=24, ge=0, le=240)
     delivered_text_days: int = Field(default=30, ge=1, le=3650)
+    # Re-opening templates (WhatsApp's billed messages) a month before they wait for
+    # the next month or the member's own message; 0 for no cap (see services.costs).
+    monthly_template_cap: int = Field(
+        default=0,
+        ge=0,
+        le=1_000_000,
+        description="re-opening templates a month, billed by WhatsApp: 0 for no cap (default 0)",
+    )
     # The community's own privacy notice per language (``/privacy set``), replacing
     # the template of prompts/texts/<language>/privacy.yaml.
     privacy_notice: dict[str, str] = Field(default_factory=dict)

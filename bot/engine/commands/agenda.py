@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.engine import i18n
 from bot.engine.commands.access import require_facilitator
 from bot.engine.community_settings import CommunitySettings
 from bot.engine.registry import Registry
@@ -26,6 +27,8 @@ async def _show(turn: Turn, meeting: Meeting, found: AgendaRound | None, changed
     rows = await agenda.standings(turn.session, found) if found is not None else []
     mine = await agenda.my_votes(turn.session, found, turn.member) if found is not None else {}
     status = found.status if found is not None else "not_open"
+    now = turn.services.clock.now()
+    closing = agenda.closes_at(turn.community, meeting, settings, now)
     text = turn.t(
         "agenda.list",
         meeting=meeting.title,
@@ -40,6 +43,13 @@ async def _show(turn: Turn, meeting: Meeting, found: AgendaRound | None, changed
         mine=[f"{n}×{d}" if d > 1 else str(n) for n, d in sorted(mine.items())],
         facilitator=turn.member.is_facilitator,
         hidden=not settings.agenda_results_while_voting,
+        # Once closed, the ranking kept at close, best first.
+        ranked=[
+            (r["rank"], r["title"], r["votes"], r.get("proposer_id") == turn.member.id)
+            for r in (found.ranking if found is not None else [])
+        ],
+        closes=i18n.local(closing, turn.community, turn.member) if closing else None,
+        anonymous=found is not None and found.anonymous,
     )
     if status == RoundStatus.VOTING and rows and not turn.in_group:
         # In a direct message the list doubles as a ballot: reply with numbers.
@@ -47,13 +57,7 @@ async def _show(turn: Turn, meeting: Meeting, found: AgendaRound | None, changed
             text,
             private=True,
             choices=agenda.ballot_choices(rows),
-            context={
-                "kind": ContextKind.AGENDA_BALLOT,
-                "meeting_id": meeting.id,
-                "round_id": found.id,
-            }
-            if found is not None
-            else {},
+            context=agenda.ballot_context(meeting, found) if found is not None else {},
             multi_select=True,
         )
         return
@@ -86,8 +90,14 @@ async def agenda_command(turn: Turn, args: str) -> None:
             if found is None or found.status == RoundStatus.CLOSED:
                 raise AgendaError("agenda.not_open" if found is None else "agenda.closed_already")
             item = await agenda.add_item(turn.session, found, turn.member, rest, now)
-            number = len(await agenda.live_items(turn.session, found))
-            await turn.say("agenda.added", private=True, number=number, title=item.title)
+            voting = found.status == RoundStatus.VOTING
+            await turn.say(
+                "agenda.added", private=True, number=item.number, title=item.title, voting=voting
+            )
+            if voting:
+                await agenda.add_to_ballot(
+                    turn.session, messenger, turn.community, meeting, found, settings, item, now
+                )
         elif action == "withdraw":
             if found is None or not rest.strip().isdigit():
                 raise AgendaError("agenda.usage")
@@ -97,12 +107,12 @@ async def agenda_command(turn: Turn, args: str) -> None:
             numbers = _numbers(rest)
             if found is None or numbers is None:
                 raise AgendaError("agenda.vote_usage")
-            items = await agenda.live_items(turn.session, found)
+            items = {item.number: item for item in await agenda.live_items(turn.session, found)}
             dots: dict[int, int] = {}
             for number in numbers:
-                if not 1 <= number <= len(items):
-                    raise AgendaError("agenda.no_such", count=len(items))
-                item_id = items[number - 1].id
+                if number not in items:
+                    raise agenda.no_such(list(items.values()), number)
+                item_id = items[number].id
                 dots[item_id] = dots.get(item_id, 0) + 1
             await agenda.set_votes(turn.session, found, settings, turn.member, dots, now)
             await _voted(turn, found)
@@ -191,6 +201,7 @@ async def _refresh(turn: Turn, found: AgendaRound) -> None:
         found,
         CommunitySettings.of(turn.community.settings),
         f"{turn.member.id if turn.member else 0}:{stamp}",
+        turn.services.clock.now(),
     )
 
 
@@ -249,7 +260,7 @@ async def _pressed_note(
     """The note on the member's screen naming what the press did ("Voted for 3")."""
     assert turn.member is not None
     items = await agenda.live_items(turn.session, found)
-    number = next((n for n, item in enumerate(items, start=1) if item.id == item_id), 0)
+    number = next((item.number or 0 for item in items if item.id == item_id), 0)
     mine = await agenda.my_votes(turn.session, found, turn.member)
     await turn.note(
         "agenda.pressed",

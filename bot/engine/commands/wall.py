@@ -116,7 +116,8 @@ async def wall_answer(turn: Turn) -> Awaiting | None:
     now = turn.services.clock.now()
     if entry is None or entry.pending_field is None or entry.pending_since is None:
         return None
-    if entry.pending_since < now - OPEN_FOR:
+    if entry.pending_since < now - OPEN_FOR or entry.pending_since > now:
+        # Long unanswered, or an invitation still waiting for the member's hour.
         return None
 
     async def answer(text: str) -> None:

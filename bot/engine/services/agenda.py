@@ -2,22 +2,27 @@
 
 A meeting's agenda goes through three phases, kept in :class:`AgendaRound`:
 proposals, voting, closed. Votes are one row per member and item, so a repeated
-press or a re-delivered poll answer never counts twice.
+press or a re-delivered poll answer never counts twice. Each item keeps the number it
+was given when proposed (``AgendaItem.number``): a withdrawn or merged item leaves a
+gap, and the numbers members saw keep meaning the same items.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.engine import i18n
 from bot.engine.community_settings import CommunitySettings
 from bot.engine.services.brief import shown_name
 from bot.engine.services.messenger import Messenger
+from bot.engine.services.moderation import visible
 from bot.engine.texts import Texts
 from bot.messages import Choice, ConversationKind, OutgoingMessage
 from bot.runtime.outbox import Envelope, row_to_message
@@ -47,13 +52,17 @@ class AgendaError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Standing:
-    """One live item with its votes, in proposal order (``number`` is what members type)."""
+    """One live item with its votes, in proposal order (``number`` is what members type).
+
+    ``merged`` are the proposers of the items folded into this one, thanked with it.
+    """
 
     number: int
     item: AgendaItem
     proposer: Member
     votes: int
     voters: int
+    merged: tuple[Member, ...] = ()
 
 
 async def round_for(session: AsyncSession, meeting: Meeting) -> AgendaRound | None:
@@ -85,10 +94,34 @@ async def live_items(session: AsyncSession, agenda: AgendaRound) -> list[AgendaI
             AgendaItem.round_id == agenda.id,
             AgendaItem.withdrawn_at.is_(None),
             AgendaItem.merged_into_id.is_(None),
+            visible(AgendaItem),
         )
-        .order_by(AgendaItem.created_at, AgendaItem.id)
+        .order_by(AgendaItem.number, AgendaItem.id)
     )
     return list(rows.all())
+
+
+async def _merged_proposers(session: AsyncSession, agenda: AgendaRound) -> dict[int, list[Member]]:
+    """For each item, the proposers of the items merged into it (through any chain)."""
+    merged = (
+        await session.scalars(
+            select(AgendaItem)
+            .where(AgendaItem.round_id == agenda.id, AgendaItem.merged_into_id.is_not(None))
+            .order_by(AgendaItem.number, AgendaItem.id)
+        )
+    ).all()
+    into = {item.id: item.merged_into_id for item in merged}
+    found: dict[int, list[Member]] = {}
+    for item in merged:
+        root = item.merged_into_id
+        seen = {item.id}
+        while root in into and root not in seen:
+            seen.add(root)
+            root = into[root]
+        proposer = await session.get(Member, item.member_id)
+        if root is not None and proposer is not None:
+            found.setdefault(root, []).append(proposer)
+    return found
 
 
 async def standings(session: AsyncSession, agenda: AgendaRound) -> list[Standing]:
@@ -98,14 +131,30 @@ async def standings(session: AsyncSession, agenda: AgendaRound) -> list[Standing
             select(AgendaVote).where(AgendaVote.item_id.in_([i.id for i in items] or [0]))
         )
     ).all()
+    merged = await _merged_proposers(session, agenda)
+    # An anonymous ballot's votes are gone once closed: its tallies are the ranking's.
+    kept = {
+        int(r["item_id"]): (int(r["votes"]), int(r["voters"]))
+        for r in (
+            agenda.ranking if agenda.anonymous and agenda.status == RoundStatus.CLOSED else []
+        )
+    }
     result = []
-    for number, item in enumerate(items, start=1):
+    for item in items:
         mine = [v for v in votes if v.item_id == item.id and v.dots > 0]
         proposer = await session.get(Member, item.member_id)
         assert proposer is not None
+        tally, voters = kept.get(
+            item.id, (sum(v.dots for v in mine), len({v.member_id for v in mine}))
+        )
         result.append(
             Standing(
-                number, item, proposer, sum(v.dots for v in mine), len({v.member_id for v in mine})
+                item.number or 0,
+                item,
+                proposer,
+                tally,
+                voters,
+                tuple(merged.get(item.id, ())),
             )
         )
     return result
@@ -132,11 +181,16 @@ async def add_item(
         raise AgendaError("agenda.usage")
     check_length(title, MAX_TITLE_LENGTH)
     check_length(detail, MAX_DETAIL_LENGTH)
+    # Withdrawn and merged items keep their numbers: the next one is never reused.
+    last = await session.scalar(
+        select(func.max(AgendaItem.number)).where(AgendaItem.round_id == agenda.id)
+    )
     item = AgendaItem(
         round_id=agenda.id,
         member_id=member.id,
         title=title.strip(),
         detail=detail.strip() or None,
+        number=(last or 0) + 1,
         created_at=now,
     )
     session.add(item)
@@ -144,11 +198,19 @@ async def add_item(
     return item
 
 
+def no_such(items: Sequence[AgendaItem], number: int) -> AgendaError:
+    return AgendaError(
+        "agenda.no_such", number=number, numbers=[str(item.number) for item in items]
+    )
+
+
 async def item_by_number(session: AsyncSession, agenda: AgendaRound, number: int) -> AgendaItem:
+    """The live item members know as ``number``."""
     items = await live_items(session, agenda)
-    if not 1 <= number <= len(items):
-        raise AgendaError("agenda.no_such", count=len(items))
-    return items[number - 1]
+    found = next((item for item in items if item.number == number), None)
+    if found is None:
+        raise no_such(items, number)
+    return found
 
 
 async def withdraw(
@@ -191,9 +253,10 @@ async def set_votes(
     """
     if agenda.status != RoundStatus.VOTING:
         raise AgendaError("agenda.not_voting")
-    live = {i.id for i in await live_items(session, agenda)}
+    items = await live_items(session, agenda)
+    live = {i.id for i in items}
     if any(item_id not in live for item_id in dots):
-        raise AgendaError("agenda.no_such", count=len(live))
+        raise AgendaError("agenda.gone", numbers=[str(item.number) for item in items])
     if settings.agenda_voting == "approval":
         dots = {item_id: 1 for item_id, count in dots.items() if count > 0}
     in_scope = set(scope) if scope is not None else live
@@ -241,7 +304,7 @@ async def toggle_vote(
 async def my_votes(session: AsyncSession, agenda: AgendaRound, member: Member) -> dict[int, int]:
     items = await live_items(session, agenda)
     votes = await _votes_of(session, member, [i.id for i in items])
-    numbers = {item.id: n for n, item in enumerate(items, start=1)}
+    numbers = {item.id: item.number or 0 for item in items}
     return {numbers[i]: v.dots for i, v in votes.items() if i in numbers}
 
 
@@ -286,7 +349,11 @@ async def merge(
 
 
 async def close(session: AsyncSession, agenda: AgendaRound, now: datetime) -> list[Standing]:
-    """Close voting and keep the ranking with the meeting."""
+    """Close voting and keep the ranking with the meeting.
+
+    An anonymous ballot's votes are deleted here: the ranking keeps each item's tally
+    and number of voters, and nothing says any longer who voted for what.
+    """
     rows = ranked(await standings(session, agenda))
     agenda.status = RoundStatus.CLOSED
     agenda.closed_at = now
@@ -294,15 +361,33 @@ async def close(session: AsyncSession, agenda: AgendaRound, now: datetime) -> li
         {
             "rank": rank,
             "item_id": s.item.id,
+            "number": s.number,
             "title": s.item.title,
             "votes": s.votes,
             "voters": s.voters,
             "proposer_id": s.proposer.id,
+            "merged_proposer_ids": [m.id for m in s.merged],
         }
         for rank, s in enumerate(rows, start=1)
     ]
+    if agenda.anonymous:
+        items = select(AgendaItem.id).where(AgendaItem.round_id == agenda.id)
+        await session.execute(delete(AgendaVote).where(AgendaVote.item_id.in_(items)))
     await session.flush()
     return rows
+
+
+def closes_at(
+    community: Community, meeting: Meeting, settings: CommunitySettings, now: datetime
+) -> datetime | None:
+    """When the timetable closes voting (the agenda-close step), None when that time has
+    passed (voting opened late by hand: a facilitator closes it)."""
+    zone = ZoneInfo(community.timezone)
+    day = meeting.starts_at.astimezone(zone).date() - timedelta(
+        days=settings.agenda_close_days_before
+    )
+    moment = datetime.combine(day, settings.send_at, tzinfo=zone).astimezone(UTC)
+    return moment if moment > now else None
 
 
 def ties(rows: Sequence[Standing]) -> set[int]:
@@ -320,9 +405,10 @@ def render_ranking(
     tied = ties(rows)
     proposers: list[str] = []
     for s in rows:
-        name = shown_name(s.proposer, texts, language)
-        if name not in proposers:
-            proposers.append(name)
+        for member in (s.proposer, *s.merged):
+            name = shown_name(member, texts, language)
+            if name not in proposers:
+                proposers.append(name)
     return texts.render(
         "agenda.ranking",
         language,
@@ -361,6 +447,51 @@ def ballot_choices(rows: Sequence[Standing]) -> tuple[Choice, ...]:
     )
 
 
+def ballot_text(
+    messenger: Messenger,
+    community: Community,
+    member: Member | None,
+    meeting: Meeting,
+    agenda: AgendaRound,
+    settings: CommunitySettings,
+    chunk: Sequence[Standing],
+    now: datetime,
+    *,
+    part: int = 1,
+    parts: int = 1,
+    added: bool = False,
+    **live: Any,
+) -> str:
+    """A ballot (or a part of one) in the reader's language, with when voting closes in
+    their timezone (the community's for a group post)."""
+    closing = closes_at(community, meeting, settings, now)
+    return messenger.t(
+        community,
+        member,
+        "agenda.ballot",
+        meeting=meeting.title,
+        approval=settings.agenda_voting == "approval",
+        dots=settings.agenda_dots,
+        part=part,
+        parts=parts,
+        added=added,
+        closes=i18n.local(closing, community, member) if closing is not None else None,
+        anonymous=agenda.anonymous,
+        items=[(s.number, s.item.title, s.item.detail) for s in chunk],
+        **live,
+    )
+
+
+def ballot_context(meeting: Meeting, agenda: AgendaRound, **more: Any) -> dict[str, Any]:
+    """What a ballot message keeps: the meeting and round it belongs to."""
+    return {
+        "kind": ContextKind.AGENDA_BALLOT,
+        "meeting_id": meeting.id,
+        "round_id": agenda.id,
+        **more,
+    }
+
+
 async def post_ballot(
     session: AsyncSession,
     messenger: Messenger,
@@ -369,6 +500,7 @@ async def post_ballot(
     agenda: AgendaRound,
     settings: CommunitySettings,
     key: str,
+    now: datetime,
 ) -> int:
     """Post the ballot to the community, split to fit each platform's limits."""
     rows = await standings(session, agenda)
@@ -380,47 +512,36 @@ async def post_ballot(
     chunks = ballot_chunks(messenger, rows, messenger.platforms)
     posted = 0
     for part, chunk in enumerate(chunks, start=1):
-        text = messenger.t(
-            community,
-            None,
-            "agenda.ballot",
-            meeting=meeting.title,
-            approval=approval,
-            dots=settings.agenda_dots,
-            part=part,
-            parts=len(chunks),
-            items=[(s.number, s.item.title, s.item.detail) for s in chunk],
-        )
         posted += await messenger.to_community(
             session,
             community,
             f"{key}:{part}",
-            text,
+            ballot_text(
+                messenger,
+                community,
+                None,
+                meeting,
+                agenda,
+                settings,
+                chunk,
+                now,
+                part=part,
+                parts=len(chunks),
+            ),
             choices=ballot_choices(chunk),
-            context={
-                "kind": ContextKind.AGENDA_BALLOT,
-                "meeting_id": meeting.id,
-                "round_id": agenda.id,
-                "part": part,
-                "parts": len(chunks),
-            },
-            poll=poll,
+            context=ballot_context(meeting, agenda, part=part, parts=len(chunks)),
+            # A poll needs two options at least.
+            poll=poll and len(chunk) > 1,
             multi_select=True,
         )
     return posted
 
 
-async def refresh_ballots(
-    session: AsyncSession,
-    messenger: Messenger,
-    community: Community,
-    meeting: Meeting,
-    agenda: AgendaRound,
-    settings: CommunitySettings,
-    stamp: str,
-) -> int:
-    """Show the current counts on every ballot posted as buttons in a group (a native
-    poll shows its own): each is edited in place, its buttons kept, as members vote."""
+async def _group_ballots(
+    session: AsyncSession, messenger: Messenger, community: Community, agenda: AgendaRound
+) -> dict[tuple[str, str], OutboxMessage]:
+    """The latest version of each ballot posted as buttons in a group, on a platform
+    that can edit it: ``(platform, message id) -> row``."""
     rows = await session.scalars(
         select(OutboxMessage)
         .where(
@@ -444,6 +565,41 @@ async def refresh_ballots(
             and messenger.outbox.capabilities(row.platform).buttons
         ):
             latest[(row.platform, row.platform_message_id)] = row
+    return latest
+
+
+def _edited(
+    row: OutboxMessage, key: str, community: Community, text: str, chunk: Sequence[Standing]
+) -> Envelope:
+    shown = row_to_message(row)
+    return Envelope(
+        key,
+        OutgoingMessage(
+            address=shown.address,
+            text=text,
+            choices=ballot_choices(chunk),
+            multi_select=True,
+            poll=shown.poll,
+            edit_of=row.platform_message_id,
+        ),
+        community_id=community.id,
+        context=dict(row.context),
+    )
+
+
+async def refresh_ballots(
+    session: AsyncSession,
+    messenger: Messenger,
+    community: Community,
+    meeting: Meeting,
+    agenda: AgendaRound,
+    settings: CommunitySettings,
+    stamp: str,
+    now: datetime,
+) -> int:
+    """Show the current counts on every ballot posted as buttons in a group (a native
+    poll shows its own): each is edited in place, its buttons kept, as members vote."""
+    latest = await _group_ballots(session, messenger, community, agenda)
     if not latest:
         return 0
     standing = {s.item.id: s for s in await standings(session, agenda)}
@@ -459,20 +615,22 @@ async def refresh_ballots(
         )
     )
     envelopes = []
-    for (_, message_id), row in latest.items():
+    for row in latest.values():
         chunk = [standing[int(c["id"])] for c in row.choices or [] if int(c["id"]) in standing]
         if not chunk:
             continue
-        text = messenger.t(
+        text = ballot_text(
+            messenger,
             community,
             None,
-            "agenda.ballot",
-            meeting=meeting.title,
-            approval=settings.agenda_voting == "approval",
-            dots=settings.agenda_dots,
+            meeting,
+            agenda,
+            settings,
+            chunk,
+            now,
             part=int(row.context.get("part", 1)),
             parts=int(row.context.get("parts", 1)),
-            items=[(s.number, s.item.title, s.item.detail) for s in chunk],
+            added=bool(row.context.get("added", False)),
             voters=voters,
             **(
                 {"counts": {s.number: s.votes for s in chunk}}
@@ -480,23 +638,79 @@ async def refresh_ballots(
                 else {}
             ),
         )
-        shown = row_to_message(row)
-        envelopes.append(
-            Envelope(
-                f"ballot-live:{row.id}:{stamp}",
-                OutgoingMessage(
-                    address=shown.address,
-                    text=text,
-                    choices=ballot_choices(chunk),
-                    multi_select=True,
-                    poll=shown.poll,
-                    edit_of=message_id,
-                ),
-                community_id=community.id,
-                context=dict(row.context),
-            )
-        )
+        envelopes.append(_edited(row, f"ballot-live:{row.id}:{stamp}", community, text, chunk))
     return await messenger.outbox.put(session, envelopes)
+
+
+def _room(messenger: Messenger, platform: str) -> int:
+    """How many choices one ballot message can carry on ``platform`` (0: no limit)."""
+    caps = messenger.outbox.capabilities(platform)
+    return caps.max_buttons if caps.buttons else 0
+
+
+async def add_to_ballot(
+    session: AsyncSession,
+    messenger: Messenger,
+    community: Community,
+    meeting: Meeting,
+    agenda: AgendaRound,
+    settings: CommunitySettings,
+    item: AgendaItem,
+    now: datetime,
+) -> int:
+    """An item proposed while voting is open joins the ballot: the last part posted in
+    each group is edited to carry it where the platform can edit and has room for one
+    more button; everywhere else (native polls, no edits, a full part, members reached by
+    direct message) it is posted as an addition to the ballot."""
+    standing = {s.item.id: s for s in await standings(session, agenda)}
+    new = standing.get(item.id)
+    if new is None:
+        return 0
+    if len(standing) == 1:
+        # Nothing was on the ballot when voting opened: this is its first item.
+        key = f"agenda-ballot:{meeting.id}:item{item.id}"
+        return await post_ballot(session, messenger, community, meeting, agenda, settings, key, now)
+    last: dict[tuple[str, str], OutboxMessage] = {}
+    for row in (await _group_ballots(session, messenger, community, agenda)).values():
+        place = (row.platform, row.conversation_id)
+        if place not in last or int(row.context.get("part", 1)) >= int(
+            last[place].context.get("part", 1)
+        ):
+            last[place] = row
+    envelopes = []
+    edited: set[tuple[str, str]] = set()
+    for (platform, conversation), row in last.items():
+        chunk = [standing[int(c["id"])] for c in row.choices or [] if int(c["id"]) in standing]
+        room = _room(messenger, platform)
+        if room and len(chunk) + 1 > room:
+            continue
+        chunk.append(new)
+        text = ballot_text(
+            messenger,
+            community,
+            None,
+            meeting,
+            agenda,
+            settings,
+            chunk,
+            now,
+            part=int(row.context.get("part", 1)),
+            parts=int(row.context.get("parts", 1)),
+            added=bool(row.context.get("added", False)),
+        )
+        envelopes.append(_edited(row, f"ballot-add:{row.id}:item{item.id}", community, text, chunk))
+        edited.add((platform, conversation))
+    sent = await messenger.outbox.put(session, envelopes)
+    return sent + await messenger.to_community(
+        session,
+        community,
+        f"agenda-ballot:{meeting.id}:item{item.id}",
+        ballot_text(messenger, community, None, meeting, agenda, settings, [new], now, added=True),
+        choices=ballot_choices([new]),
+        context=ballot_context(meeting, agenda, added=True),
+        multi_select=True,
+        skip_groups=edited,
+    )
 
 
 async def show_selection(
@@ -584,10 +798,18 @@ async def start_voting(
         return agenda
     agenda.status = RoundStatus.VOTING
     agenda.voting_at = now
+    agenda.anonymous = settings.agenda_anonymous
     await session.flush()
     # With nothing proposed there is nothing to vote on, and nothing worth a message.
     await post_ballot(
-        session, messenger, community, meeting, agenda, settings, f"agenda-ballot:{meeting.id}"
+        session,
+        messenger,
+        community,
+        meeting,
+        agenda,
+        settings,
+        f"agenda-ballot:{meeting.id}",
+        now,
     )
     return agenda
 

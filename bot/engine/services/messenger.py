@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.engine.services import directory
+from bot.engine.services import directory, timing
+from bot.engine.services.timing import LocalTime
 from bot.engine.texts import Texts
 from bot.messages import Address, Choice, ConversationKind, OutgoingMessage
 from bot.runtime.outbox import Envelope, Outbox
@@ -88,8 +89,11 @@ class Messenger:
         context: Mapping[str, Any] | None = None,
         poll: bool = False,
         multi_select: bool = False,
+        skip_groups: Collection[tuple[str, str]] = (),
+        not_before: datetime | None = None,
     ) -> int:
-        """Post to every linked group of the community on a running platform."""
+        """Post to every linked group of the community on a running platform (but those
+        in ``skip_groups``, as ``(platform, conversation id)``)."""
         envelopes = [
             Envelope(
                 f"{key}:{space.platform}:{space.conversation_id}",
@@ -102,9 +106,11 @@ class Messenger:
                 ),
                 community_id=community.id,
                 context=context or {},
+                not_before=not_before,
             )
             for space in await directory.group_spaces(session, community.id)
             if space.platform in self.platforms
+            and (space.platform, space.conversation_id) not in skip_groups
         ]
         return await self.outbox.put(session, envelopes)
 
@@ -120,12 +126,20 @@ class Messenger:
         context: Mapping[str, Any] | None = None,
         poll: bool = False,
         multi_select: bool = False,
+        skip_groups: Collection[tuple[str, str]] = (),
+        at: tuple[LocalTime, datetime] | None = None,
     ) -> int:
         """Post to the community's groups, and DM the members who have no group to see it in.
 
         Members reached on a platform without groups (WhatsApp), or on one where the
-        community has no linked group, get ``short_text`` (or ``text``) as a DM.
+        community has no linked group, get ``short_text`` (or ``text``) as a DM. Groups in
+        ``skip_groups`` get nothing (they were shown it another way, e.g. by an edit).
+        With ``at`` (a step's local time, and now), the groups get it at that hour in the
+        community's timezone and each DM at that hour in the member's own.
         """
+        group_at = None
+        if at is not None and timing.in_community(community, at[0]) > at[1]:
+            group_at = timing.in_community(community, at[0])
         posted = await self.to_groups(
             session,
             community,
@@ -135,6 +149,8 @@ class Messenger:
             context=context,
             poll=poll,
             multi_select=multi_select,
+            skip_groups=skip_groups,
+            not_before=group_at,
         )
         grouped = {
             space.platform
@@ -155,6 +171,9 @@ class Messenger:
                 context=context,
                 multi_select=multi_select,
             )
+            if envelope is not None and at is not None:
+                when = timing.deliver_at(community, member, at[1], at[0])
+                envelope = replace(envelope, not_before=when) if when > at[1] else envelope
             if envelope is not None:
                 envelopes.append(envelope)
         return posted + await self.outbox.put(session, envelopes)

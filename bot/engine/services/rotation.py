@@ -19,9 +19,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.engine.services import directory
+from bot.engine.services import directory, timing
 from bot.engine.services.brief import shown_name
 from bot.engine.services.messenger import Messenger
+from bot.engine.services.timing import LocalTime
 from bot.engine.texts import LibraryQuestion, Texts
 from bot.messages import Choice
 from storage.bulk import insert_ignore
@@ -96,8 +97,10 @@ async def invite(
     week: str,
     now: datetime,
     decline_weeks: int,
+    step: LocalTime | None = None,
 ) -> str:
-    """Invite this week's member; does nothing when the week already has its turn."""
+    """Invite this week's member (at ``step``'s local time in their timezone, when given);
+    does nothing when the week already has its turn."""
     if await turn_for(session, community, week) is not None:
         return f"{week} already has its question turn"
     member = await next_member(session, community, now, decline_weeks)
@@ -130,6 +133,7 @@ async def invite(
             Choice("decline", messenger.t(community, member, "question.decline")),
         ),
         context={"kind": CHOICE_KIND, "turn_id": claimed[0]},
+        not_before=timing.deliver_at(community, member, now, step) if step else None,
     )
     # The timetable keeps and logs this line: a member id, not a name.
     return f"invited member {member.id} to ask the {week} question"
@@ -205,8 +209,10 @@ async def post_library_question(
     community: Community,
     week: str,
     now: datetime,
+    step: LocalTime | None = None,
 ) -> str:
-    """Indaba's own question, unless a member posted one this week (or it ran already)."""
+    """Indaba's own question, unless a member posted one this week (or it ran already);
+    members reached by DM get it at ``step``'s local time in their timezone."""
     library = messenger.texts.provocations
     if not library:
         return "no provocations in the library"
@@ -239,6 +245,7 @@ async def post_library_question(
         community,
         f"question:{community.id}:{week}",
         messenger.t(community, None, "question.library", question=text),
+        at=(step, now) if step is not None else None,
     )
     return f"library question {library[index].key} posted {sent} times"
 

@@ -5,10 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.engine import i18n
 from bot.engine.community_settings import CommunitySettings
 from storage.models import Community, Member
+
+# The furthest east a member can live (UTC+14, Kiribati's Line Islands): a step that
+# reaches every member at the same local hour runs when that hour first comes anywhere,
+# so a member east of the community is not reached later in their day.
+EAST_MOST = timedelta(hours=14)
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +24,24 @@ class LocalTime:
     day: date
     at: time
     until: datetime
+
+
+def first_comes(step: LocalTime) -> datetime:
+    """The first moment (UTC) it is ``step.at`` on ``step.day`` somewhere: when such a step
+    runs, each member's DM then waiting for their own hour (:func:`deliver_at`)."""
+    return datetime.combine(step.day, step.at, tzinfo=UTC) - EAST_MOST
+
+
+def step_of(due: datetime, until: datetime) -> LocalTime:
+    """The local time an occurrence due at ``first_comes(step)`` was planned for."""
+    planned = (due + EAST_MOST).astimezone(UTC)
+    return LocalTime(planned.date(), planned.time().replace(tzinfo=None), until)
+
+
+def in_community(community: Community, step: LocalTime) -> datetime:
+    """The step's local time in the community's own timezone (its groups' hour), as UTC."""
+    zone = ZoneInfo(community.timezone)
+    return datetime.combine(step.day, step.at, tzinfo=zone).astimezone(UTC)
 
 
 def out_of_quiet(moment: datetime, quiet: tuple[time, time] | None) -> datetime:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine.services import filing, text_model
 from bot.engine.services.messenger import Messenger
+from bot.engine.services.moderation import visible
 from storage.models import Community, Member, WallEntry
 
 FIELDS = ("passions", "contributes", "needs")
@@ -37,7 +38,11 @@ async def entry_of(session: AsyncSession, member: Member) -> WallEntry | None:
 async def entries(session: AsyncSession, community: Community) -> list[WallEntry]:
     rows = await session.scalars(
         select(WallEntry)
-        .where(WallEntry.community_id == community.id, WallEntry.completed_at.is_not(None))
+        .where(
+            WallEntry.community_id == community.id,
+            WallEntry.completed_at.is_not(None),
+            visible(WallEntry),
+        )
         .order_by(WallEntry.id)
     )
     return list(rows.all())
@@ -52,14 +57,20 @@ async def start_conversation(
     key: str,
     *,
     refresh: bool = False,
+    at: datetime | None = None,
 ) -> bool:
-    """Invite the member, in a DM, to tell the wall three things (one question at a time)."""
+    """Invite the member, in a DM, to tell the wall three things (one question at a time).
+
+    With ``at`` (later than now) the invitation waits until then, and so does the wall's
+    wait for an answer: what the member writes before it reaches them is not filed.
+    """
     entry = await entry_of(session, member)
     if entry is None:
         entry = WallEntry(community_id=community.id, member_id=member.id, created_at=now)
         session.add(entry)
+    later = at if at is not None and at > now else None
     entry.pending_field = FIELDS[0]
-    entry.pending_since = now
+    entry.pending_since = later or now
     await session.flush()
     text = messenger.t(
         community,
@@ -70,7 +81,9 @@ async def start_conversation(
         current=entry.passions or "",
     )
     question = messenger.t(community, member, "wall.ask.passions", current=entry.passions or "")
-    return await messenger.to_member(session, community, member, key, f"{text}\n\n{question}")
+    return await messenger.to_member(
+        session, community, member, key, f"{text}\n\n{question}", not_before=later
+    )
 
 
 async def record(session: AsyncSession, entry: WallEntry, text: str, now: datetime) -> str | None:
