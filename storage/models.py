@@ -239,6 +239,8 @@ class MeetingQuestion(Base):
     position: Mapped[int] = mapped_column(Integer)
     library_key: Mapped[str | None] = mapped_column(String(100))
     text: Mapped[str | None] = mapped_column(Text)
+    # A facilitator's wording for members of one language ({"fr": "..."}), over ``text``.
+    texts: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     removed_at: Mapped[datetime | None]
 
 

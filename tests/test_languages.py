@@ -230,12 +230,15 @@ async def test_a_portuguese_member_gets_the_questions_in_portuguese(harness: Har
     await h.say("kwame", "/lang sw")
     await h.say("fatima", "/meeting add 2026-11-19 14:00 Reunião de novembro", "#cop")
     sent = await h.advance(days=10, hours=3)
-    (amina,) = to(sent, "amina")
+    # The first question, then whether they will come.
+    amina, amina_coming = to(sent, "amina")
     assert "quinta-feira, 19 de novembro, 14:00 (Lagos)" in amina
     assert "3 perguntas curtas" in amina and "**Pergunta 1 de 3**" in amina
-    (kwame,) = to(sent, "kwame")
+    assert "Vai participar" in amina_coming and "1. Sim, vou" in amina_coming
+    kwame, kwame_coming = to(sent, "kwame")
     assert "Alhamisi, 19 Novemba, 14:00 (Lagos)" in kwame
     assert "maswali mafupi 3" in kwame and "**Swali 1 kati ya 3**" in kwame
+    assert "Je, utahudhuria" in kwame_coming and "3. Labda" in kwame_coming
 
 
 def test_community_create_takes_exactly_the_languages_of_prompts(

@@ -28,6 +28,8 @@ def upgrade() -> None:
             sa.Column("moved_at", storage.types.UTCDateTime(timezone=True), nullable=True)
         )
     op.execute("UPDATE meetings SET status = 'cancelled' WHERE cancelled_at IS NOT NULL")
+    with op.batch_alter_table("meeting_questions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("texts", sa.JSON(), server_default="{}", nullable=False))
 
     op.create_table(
         "attendances",
@@ -141,6 +143,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_decisions_meeting")
     op.drop_table("decisions")
     op.drop_table("attendances")
+    with op.batch_alter_table("meeting_questions", schema=None) as batch_op:
+        batch_op.drop_column("texts")
     with op.batch_alter_table("meetings", schema=None) as batch_op:
         batch_op.drop_column("moved_at")
         batch_op.drop_column("video_link")

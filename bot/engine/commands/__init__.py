@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 from bot.engine.commands import (
+    action,
     agenda,
     digest,
     filing,
     harvest,
     help,
     home,
+    meeting,
     membership,
     moderation,
     numbers,
@@ -27,8 +29,10 @@ MODULES = (
     help,
     onboarding,
     membership,
+    meeting,
     questions,
     agenda,
+    action,
     wall,
     practice,
     harvest,

@@ -1,20 +1,11 @@
-"""/stop, /start, /lang, /anonymous and /meeting: a member's own settings and the calendar."""
+"""/stop, /start, /lang, /tz and /anonymous: a member's own settings."""
 
 from __future__ import annotations
 
 from bot.engine import i18n
-from bot.engine.commands.access import require_facilitator
 from bot.engine.commands.onboarding import join
 from bot.engine.community_settings import CommunitySettings
 from bot.engine.registry import Registry
-from bot.engine.services.meetings import (
-    MeetingError,
-    MeetingKind,
-    add_meeting,
-    local_time,
-    next_meeting,
-    parse_local,
-)
 from bot.engine.turn import Turn
 
 
@@ -90,59 +81,9 @@ async def anonymous(turn: Turn, args: str) -> None:
     await turn.say("anonymous.done", private=True, on=turn.member.anonymous)
 
 
-async def meeting(turn: Turn, args: str) -> None:
-    assert turn.community is not None
-    now = turn.services.clock.now()
-    words = args.split()
-    if not words:
-        upcoming = await next_meeting(turn.session, turn.community.id, now)
-        if upcoming is None:
-            await turn.say("meeting.none", private=True)
-            return
-        days = (upcoming.starts_at - now).days
-        local = i18n.local(upcoming.starts_at, turn.community, turn.member)
-        await turn.say(
-            "meeting.next",
-            private=True,
-            title=upcoming.title,
-            kind=upcoming.kind,
-            days=days,
-            when=i18n.format_datetime(local, turn.language, year=True, zone=False),
-            timezone=str(local.tzinfo),
-        )
-        return
-    if words[0] != "add" or len(words) < 3:
-        await turn.say("meeting.usage", private=True)
-        return
-    if not await require_facilitator(turn, "/meeting add"):
-        return
-    kind = MeetingKind.MEETING
-    title_words = words[3:]
-    if title_words and title_words[0].lower() in ("workshop", "meeting"):
-        kind = MeetingKind(title_words[0].lower())
-        title_words = title_words[1:]
-    try:
-        starts_at = parse_local(turn.community, words[1], words[2])
-        created = await add_meeting(
-            turn.session, turn.community, starts_at, " ".join(title_words), kind, now
-        )
-    except MeetingError as error:
-        await turn.say(error.key, private=True)
-        return
-    await turn.say(
-        "meeting.added",
-        title=created.title,
-        kind=created.kind,
-        when=i18n.format_datetime(
-            local_time(turn.community, created.starts_at), turn.language, year=True
-        ),
-    )
-
-
 def register(registry: Registry) -> None:
     registry.command("stop", stop, usage="/stop", group=False)
     registry.command("start", start, usage="/start", needs_member=False, group=False)
     registry.command("lang", lang, usage="/lang [LANGUAGE]", group=False)
     registry.command("tz", tz, usage="/tz [TIMEZONE]", group=False)
     registry.command("anonymous", anonymous, usage="/anonymous on|off", group=False)
-    registry.command("meeting", meeting, usage="/meeting [add YYYY-MM-DD HH:MM [workshop] TITLE]")

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from bot.engine import i18n
 from bot.engine.commands.access import require_facilitator
+from bot.engine.commands.brief import brief_command
 from bot.engine.registry import Registry
-from bot.engine.services.brief import brief_text
 from bot.engine.services.meetings import next_meeting
 from bot.engine.services.questions import (
     QuestionError,
     add_question,
+    edit_question,
+    move_question,
     question_set,
     question_text,
+    questions_out,
     remove_question,
 )
 from bot.engine.turn import Turn
+from storage.models import Meeting
 
 
 async def questions(turn: Turn, args: str) -> None:
@@ -26,12 +31,34 @@ async def questions(turn: Turn, args: str) -> None:
     texts = turn.services.texts
     action, _, rest = args.strip().partition(" ")
     action = action.lower()
-    if action in ("add", "remove"):
+    if action in ("edit", "move"):
+        if not await require_facilitator(turn, f"/questions {action}"):
+            return
+        try:
+            if action == "edit":
+                await _edit(turn, meeting, rest)
+            else:
+                await _move(turn, meeting, rest)
+        except QuestionError as error:
+            await turn.say(
+                error.key,
+                private=True,
+                limit=1000,
+                meeting=meeting.title,
+                id=meeting.id,
+                languages=", ".join(texts.languages),
+            )
+            return
+    elif action in ("add", "remove"):
         if not await require_facilitator(turn, f"/questions {action}"):
             return
         try:
             if action == "add":
-                await add_question(turn.session, texts, meeting, rest)
+                first, _, after = rest.strip().partition(" ")
+                if first.lower() in texts.languages and after.strip():
+                    await add_question(turn.session, texts, meeting, after, first.lower())
+                else:
+                    await add_question(turn.session, texts, meeting, rest)
             else:
                 if not rest.strip().isdigit():
                     raise QuestionError("questions.usage")
@@ -47,9 +74,63 @@ async def questions(turn: Turn, args: str) -> None:
         "questions.list",
         private=True,
         meeting=meeting.title,
+        id=meeting.id,
         questions=[question_text(texts, q, turn.language) for q in live],
         facilitator=turn.member is not None and turn.member.is_facilitator,
         changed=action,
+    )
+
+
+async def _edit(turn: Turn, meeting: Meeting, rest: str) -> None:
+    """``N TEXT`` for everyone, or ``N LANGUAGE TEXT`` for members reading LANGUAGE."""
+    number, _, text = rest.strip().partition(" ")
+    if not number.isdigit() or not text.strip():
+        raise QuestionError("questions.edit_usage")
+    language: str | None = None
+    first, _, after = text.strip().partition(" ")
+    if first.lower() in turn.services.texts.languages and after.strip():
+        language, text = first.lower(), after
+    question = await edit_question(
+        turn.session, turn.services.texts, meeting, int(number), text, language
+    )
+    if language is not None:
+        await turn.say(
+            "questions.edited_in",
+            private=True,
+            number=int(number),
+            language=i18n.language_name(language),
+            text=question_text(turn.services.texts, question, language),
+        )
+
+
+async def _move(turn: Turn, meeting: Meeting, rest: str) -> None:
+    words = rest.split()
+    if len(words) != 2 or not all(word.isdigit() for word in words):
+        raise QuestionError("questions.move_usage")
+    await move_question(turn.session, turn.services.texts, meeting, int(words[0]), int(words[1]))
+
+
+async def remind(turn: Turn, args: str) -> None:
+    """``/remind now``: the reminder at once to members with questions left, once each."""
+    assert turn.community is not None
+    if args.strip().lower() != "now":
+        await turn.say("remind.usage", private=True)
+        return
+    now = turn.services.clock.now()
+    meeting = await next_meeting(turn.session, turn.community.id, now)
+    if meeting is None:
+        await turn.say("meeting.none", private=True)
+        return
+    if not await questions_out(turn.session, meeting):
+        await turn.say("remind.not_out", private=True, meeting=meeting.title, id=meeting.id)
+        return
+    reminded = await turn.services.questions.remind(turn.session, turn.community, meeting, now)
+    await turn.say(
+        "remind.sent" if reminded else "remind.nobody",
+        private=True,
+        meeting=meeting.title,
+        id=meeting.id,
+        names=[member.display_name for member in reminded],
     )
 
 
@@ -96,19 +177,16 @@ async def answer(turn: Turn, args: str) -> None:
 
 
 async def brief(turn: Turn, args: str) -> None:
-    assert turn.community is not None
-    meeting = await next_meeting(turn.session, turn.community.id, turn.services.clock.now())
-    if meeting is None:
-        await turn.say("meeting.none", private=True)
-        return
-    text = await brief_text(
-        turn.session, turn.services.texts, turn.community, meeting, turn.language
-    )
-    await turn.reply(text, private=True)
+    await brief_command(turn, args)
 
 
 def register(registry: Registry) -> None:
-    registry.command("questions", questions, usage="/questions [add TEXT | remove N]")
+    registry.command(
+        "questions",
+        questions,
+        usage="/questions [add [LANGUAGE] TEXT | remove N | edit N [LANGUAGE] TEXT | move N M]",
+    )
+    registry.command("remind", remind, usage="/remind now", facilitator_only=True)
     registry.command("answers", answers, usage="/answers", group=False)
     registry.command("answer", answer, usage="/answer N TEXT", group=False)
     registry.command("brief", brief, usage="/brief", facilitator_only=True)

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Action, Decision, Meeting, Member
-from storage.statuses import ActionStatus
+from bot.engine import i18n
+from bot.engine.services import timing
+from bot.engine.services.messenger import Messenger
+from bot.engine.services.timing import LocalTime
+from bot.messages import Choice
+from storage.models import Action, Community, Decision, Meeting, Member
+from storage.statuses import ActionStatus, ContextKind
 
 MAX_TEXT_LENGTH = 1000
 # "Still working" asks again this long after.
@@ -67,7 +72,7 @@ async def _owned(session: AsyncSession, *where: object) -> list[OwnedAction]:
         .where(*where)  # type: ignore[arg-type]
         .order_by(Action.number)
     )
-    return [OwnedAction(action, owner) for action, owner in rows.tuples()]
+    return [OwnedAction(action, owner) for action, owner in rows]
 
 
 async def meeting_actions(session: AsyncSession, meeting_id: int) -> list[OwnedAction]:
@@ -90,6 +95,13 @@ async def done_actions(
     if since is not None:
         where.append(Action.status_at >= since)
     return await _owned(session, *where)
+
+
+async def find_action_by_id(
+    session: AsyncSession, community_id: int, action_id: int
+) -> OwnedAction | None:
+    found = await _owned(session, Action.community_id == community_id, Action.id == action_id)
+    return found[0] if found else None
 
 
 async def find_action(session: AsyncSession, community_id: int, number: int) -> OwnedAction | None:
@@ -176,3 +188,55 @@ async def due_for_check(
         Action.check_on.is_not(None),
         Action.check_on <= today,
     )
+
+
+def _due_text(community: Community, member: Member, due: date, language: str) -> str:
+    moment = datetime.combine(due, time(12), tzinfo=i18n.zone_of(community, member))
+    return i18n.format_date(moment, language, year=True)
+
+
+async def ask_owners(
+    session: AsyncSession,
+    messenger: Messenger,
+    community: Community,
+    now: datetime,
+    today: date,
+    step: LocalTime | None = None,
+) -> int:
+    """Ask the owner of each action due by ``today`` (or a week after "still working")
+    how it goes, with done / still working / dropped as choices. Until they answer,
+    they are asked again a week later. Returns how many were asked."""
+    asked = 0
+    texts = messenger.texts
+    for row in await due_for_check(session, community.id, today):
+        action, owner = row.action, row.owner
+        follow_up = action.checked_at is not None
+        action.checked_at = now
+        action.check_on = today + FOLLOW_UP_AFTER
+        if owner.opted_out:
+            continue
+        language = messenger.language(community, owner)
+        text = texts.render(
+            "action.follow_up" if follow_up else "action.check",
+            language,
+            number=action.number,
+            text=action.text,
+            due=_due_text(community, owner, action.due_on, language),
+        )
+        choices = tuple(
+            Choice(status.value, texts.render(f"action.choice_{status.value}", language))
+            for status in (ActionStatus.DONE, ActionStatus.WORKING, ActionStatus.DROPPED)
+        )
+        if await messenger.to_member(
+            session,
+            community,
+            owner,
+            f"action-check:{action.id}:{today.isoformat()}",
+            text,
+            choices=choices,
+            context={"kind": ContextKind.ACTION_CHECK.value, "action_id": action.id},
+            not_before=timing.deliver_at(community, owner, now, step),
+        ):
+            asked += 1
+    await session.flush()
+    return asked

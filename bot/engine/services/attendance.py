@@ -6,12 +6,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.engine import i18n
+from bot.engine.services.messenger import Messenger
+from bot.messages import Choice
+from bot.runtime.outbox import Envelope
 from storage.bulk import insert_ignore
-from storage.models import Attendance, Meeting, Member
-from storage.statuses import AttendanceIntent
+from storage.models import Attendance, Community, Meeting, Member
+from storage.statuses import AttendanceIntent, ContextKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +27,55 @@ class Coming:
     no: list[Member] = field(default_factory=list)
 
 
+def where_text(messenger: Messenger, meeting: Meeting, language: str) -> str:
+    """ "Place: … Video link: …", or "" when the meeting has neither."""
+    if not meeting.place and not meeting.video_link:
+        return ""
+    return messenger.texts.render(
+        "meeting.where", language, place=meeting.place or "", link=meeting.video_link or ""
+    )
+
+
+def ask_envelope(
+    messenger: Messenger, community: Community, meeting: Meeting, member: Member
+) -> Envelope | None:
+    """ "Will you come?" with yes / no / maybe as choices (numbered where there are no
+    buttons); None when the member cannot be reached."""
+    language = messenger.language(community, member)
+    texts = messenger.texts
+    return messenger.member_envelope(
+        community,
+        member,
+        f"attendance:{meeting.id}:{member.id}",
+        texts.render(
+            "attendance.ask",
+            language,
+            meeting=meeting.title,
+            id=meeting.id,
+            when=i18n.format_datetime(i18n.local(meeting.starts_at, community, member), language),
+            where=where_text(messenger, meeting, language),
+        ),
+        choices=tuple(
+            Choice(intent.value, texts.render(f"attendance.{intent.value}", language))
+            for intent in (AttendanceIntent.YES, AttendanceIntent.NO, AttendanceIntent.MAYBE)
+        ),
+        context={"kind": ContextKind.ATTENDANCE.value, "meeting_id": meeting.id},
+    )
+
+
+async def takeaway_members(
+    session: AsyncSession, meeting_id: int, members: Sequence[Member]
+) -> list[Member]:
+    """Who is asked for their take-away: those marked present once a facilitator marked
+    attendance; until then everyone but those who said they would not come."""
+    rows = {a.member_id: a for a, _ in await _rows(session, meeting_id)}
+    if any(a.attended for a in rows.values()):
+        return [m for m in members if m.id in rows and rows[m.id].attended]
+    return [
+        m for m in members if m.id not in rows or rows[m.id].intent != AttendanceIntent.NO.value
+    ]
+
+
 async def _rows(session: AsyncSession, meeting_id: int) -> Sequence[tuple[Attendance, Member]]:
     rows = await session.execute(
         select(Attendance, Member)
@@ -30,7 +83,7 @@ async def _rows(session: AsyncSession, meeting_id: int) -> Sequence[tuple[Attend
         .where(Attendance.meeting_id == meeting_id)
         .order_by(Member.display_name, Member.id)
     )
-    return [(attendance, member) for attendance, member in rows.tuples()]
+    return [(attendance, member) for attendance, member in rows]
 
 
 async def who_is_coming(session: AsyncSession, meeting_id: int) -> Coming:
@@ -59,6 +112,29 @@ async def is_marked(session: AsyncSession, meeting_id: int) -> bool:
         .limit(1)
     )
     return found is not None
+
+
+async def community_members(session: AsyncSession, community_id: int) -> list[Member]:
+    """The members who can be marked as present, by name."""
+    rows = await session.scalars(
+        select(Member)
+        .where(Member.community_id == community_id, Member.role != "former")
+        .order_by(Member.display_name, Member.id)
+    )
+    return list(rows.all())
+
+
+async def unmark(session: AsyncSession, meeting: Meeting, member_ids: Iterable[int]) -> None:
+    """Take back a mark given by mistake."""
+    ids = list(member_ids)
+    if not ids:
+        return
+    await session.execute(
+        update(Attendance)
+        .where(Attendance.meeting_id == meeting.id, Attendance.member_id.in_(ids))
+        .values(attended=None, marked_at=None)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 async def record_intent(

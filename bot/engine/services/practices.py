@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.engine.services import directory
+from bot.engine.services import attendance, directory
 from bot.engine.services.messenger import Messenger
+from bot.engine.services.moderation import visible
 from bot.engine.services.questions import MAX_ANSWER_LENGTH
 from storage.bulk import insert_ignore
 from storage.models import Community, Meeting, Member, Practice, PracticeAsk, PracticeVote
@@ -97,7 +98,7 @@ async def scored(
     query = (
         select(Practice, func.coalesce(votes.c.n, 0))
         .outerjoin(votes, votes.c.practice_id == Practice.id)
-        .where(Practice.community_id == community.id)
+        .where(Practice.community_id == community.id, visible(Practice))
     )
     if since is not None:
         query = query.where(Practice.created_at >= since)
@@ -133,9 +134,12 @@ async def ask_takeaways(
     meeting: Meeting,
     now: datetime,
 ) -> int:
-    """Ask every member for the one practice they take away from the meeting."""
+    """Ask every member who came for the one practice they take away from the meeting
+    (see :func:`attendance.takeaway_members`)."""
     asked = 0
-    members: Sequence[Member] = await directory.active_members(session, community.id)
+    members: Sequence[Member] = await attendance.takeaway_members(
+        session, meeting.id, await directory.active_members(session, community.id)
+    )
     for member in members:
         created = await insert_ignore(
             session,

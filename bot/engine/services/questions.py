@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine import i18n
 from bot.engine.community_settings import CommunitySettings
-from bot.engine.services import directory, timing
+from bot.engine.services import attendance, directory, timing
 from bot.engine.services.messenger import Messenger
 from bot.engine.services.timing import LocalTime
 from bot.engine.texts import Texts
@@ -35,11 +35,20 @@ class QuestionError(Exception):
 
 
 def question_text(texts: Texts, question: MeetingQuestion, language: str) -> str:
+    """The question as a member reading ``language`` sees it: a facilitator's wording
+    for that language, else their wording for everyone, else the library's."""
+    own = (question.texts or {}).get(language)
+    if own:
+        return str(own)
+    if question.text:
+        return question.text
     if question.library_key:
         library = texts.library_question(question.library_key)
         if library is not None:
             return library.in_language(language)
-    return question.text or question.library_key or ""
+    # Written for one language only so far: shown as written.
+    written = next(iter((question.texts or {}).values()), None)
+    return str(written) if written else question.library_key or ""
 
 
 async def question_set(
@@ -67,8 +76,10 @@ async def question_set(
 
 
 async def add_question(
-    session: AsyncSession, texts: Texts, meeting: Meeting, text: str
+    session: AsyncSession, texts: Texts, meeting: Meeting, text: str, language: str | None = None
 ) -> MeetingQuestion:
+    """A facilitator's own question, last; with ``language``, written for members reading
+    it (others see it too until it is worded for them with :func:`edit_question`)."""
     text = text.strip()
     if not text:
         raise QuestionError("questions.usage")
@@ -78,7 +89,12 @@ async def add_question(
     last = await session.scalar(
         select(func.max(MeetingQuestion.position)).where(MeetingQuestion.meeting_id == meeting.id)
     )
-    question = MeetingQuestion(meeting_id=meeting.id, position=(last or 0) + 1, text=text)
+    question = MeetingQuestion(
+        meeting_id=meeting.id,
+        position=(last or 0) + 1,
+        text=None if language else text,
+        texts={language: text} if language else {},
+    )
     session.add(question)
     await session.flush()
     return question
@@ -98,6 +114,76 @@ async def remove_question(
         .where(Prompt.question_id == question.id, Prompt.status == PromptStatus.QUEUED)
         .values(status=PromptStatus.WITHDRAWN)
     )
+    return question
+
+
+async def questions_out(session: AsyncSession, meeting: Meeting) -> bool:
+    """Whether the meeting's questions went out (someone was asked one)."""
+    found = await session.scalar(
+        select(Prompt.id)
+        .where(Prompt.meeting_id == meeting.id, Prompt.asked_at.is_not(None))
+        .limit(1)
+    )
+    return found is not None
+
+
+def _checked(text: str) -> str:
+    text = text.strip()
+    if not text:
+        raise QuestionError("questions.edit_usage")
+    if len(text) > 1000:
+        raise QuestionError("error.too_long")
+    return text
+
+
+async def edit_question(
+    session: AsyncSession,
+    texts: Texts,
+    meeting: Meeting,
+    number: int,
+    text: str,
+    language: str | None = None,
+) -> MeetingQuestion:
+    """Reword question ``number`` for everyone, or for members reading ``language``
+    only; refused once the questions went out."""
+    if await questions_out(session, meeting):
+        raise QuestionError("questions.out")
+    live = await question_set(session, texts, meeting)
+    if not 1 <= number <= len(live):
+        raise QuestionError("questions.no_such")
+    question = live[number - 1]
+    text = _checked(text)
+    if language is None:
+        # A new wording for everyone replaces the per-language ones written before it.
+        question.text = text
+        question.texts = {}
+    else:
+        question.texts = {**(question.texts or {}), language: text}
+    await session.flush()
+    return question
+
+
+async def move_question(
+    session: AsyncSession, texts: Texts, meeting: Meeting, number: int, to: int
+) -> MeetingQuestion:
+    """Put question ``number`` in place ``to``; refused once the questions went out."""
+    if await questions_out(session, meeting):
+        raise QuestionError("questions.out")
+    live = await question_set(session, texts, meeting)
+    if not (1 <= number <= len(live) and 1 <= to <= len(live)):
+        raise QuestionError("questions.no_such")
+    question = live.pop(number - 1)
+    live.insert(to - 1, question)
+    removed = (
+        await session.scalars(
+            select(MeetingQuestion).where(
+                MeetingQuestion.meeting_id == meeting.id, MeetingQuestion.removed_at.is_not(None)
+            )
+        )
+    ).all()
+    for position, row in enumerate([*live, *removed], start=1):
+        row.position = position
+    await session.flush()
     return question
 
 
@@ -193,7 +279,11 @@ class QuestionService:
             )
             if envelope is not None:
                 at = timing.deliver_at(community, member, now, step)
-                envelopes.append(replace(envelope, not_before=at) if at > now else envelope)
+                # Whether they will come is asked with the questions, just after the first.
+                will_come = attendance.ask_envelope(self.messenger, community, meeting, member)
+                for one in (envelope, will_come):
+                    if one is not None:
+                        envelopes.append(replace(one, not_before=at) if at > now else one)
                 asked.setdefault(at, []).append(prompt.id)
         await self.messenger.outbox.put(session, envelopes)
         for at, ids in asked.items():
@@ -445,11 +535,13 @@ class QuestionService:
         meeting: Meeting,
         now: datetime,
         step: LocalTime | None = None,
-    ) -> int:
-        """Remind every member who has questions left, repeating the open one."""
+    ) -> list[Member]:
+        """Remind every member who has questions left, repeating the open one; never
+        twice for one meeting (a reminder sent with /remind now counts). Returns the
+        members reminded."""
         questions = await question_set(session, self.texts, meeting)
         if not questions:
-            return 0
+            return []
         positions = {q.id: i for i, q in enumerate(questions, start=1)}
         by_id = {q.id: q for q in questions}
         prompts = await self._prompts(session, meeting, [])
@@ -458,7 +550,7 @@ class QuestionService:
             if prompt.status in (PromptStatus.ASKED, PromptStatus.QUEUED):
                 left.setdefault(prompt.member_id, []).append(prompt)
         if not left:
-            return 0
+            return []
         members = {
             m.id: m for m in await directory.active_members(session, community.id) if m.id in left
         }
@@ -466,7 +558,7 @@ class QuestionService:
         reminded: list[int] = []
         for member_id, pending in left.items():
             member = members.get(member_id)
-            if member is None:
+            if member is None or any(p.reminded_at is not None for p in pending):
                 continue
             current = next((p for p in pending if p.status == PromptStatus.ASKED), pending[0])
             language = self.messenger.language(community, member)
@@ -505,4 +597,4 @@ class QuestionService:
                 .values(reminded_at=now)
                 .execution_options(synchronize_session=False)
             )
-        return len(envelopes)
+        return [members[e.member_id] for e in envelopes if e.member_id in members]
