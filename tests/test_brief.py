@@ -15,7 +15,7 @@ from bot.engine.services.questions import question_set
 from bot.messages import ConversationKind
 from storage.bulk import insert_ignore
 from storage.models import Community, Identity, Meeting, Member, OutboxMessage, Prompt, Reply
-from storage.statuses import PromptStatus
+from storage.statuses import OutboxStatus, PromptStatus
 from tests.harness import Harness, to
 
 
@@ -71,6 +71,12 @@ async def test_the_brief_names_who_received_read_or_could_not_be_reached(
             update(OutboxMessage)
             .where(prompt_rows, OutboxMessage.member_id == ids["Amina"])
             .values(read_at=now)
+        )
+        # Thandi blocked the bot: her question was refused and her account is unreachable.
+        await session.execute(
+            update(OutboxMessage)
+            .where(prompt_rows, OutboxMessage.member_id == ids["Thandi"])
+            .values(status=OutboxStatus.UNREACHABLE)
         )
         await session.execute(
             update(Identity)

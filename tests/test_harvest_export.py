@@ -69,12 +69,14 @@ def test_export_in_three_formats(
     assert code == 0
     assert stdout.strip() == f"harvest of meeting {meeting_id} written to harvest-{meeting_id}.md"
     markdown = read(tmp_path / f"harvest-{meeting_id}.md")
-    assert "# Harvest: November meeting" in markdown
+    assert markdown.startswith("# Harvest: November meeting\n")
+    assert "\n## Pre-meeting answers\n" in markdown and "\n## Attendees\n" in markdown
     assert "- Amina: Portal launched" in markdown
     assert "- 1. Budgets · 2 votes" in markdown and "- 2. Open data · 0 votes" in markdown
     assert "- Weekly office hours · Kwame · 1 vote" in markdown
-    assert "- Asked: 3" in markdown and "- Answered: 1" in markdown
-    assert "Response rate: 33%" in markdown
+    # Amina answered one question of three: not a complete answer.
+    assert "- Asked: 3" in markdown and "- Answered every question: 0" in markdown
+    assert "- Answered some: 1" in markdown and "Response rate: 0%" in markdown
 
     out_csv = tmp_path / "h.csv"
     result = indaba(
@@ -82,14 +84,19 @@ def test_export_in_three_formats(
         "--output", str(out_csv), env=env,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    rows = list(csv.reader(io.StringIO(read(out_csv))))
+    # UTF-8 with a byte order mark, so that Excel reads the accents right.
+    assert out_csv.read_bytes().startswith(b"\xef\xbb\xbfsection,item,member,text,figure\r\n")
+    rows = list(csv.reader(io.StringIO(out_csv.read_text(encoding="utf-8-sig"))))
     assert rows[0] == ["section", "item", "member", "text", "figure"]
     assert ["agenda", "1", "", "Budgets", "2"] in rows
     assert ["agenda", "2", "", "Open data", "0"] in rows
     assert ["practice", "", "Kwame", "Weekly office hours", "1"] in rows
     assert ["participation", "asked", "", "", "3"] in rows
-    assert ["participation", "answered", "", "", "1"] in rows
-    assert ["participation", "response_rate", "", "", "33"] in rows
+    assert ["participation", "answered", "", "", "0"] in rows
+    assert ["participation", "partly_answered", "", "", "1"] in rows
+    assert ["participation", "response_rate", "", "", "0"] in rows
+    assert ["answer", "What is one thing that worked well in your work since we last met?",
+            "Amina", "Portal launched", ""] in rows  # fmt: skip
 
     out_json = tmp_path / "h.json"
     result = indaba(
@@ -104,7 +111,18 @@ def test_export_in_three_formats(
         {"rank": 1, "title": "Budgets", "votes": 2},
         {"rank": 2, "title": "Open data", "votes": 0},
     ]
-    assert data["participation"]["response_rate"] == 33
+    assert data["participation"]["response_rate"] == 0
+    assert data["answers"][0]["answers"] == [{"member": "Amina", "text": "Portal launched"}]
+
+    # The brief's file: every answer and who has not answered each question.
+    out_brief = tmp_path / "b.csv"
+    result = indaba("harvest", "brief", "--meeting", str(meeting_id), "-o", str(out_brief), env=env)
+    assert result.returncode == 0, result.stderr
+    assert out_brief.read_bytes().startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(out_brief.read_text(encoding="utf-8-sig"))))
+    assert ["answer", "1", "Amina", "Portal launched", ""] in rows
+    assert ["completion", "", "Amina", "", "1/3"] in rows
+    assert ["not_answered", "1", "Kwame", "", ""] in rows
 
 
 def test_unknown_meeting_or_format_is_one_clear_line(tmp_path: Path, database_url: str) -> None:
@@ -116,6 +134,8 @@ def test_unknown_meeting_or_format_is_one_clear_line(tmp_path: Path, database_ur
         "indaba: no meeting with id 999 (see 'indaba meeting list')"
     ]
     assert "x" not in os.listdir(tmp_path)
+    result = indaba("harvest", "brief", "--meeting", "999", "-o", str(tmp_path / "y"), env=env)
+    assert result.returncode == 1 and "y" not in os.listdir(tmp_path)
     result = indaba("harvest", "export", "--meeting", "1", "--format", "pdf", env=env)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == ["indaba: --format must be md, csv or json"]

@@ -154,7 +154,8 @@ async def _figures(h: Harness, meeting_id: int) -> tuple[str, dict[str, Any]]:
         harvest = await build_harvest(session, h.indaba.texts, community, meeting, "en")
     figures = {
         "asked": len(harvest.asked),
-        "answered": len(harvest.answered),
+        # Who answered anything: every question, or some of them.
+        "answered": len(harvest.answered) + harvest.partial,
         "agenda": [(rank, votes) for rank, _, votes in harvest.agenda],
         "practices": sorted(votes for _, _, votes in harvest.practices if votes),
         "introductions": len(harvest.introductions),

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from bot.engine.services.harvest import build_harvest, render_csv, render_json
+from bot.engine.services.harvest import HarvestFormat, build_harvest, render_export
 from bot.engine.services.text_model import TextModel, default
 from bot.engine.services.themes import Answer, Theme, find_themes
 from storage.models import Community, Introduction, Meeting, Reply
@@ -216,7 +216,9 @@ async def test_harvest_shows_and_exports_the_themes(harness: Harness) -> None:
         assert community is not None and meeting is not None
         harvest = await build_harvest(session, h.indaba.texts, community, meeting, "en")
         stored = set((await session.scalars(select(Reply.text))).all())
-    data = json.loads(render_json(harvest))
+        exported = await render_export(session, h.indaba.texts, harvest, HarvestFormat.JSON, "en")
+        as_csv = await render_export(session, h.indaba.texts, harvest, HarvestFormat.CSV, "en")
+    data = json.loads(exported)
     for themes in (data["themes"], data["answers"][0]["themes"]):
         assert len(themes) == 2
         for theme in themes:
@@ -228,7 +230,7 @@ async def test_harvest_shows_and_exports_the_themes(harness: Harness) -> None:
         quoted = [q["text"] for t in themes for q in t["answers"]]
         assert len(quoted) == len(set(quoted)) >= 5 and set(quoted) <= stored
     assert data["answers"][1]["themes"] == []
-    rows = list(csv.reader(io.StringIO(render_csv(harvest))))
+    rows = list(csv.reader(io.StringIO(as_csv.removeprefix("\ufeff"))))
     theme_rows = [r for r in rows if r[0] == "theme"]
     placed = {q["text"] for t in data["themes"] for q in t["answers"]}
     assert len(theme_rows) == len(placed) and {r[3] for r in theme_rows} == placed

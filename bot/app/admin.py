@@ -8,7 +8,7 @@ scheduler or the delivery loop.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -20,7 +20,7 @@ from bot.app.settings import Settings
 from bot.engine.commands import build_registry
 from bot.engine.community_settings import CommunitySettings
 from bot.engine.engine import Engine
-from bot.engine.services import harvest, meetings, onboarding
+from bot.engine.services import brief, harvest, meetings, onboarding
 from bot.engine.steps import build_steps
 from bot.engine.texts import Texts
 from bot.runtime.clock import Clock
@@ -173,20 +173,34 @@ async def upcoming_meetings(session: AsyncSession, now: datetime) -> Sequence[Me
 
 
 async def export_harvest(
-    session: AsyncSession, texts: Texts, meeting_id: int, fmt: HarvestFormat
-) -> str:
-    """A meeting's harvest as the text of a Markdown, CSV or JSON file."""
+    session: AsyncSession,
+    texts: Texts,
+    meeting_id: int,
+    fmt: HarvestFormat,
+    write: Callable[[str], object],
+) -> None:
+    """Write a meeting's harvest as Markdown, CSV or JSON with ``write``, a page at a time
+    (nothing is written for an unknown meeting)."""
     meeting = await session.get(Meeting, meeting_id)
     community = await session.get(Community, meeting.community_id) if meeting else None
     if meeting is None or community is None:
         raise AdminError(f"no meeting with id {meeting_id} (see 'indaba meeting list')")
-    language = community.language
-    found = await harvest.build_harvest(session, texts, community, meeting, language)
-    if fmt is HarvestFormat.CSV:
-        return harvest.render_csv(found)
-    if fmt is HarvestFormat.JSON:
-        return harvest.render_json(found) + "\n"
-    return harvest.render_text(texts, found, language) + "\n"
+    chosen = harvest.HarvestFormat(fmt.value)
+    async for chunk in harvest.export_chunks(session, texts, community, meeting, chosen):
+        write(chunk)
+
+
+async def export_brief(
+    session: AsyncSession, texts: Texts, meeting_id: int, write: Callable[[str], object]
+) -> None:
+    """Write a meeting's brief file (every answer and name, CSV) with ``write``."""
+    meeting = await session.get(Meeting, meeting_id)
+    community = await session.get(Community, meeting.community_id) if meeting else None
+    if meeting is None or community is None:
+        raise AdminError(f"no meeting with id {meeting_id} (see 'indaba meeting list')")
+    chunks = brief.csv_chunks(session, texts, community, meeting, community.language)
+    async for chunk in chunks:
+        write(chunk)
 
 
 # -- the outbox and the overview ----------------------------------------------------------

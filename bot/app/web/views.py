@@ -292,7 +292,9 @@ async def harvest_view(
     with_themes: bool = True,
 ) -> HarvestView:
     language = community.language
-    found = await harvest.build_harvest(session, texts, community, meeting, language)
+    found = await harvest.build_harvest(
+        session, texts, community, meeting, language, every_answer=True
+    )
     exported = harvest.as_dict(found)
     round_ = await agenda.round_for(session, meeting)
     ranked = (

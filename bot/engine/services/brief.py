@@ -68,6 +68,7 @@ PAGE = 2000
 # The largest brief file sent inside its message when no web server serves it (bytes).
 DATA_LIMIT = 5 * 1024 * 1024
 CSV_TYPE = "text/csv"
+WAITING = (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.HELD)
 # Spreadsheets read a CSV file as UTF-8 when it starts with this mark.
 BOM = "\ufeff"
 
@@ -356,35 +357,45 @@ async def _delivery(
     language: str,
 ) -> tuple[list[Person], list[Person], list[Person]]:
     """Who received and who read the questions (as the platforms reported), and who could
-    not be reached: every platform account unreachable, or no question got through."""
+    not be reached, counted over the outbox rows that carried them in one query, with
+    the rules of :func:`.reachability.question_reach`: the best of a member's questions
+    counts, an expired one was never received, and a member none of whose questions got
+    through (or was queued) while every account is unreachable could not be reached."""
     key = literal("prompt:") + cast(Prompt.id, String)
-    got_through = OutboxMessage.status == OutboxStatus.SENT
-    refused = OutboxMessage.status.in_((OutboxStatus.UNREACHABLE, OutboxStatus.DEAD))
+    live = OutboxMessage.status != OutboxStatus.EXPIRED
+
+    def any_of(clause: ColumnElement[bool]) -> Any:
+        return func.max(case((and_(live, clause), 1), else_=0))
+
     rows = await session.execute(
         select(
             OutboxMessage.member_id,
-            func.max(case((OutboxMessage.delivered_at.is_not(None), 1), else_=0)),
-            func.max(case((OutboxMessage.read_at.is_not(None), 1), else_=0)),
-            func.max(case((got_through, 1), else_=0)),
-            func.max(case((refused, 1), else_=0)),
+            any_of(OutboxMessage.read_at.is_not(None)),
+            any_of(OutboxMessage.delivered_at.is_not(None)),
+            any_of(OutboxMessage.status == OutboxStatus.SENT),
+            any_of(OutboxMessage.status.in_(WAITING)),
         )
         .select_from(Prompt)
         .join(OutboxMessage, OutboxMessage.idempotency_key == key)
-        .where(Prompt.meeting_id == meeting.id, OutboxMessage.member_id.is_not(None))
+        .where(Prompt.meeting_id == meeting.id, OutboxMessage.member_id == Prompt.member_id)
         .group_by(OutboxMessage.member_id)
     )
-    received, read, unreachable = [], [], set()
-    for member_id, delivered, seen, sent, failed in rows:
+    received, read, waiting = [], [], set()
+    # Asked members with no question on its way at all could not be reached.
+    unreachable = set(people)
+    for member_id, seen, delivered, sent, queued in rows:
         person = people.get(member_id)
         if person is None:
             continue
-        if delivered or seen:
+        if seen or delivered:
             received.append(person)
         if seen:
             read.append(person)
-        if failed and not (sent or delivered or seen):
-            unreachable.add(member_id)
-    # Members of the community whose every account is unreachable, asked or not.
+        if seen or delivered or sent or queued:
+            unreachable.discard(member_id)
+        if queued and not (seen or delivered or sent):
+            waiting.add(member_id)
+    # Members whose every account is unreachable, asked or not.
     cut_off = await session.execute(
         select(Identity.member_id, Member.display_name, Member.anonymous)
         .join(Member, Member.id == Identity.member_id)
@@ -394,9 +405,9 @@ async def _delivery(
     )
     extra: list[Person] = []
     for member_id, name, anonymous in cut_off:
-        if member_id in people:
+        if member_id in waiting:
             unreachable.add(member_id)
-        else:
+        elif member_id not in people:
             extra.append(Person(member_id, name_of(name, anonymous, texts, language)))
     lost = [people[i] for i in unreachable] + extra
 

@@ -12,11 +12,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine.community_settings import CommunitySettings
 from bot.engine.services import directory, text_model
+from bot.engine.services.moderation import visible
 from bot.engine.services.themes import LABEL_TERMS, Answer, Theme, find_themes
 from storage.models import (
     AgendaItem,
@@ -35,6 +36,8 @@ from storage.models import (
 # How far back themes are followed, in meetings; how many of each kind are offered.
 HISTORY_MEETINGS = 12
 SHOWN = 3
+# Answers of each past meeting the recurring themes are found in, past which a sample.
+HISTORY_SAMPLE = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +80,14 @@ async def _meetings_up_to(session: AsyncSession, meeting: Meeting, limit: int) -
 
 
 async def answers_of(
-    session: AsyncSession, meetings: Sequence[Meeting], name: Callable[[Member], str]
+    session: AsyncSession,
+    meetings: Sequence[Meeting],
+    name: Callable[[Member], str],
+    per_meeting: int | None = None,
 ) -> list[Answer]:
-    """Every stored answer to the questions of ``meetings``, oldest first, each with its
-    question's number as the brief shows it."""
+    """The visible answers to the questions of ``meetings``, oldest first, each with its
+    question's number as the brief shows it; with ``per_meeting``, at most that many of
+    each meeting's, spread over its answers."""
     ids = [m.id for m in meetings]
     questions = (
         await session.scalars(
@@ -94,15 +101,29 @@ async def answers_of(
     for question in questions:
         counted[question.meeting_id] = counted.get(question.meeting_id, 0) + 1
         number[question.id] = counted[question.meeting_id]
-    rows = (
-        await session.execute(
-            select(Reply, Prompt, Member)
-            .join(Prompt, Prompt.id == Reply.prompt_id)
-            .join(Member, Member.id == Reply.member_id)
-            .where(Prompt.meeting_id.in_(ids))
-            .order_by(Reply.received_at, Reply.id)
+    query = (
+        select(Reply, Prompt, Member)
+        .join(Prompt, Prompt.id == Reply.prompt_id)
+        .join(Member, Member.id == Reply.member_id)
+        .where(visible(Reply))
+        .order_by(Reply.received_at, Reply.id)
+    )
+    if per_meeting is None:
+        rows = list((await session.execute(query.where(Prompt.meeting_id.in_(ids)))).all())
+    else:
+        sizes = await session.execute(
+            select(Prompt.meeting_id, func.count())
+            .join(Reply, Reply.prompt_id == Prompt.id)
+            .where(Prompt.meeting_id.in_(ids), visible(Reply))
+            .group_by(Prompt.meeting_id)
         )
-    ).all()
+        rows = []
+        for meeting_id, size in sizes:
+            chosen = query.where(Prompt.meeting_id == meeting_id)
+            if size > per_meeting:
+                chosen = chosen.where(Reply.id % -(-size // per_meeting) == 0)
+            rows.extend((await session.execute(chosen.limit(per_meeting))).all())
+        rows.sort(key=lambda row: (row[0].received_at, row[0].id))
     return [
         Answer(
             member=name(member),
@@ -130,7 +151,7 @@ async def _agenda_words(session: AsyncSession, community: Community) -> list[set
         await session.execute(
             select(AgendaItem.title, AgendaItem.detail)
             .join(AgendaRound, AgendaRound.id == AgendaItem.round_id)
-            .where(AgendaRound.community_id == community.id)
+            .where(AgendaRound.community_id == community.id, visible(AgendaItem))
         )
     ).all()
     return [
@@ -149,7 +170,7 @@ async def history(
     """Themes raised at more than one meeting, and themes no agenda ever took up."""
     meetings = await _meetings_up_to(session, meeting, HISTORY_MEETINGS)
     starts = {m.id: m.starts_at for m in meetings}
-    answers = await answers_of(session, meetings, name)
+    answers = await answers_of(session, meetings, name, HISTORY_SAMPLE)
     themes = await themes_of(answers, language)
     agenda = await _agenda_words(session, community)
     recurring, proposals = [], []
@@ -194,7 +215,7 @@ async def quiet_members(
     )
     heard: set[int] = set()
     for query in queries:
-        heard.update((await session.scalars(query)).all())
+        heard.update((await session.scalars(query.distinct())).all())
     quiet = [
         m
         for m in await directory.active_members(session, community.id)
