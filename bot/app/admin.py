@@ -20,7 +20,7 @@ from bot.app.settings import Settings
 from bot.engine.commands import build_registry
 from bot.engine.community_settings import CommunitySettings
 from bot.engine.engine import Engine
-from bot.engine.services import brief, harvest, meetings, onboarding
+from bot.engine.services import brief, costs, harvest, meetings, onboarding
 from bot.engine.steps import build_steps
 from bot.engine.texts import Texts
 from bot.runtime.clock import Clock
@@ -274,9 +274,18 @@ async def describe(
                 )
             ).all()
         )
+        usage = await costs.month_usage(session, now)
     lines = [f"now: {now:%a %d %b %Y %H:%M} UTC"]
     for community in found:
         lines.append(f"community {community.id}: {community.name} ({community.timezone})")
+        cap = CommunitySettings.of(community.settings).monthly_template_cap
+        for platform, used in sorted(usage.get(community.id, {}).items()):
+            # Re-opening templates are what WhatsApp bills (services.costs).
+            billed = f"{used.templates} templates (billed{f', cap {cap}' if cap else ''}), "
+            lines.append(
+                f"  {platform} in {now:%B}: {billed if used.templates else ''}"
+                f"{used.service} other messages"
+            )
     for meeting in ahead[:5]:
         lines.append(
             f"meeting {meeting.id}: {meeting.title} at {meeting.starts_at:%Y-%m-%d %H:%M} UTC"

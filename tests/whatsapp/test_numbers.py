@@ -51,7 +51,7 @@ async def questions_day_with_twelve_items(w: World) -> list[WhatsAppCall]:
 async def test_a_ballots_second_part_numbers_its_items_once(world: World) -> None:
     w = world
     sent = await questions_day_with_twelve_items(w)
-    ballots = [c for c in sent if c.type == "interactive"]
+    ballots = [c for c in sent if c.type == "interactive" and "Vote on the agenda" in c.text]
     assert len(ballots) == 2
     second = ballots[1].text
     assert "(part 2 of 2)" in second
@@ -68,6 +68,9 @@ async def test_a_number_that_could_be_an_answer_or_a_vote_is_asked_back(world: W
     assert any("Question 1 of 3" in c.text for c in sent)
     got = to(await w.say(AMINA, "We opened the budget data"), AMINA)
     assert any("Question 2 of 3" in c.text for c in got)
+    # She looks at the agenda: in her chat it doubles as the ballot, numbers 1 to 12.
+    listing = to(await w.say(AMINA, "/agenda"), AMINA)
+    assert "12. Topic 12" in listing[0].text
 
     # "2" while question 2 is open: neither a vote nor an answer yet, a question back.
     [asked] = to(await w.say(AMINA, "2"), AMINA)

@@ -25,7 +25,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.adapter import Capabilities, DeliveryFailure, is_account_gone, is_blocked
-from bot.engine.services import directory, nudges
+from bot.engine.services import costs, directory, nudges
 from bot.engine.texts import Texts
 from bot.messages import ConversationKind, OutgoingMessage
 from bot.runtime.clock import Clock
@@ -171,7 +171,17 @@ class Reachability:
         async with self._sessions() as session:
             stale = await self._past_useful_life(session, rows, now)
             closed = await self._closed(session, rows, now)
+            allowance = await self._template_allowance(session, rows, stale, closed, now)
+            waiting = await self._held_in(
+                session,
+                {
+                    (row.platform, row.conversation_id)
+                    for row in rows
+                    if is_reopener(row) and (row.platform, row.conversation_id) in closed
+                },
+            )
         arrangement = Arrangement()
+        capped: dict[int, int] = {}
         for key, group in groups.items():
             live = []
             for row in group:
@@ -185,14 +195,88 @@ class Reachability:
                 arrangement.expire.extend(
                     (row, "superseded by a newer re-opener") for row in reopeners[:-1]
                 )
-                arrangement.send.append(reopeners[-1:])
+                latest = reopeners[-1:]
+                community_id = latest[0].community_id if latest else None
+                if latest and not others and key not in waiting:
+                    # A template that waited (the month's cap) with nothing left to release.
+                    arrangement.expire.append((latest[0], "nothing waits to be released"))
+                    latest = []
+                elif community_id in allowance and allowance[community_id][0] <= 0:
+                    # Past the month's cap: the template waits for the next month (or
+                    # expires when the member writes first); what it would release stays held.
+                    arrangement.later.append(
+                        (latest[0], costs.next_month(now), "the monthly template cap is reached")
+                    )
+                    capped[community_id] = allowance[community_id][1]
+                    latest = []
+                elif community_id in allowance:
+                    left, cap = allowance[community_id]
+                    allowance[community_id] = (left - 1, cap)
+                arrangement.send.append(latest)
                 arrangement.hold.extend(others)
             else:
                 arrangement.expire.extend(
                     (row, "the reply window is open: nothing to re-open") for row in reopeners
                 )
                 arrangement.send.append(others)
+        if capped:
+            async with self._sessions() as session, session.begin():
+                for community_id, cap in capped.items():
+                    await costs.tell_cap_reached(
+                        session,
+                        self._outbox,
+                        self._texts,
+                        self._capabilities,
+                        community_id,
+                        cap,
+                        now,
+                    )
         return arrangement
+
+    async def _held_in(
+        self, session: AsyncSession, keys: set[tuple[str, str]]
+    ) -> set[tuple[str, str]]:
+        """The conversations among ``keys`` where a message is held."""
+        if not keys:
+            return set()
+        found = (
+            await session.execute(
+                select(OutboxMessage.platform, OutboxMessage.conversation_id)
+                .where(
+                    OutboxMessage.status == OutboxStatus.HELD,
+                    OutboxMessage.platform.in_({p for p, _ in keys}),
+                    OutboxMessage.conversation_id.in_({c for _, c in keys}),
+                )
+                .distinct()
+            )
+        ).all()
+        return {(p, c) for p, c in found} & keys
+
+    async def _template_allowance(
+        self,
+        session: AsyncSession,
+        rows: Sequence[OutboxMessage],
+        stale: Mapping[int, str],
+        closed: set[tuple[str, str]],
+        now: datetime,
+    ) -> dict[int, tuple[int, int]]:
+        """Community id → (templates it may still send this month, its cap), for the
+        communities with a cap whose re-openers are in this batch."""
+        wanted = {
+            row.community_id
+            for row in rows
+            if row.community_id is not None
+            and is_reopener(row)
+            and row.id not in stale
+            and (row.platform, row.conversation_id) in closed
+        }
+        if not wanted:
+            return {}
+        limits = await costs.caps(session, wanted)
+        if not limits:
+            return {}
+        sent = await costs.templates_this_month(session, limits, now)
+        return {cid: (cap - sent.get(cid, 0), cap) for cid, cap in limits.items()}
 
     async def _past_useful_life(
         self, session: AsyncSession, rows: Sequence[OutboxMessage], now: datetime
