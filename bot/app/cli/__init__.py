@@ -8,7 +8,19 @@ from __future__ import annotations
 
 import typer
 
-from bot.app.cli import community, db, harvest, inbox, meeting, member, outbox, pack, run, status
+from bot.app.cli import (
+    audit,
+    community,
+    db,
+    harvest,
+    inbox,
+    meeting,
+    member,
+    outbox,
+    pack,
+    run,
+    status,
+)
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -17,6 +29,8 @@ app = typer.Typer(
 )
 app.command("run")(run.run_indaba)
 app.command("status")(status.status)
+app.command("audit")(audit.audit)
+app.command("moderate")(audit.moderate)
 app.add_typer(db.app, name="db")
 app.add_typer(community.app, name="community")
 app.add_typer(meeting.app, name="meeting")

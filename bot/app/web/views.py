@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine.community_settings import CommunitySettings
-from bot.engine.services import agenda, harvest, practices, text_model, themes, wall
+from bot.engine.services import agenda, harvest, moderation, practices, text_model, themes, wall
 from bot.engine.services.brief import shown_name
 from bot.engine.services.meetings import local_time
 from bot.engine.texts import Texts
@@ -208,7 +208,7 @@ async def agenda_view(
     ]
     final = found.status == RoundStatus.CLOSED and bool(found.ranking)
     if final:
-        ranked = _ranked(found.ranking)
+        ranked = _ranked(await moderation.shown_ranking(session, found.ranking))
     else:
         tied = agenda.ties(rows)
         ranked = [
@@ -298,7 +298,7 @@ async def harvest_view(
     exported = harvest.as_dict(found)
     round_ = await agenda.round_for(session, meeting)
     ranked = (
-        _ranked(round_.ranking)
+        _ranked(await moderation.shown_ranking(session, round_.ranking))
         if round_ is not None and round_.ranking
         else [Ranked(r, t, v) for r, t, v in found.agenda]
     )
@@ -377,7 +377,9 @@ async def journey_view(
                 len(asked),
                 len(answered),
                 round(100 * len(answered) / len(asked)) if asked else 0,
-                _ranked(round_.ranking)[:3] if round_ is not None and round_.ranking else [],
+                _ranked(await moderation.shown_ranking(session, round_.ranking))[:3]
+                if round_ is not None and round_.ranking
+                else [],
                 len(taken),
             )
         )

@@ -12,6 +12,7 @@ from bot.engine.services import dots, introductions, practices, rotation
 from bot.engine.services.agenda import ranked, round_for, standings
 from bot.engine.services.brief import build_brief, shown_name
 from bot.engine.services.meetings import next_meeting
+from bot.engine.services.moderation import visible
 from bot.engine.services.themes import Answer
 from bot.engine.texts import Markup, Texts
 from storage.models import (
@@ -83,6 +84,7 @@ async def build_digest(
                     AgendaItem.created_at >= since,
                     AgendaItem.withdrawn_at.is_(None),
                     AgendaItem.merged_into_id.is_(None),
+                    visible(AgendaItem),
                 )
                 .order_by(AgendaItem.id)
             )
@@ -150,6 +152,7 @@ async def week_themes(
                 Meeting.community_id == community.id,
                 Reply.received_at >= since,
                 Reply.received_at <= now,
+                visible(Reply),
             )
             .order_by(Reply.received_at, Reply.id)
         )

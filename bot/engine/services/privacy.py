@@ -53,10 +53,12 @@ from storage.models import (
     AgendaRound,
     AgendaVote,
     Attendance,
+    AuditEntry,
     Base,
     CodeAttempt,
     Community,
     Decision,
+    Filing,
     Identity,
     InboxEvent,
     Introduction,
@@ -117,6 +119,9 @@ MEMBER_TABLES: dict[str, Forget] = {
     "attendances": Forget.KEEP_AS_FORMER,
     "decisions": Forget.KEEP_AS_FORMER,
     "actions": Forget.KEEP_AS_FORMER,
+    # What /undo would take back; who moderated what (the community's record).
+    "filings": Forget.DELETE,
+    "audit_log": Forget.KEEP_AS_FORMER,
 }
 
 # Tables naming an account, and the columns that do: all deleted for the person.
@@ -164,6 +169,8 @@ SECTIONS: dict[str, str] = {
     "attendances": "attendance",
     "decisions": "decisions_recorded",
     "actions": "actions",
+    "filings": "last_saved",
+    "audit_log": "moderation",
     "outbox": "messages_to_you",
     "inbox": "messages_from_you",
     "spaces": "direct_chats",
@@ -610,6 +617,7 @@ async def _erase_membership(
     # Answers go; the questions put to them stay counted (asked, answered) for meetings
     # that started. Open questions of meetings to come are withdrawn with them.
     done.add(done.deleted, "replies", await _delete(session, Reply, Reply.member_id == mid))
+    done.add(done.deleted, "filings", await _delete(session, Filing, Filing.member_id == mid))
     upcoming = select(Meeting.id).where(Meeting.starts_at > now)
     done.add(
         done.deleted,
@@ -682,6 +690,8 @@ async def _erase_membership(
         (Decision, Decision.created_by_id, "decisions"),
         (Action, Action.owner_id, "actions"),
         (Action, Action.created_by_id, "actions"),
+        (AuditEntry, AuditEntry.actor_id, "audit_log"),
+        (AuditEntry, AuditEntry.author_id, "audit_log"),
     ):
         if await session.scalar(select(model.id).where(column == mid).limit(1)):
             done.add(
