@@ -45,6 +45,19 @@ def visible(model: Hideable) -> ColumnElement[bool]:
     return model.hidden_at.is_(None)
 
 
+async def shown_ranking(session: AsyncSession, ranking: Sequence[Any]) -> list[Any]:
+    """A closed round's stored ranking without the items hidden or removed since."""
+    ids = [int(row["item_id"]) for row in ranking if row.get("item_id") is not None]
+    shown = set(
+        (
+            await session.scalars(
+                select(AgendaItem.id).where(AgendaItem.id.in_(ids or [0]), visible(AgendaItem))
+            )
+        ).all()
+    )
+    return [row for row in ranking if int(row.get("item_id") or 0) in shown]
+
+
 class ModerationError(Exception):
     def __init__(self, key: str, **values: Any) -> None:
         super().__init__(key)
