@@ -48,7 +48,9 @@ class Conversation:
     Telegram group upgraded to a supergroup): the engine moves its space, with the
     community and the queued messages, to ``id``. ``reachable`` is false when the bot
     can no longer write there (removed from the group, blocked in a DM); any other
-    event from a conversation shows it is reachable again.
+    event from a conversation shows it is reachable again. ``inferred`` is true when
+    the event did not pass through this conversation (a Telegram poll answer names the
+    voter's private chat, though they voted in a group): it then shows nothing.
     """
 
     platform: str
@@ -57,6 +59,7 @@ class Conversation:
     title: str | None = None
     previous_id: str | None = None
     reachable: bool = True
+    inferred: bool = False
 
 
 @dataclass(frozen=True, slots=True)

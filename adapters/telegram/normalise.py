@@ -13,6 +13,7 @@ modules, so that every other module can import it without an import circle.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from telegram import (
@@ -266,9 +267,11 @@ def on_poll_answer(update: Update, bot_username: str) -> list[InboundEvent]:
     assert answer is not None
     if answer.user is None:  # answered on behalf of a chat: not a member's vote
         return []
+    # A poll answer names no chat; the voter's private chat stands for it, though voting
+    # in a group does not start the bot.
     return [
         ChoiceSelected(
-            _dm(answer.user),
+            replace(_dm(answer.user), inferred=True),
             sender(answer.user),
             f"u{update.update_id}",
             raw=update,

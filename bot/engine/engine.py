@@ -11,14 +11,13 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.adapter import CommandInfo
 from bot.engine.commands import filing, numbers
 from bot.engine.commands.access import require_facilitator
 from bot.engine.registry import Awaiting, ChoiceHandler, Registry
-from bot.engine.services import directory, meetings
+from bot.engine.services import directory, onboarding
 from bot.engine.services.links import Links
 from bot.engine.services.messenger import Messenger
 from bot.engine.services.questions import QuestionService
@@ -28,6 +27,7 @@ from bot.engine.turn import Turn
 from bot.messages import (
     ChoiceSelected,
     CommandInvoked,
+    ConversationChanged,
     ConversationKind,
     DeliveryStatus,
     InboundEvent,
@@ -39,7 +39,7 @@ from bot.messages import (
 from bot.runtime.clock import Clock
 from bot.runtime.metrics import Metrics
 from bot.runtime.outbox import Outbox
-from storage.models import Community, Member, OutboxMessage, TimetableRun
+from storage.models import Community, Member, OutboxMessage
 from storage.statuses import ContextKind
 
 log = logging.getLogger(__name__)
@@ -109,6 +109,12 @@ class Engine:
         if isinstance(event, DeliveryStatus):
             await self._delivery_status(session, event)
             return
+        if isinstance(event, ConversationChanged):
+            # Moved, the bot removed, re-added, blocked or unblocked, a topic renamed:
+            # recorded as it is; nobody wrote, so nobody is answered.
+            for account in await directory.apply_conversation(session, event.conversation, now):
+                await self._reachable_again(session, *account)
+            return
         await directory.touch_inbound(session, event.platform, event.sender.user_id, now)
         await self.outbox.release_held(session, event.platform, event.sender.user_id)
         turn = await self._turn(session, event)
@@ -128,6 +134,9 @@ class Engine:
             )
         elif isinstance(event, MemberJoined):
             await self._group_contact(turn)
+        # After the command: /start CODE sends a late starter's welcome before questions.
+        for account in directory.reached_again(session):
+            await self._reachable_again(session, *account)
 
     async def _turn(self, session: AsyncSession, event: InboundEvent) -> Turn:
         space = await directory.ensure_space(session, event.conversation)
@@ -302,14 +311,18 @@ class Engine:
         self, session: AsyncSession, community: Community, member: Member
     ) -> None:
         now = self.clock.now()
-        meeting = await meetings.next_meeting(session, community.id, now)
-        if meeting is None:
-            return
-        sent = await session.scalar(
-            select(TimetableRun.id).where(TimetableRun.key == f"questions:{meeting.id}")
-        )
-        if sent is not None:
+        meeting = await onboarding.still_asking(session, community.id, now)
+        if meeting is not None:
             await self.questions.catch_up(session, community, meeting, member, now)
+
+    async def _reachable_again(self, session: AsyncSession, platform: str, user_id: str) -> None:
+        """An account that can be written to again (Start pressed, the bot unblocked) is
+        asked the questions the others were asked while it could not be: once (what was
+        asked already is sent again by the directory), and not after the brief."""
+        for member in await directory.members_of_account(session, platform, user_id):
+            community = await session.get(Community, member.community_id)
+            if community is not None and not member.opted_out:
+                await self._catch_up_questions(session, community, member)
 
     async def _delivery_status(self, session: AsyncSession, event: DeliveryStatus) -> None:
         row = await self.outbox.find_sent(session, event.platform, event.message_id or "")

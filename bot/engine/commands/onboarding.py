@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.engine.registry import Registry
-from bot.engine.services import directory
+from bot.engine.services import directory, onboarding, wall
 from bot.engine.services.onboarding import (
     CodeKind,
     OnboardingError,
@@ -15,6 +15,7 @@ from bot.engine.services.onboarding import (
 )
 from bot.engine.turn import Turn
 from bot.messages import ConversationKind
+from storage.models import Community, Member
 
 
 async def _redeem(turn: Turn, code: str, kind: CodeKind, now: datetime) -> Redeemed:
@@ -73,11 +74,42 @@ async def join(turn: Turn, args: str) -> None:
         turn.session, community.id, turn.event.platform, turn.event.sender.user_id
     )
     if existing is not None:
-        await turn.say("join.already", private=True, community=community.name)
+        turn.community, turn.member = community, existing
+        if not await catch_up(turn, community, existing, now):
+            await turn.say("join.already", private=True, community=community.name)
         return
     member, _ = await directory.register(turn.session, community, turn.event.sender, now)
     turn.community, turn.member = community, member
     await turn.services.welcome(turn.session, community, member)
+
+
+async def catch_up(turn: Turn, community: Community, member: Member, now: datetime) -> bool:
+    """What a new member gets that ``member`` (who joined through the group, or could not
+    be reached until now) never had: the welcome, the wall invitation when they have no
+    entry, and the questions of the next meeting when they are out. False when they had
+    it all already (then nothing is sent)."""
+    session, messenger = turn.session, turn.services.messenger
+    welcomed = await onboarding.had(session, f"welcome:{member.id}", sent_only=True)
+    stamp = turn.event.message_id or now.isoformat()
+    sent = False
+    if not await onboarding.had(session, f"welcome:{member.id}"):
+        text = messenger.t(
+            community, member, "welcome.dm", name=member.display_name, community=community.name
+        )
+        sent |= await messenger.to_member(
+            session, community, member, f"welcome:{member.id}:{stamp}", text
+        )
+    meeting = await onboarding.still_asking(session, community.id, now)
+    if meeting is not None:
+        sent |= await turn.services.questions.catch_up(session, community, meeting, member, now) > 0
+    entry = await wall.entry_of(session, member)
+    invited = await onboarding.had(session, f"wall-invite:{member.id}")
+    if (entry is None or entry.completed_at is None) and not invited:
+        sent |= await wall.start_conversation(
+            session, messenger, community, member, now, f"wall-invite:{member.id}:{stamp}"
+        )
+    # What was sent again when they became reachable is on its way too.
+    return sent or not welcomed
 
 
 async def invite(turn: Turn, args: str) -> None:
@@ -120,8 +152,6 @@ async def link(turn: Turn, args: str) -> None:
     except OnboardingError as error:
         await turn.say(error.key, private=True, command="link")
         return
-    from storage.models import Member
-
     member = await turn.session.get(Member, redeemed.code.member_id or 0)
     if member is None:
         await turn.say("error.code_unknown", private=True)

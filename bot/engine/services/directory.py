@@ -18,7 +18,17 @@ from bot.messages import (
     Sender,
     group_of,
 )
-from storage.models import Community, Identity, Meeting, Member, OutboxMessage, Prompt, Space
+from storage.models import (
+    Community,
+    Identity,
+    Meeting,
+    Member,
+    OutboxMessage,
+    Prompt,
+    Space,
+    TimetableRun,
+    WallEntry,
+)
 from storage.statuses import ContextKind, OutboxStatus, PromptStatus
 
 # A message that could not reach a member is sent when they can be reached again
@@ -71,7 +81,8 @@ async def ensure_space(session: AsyncSession, conversation: Conversation) -> Spa
     elif conversation.title and space.title != conversation.title:
         space.title = conversation.title
     if conversation.kind is ConversationKind.DM:
-        await _dm_access(session, conversation)
+        if not conversation.inferred:
+            await _dm_access(session, conversation)
     elif not conversation.reachable:
         await _group_access(session, conversation.platform, conversation.id, _now(session))
     elif space.unreachable_at is not None:
@@ -143,6 +154,32 @@ async def _dm_access(session: AsyncSession, conversation: Conversation) -> None:
     ).all()
     if restored:
         await resend_undelivered(session, conversation.platform, conversation.id, now)
+        session.info.setdefault(_REACHABLE_AGAIN, set()).add(
+            (conversation.platform, conversation.id)
+        )
+
+
+# Accounts this transaction found reachable again (session.info), for the engine to
+# send them what is still useful and was never queued for them.
+_REACHABLE_AGAIN = "indaba.reachable_again"
+
+
+def reached_again(session: AsyncSession) -> list[tuple[str, str]]:
+    """The (platform, user id) accounts that became reachable in this transaction since
+    the last call, each returned once."""
+    found: set[tuple[str, str]] = session.info.pop(_REACHABLE_AGAIN, set())
+    return sorted(found)
+
+
+async def apply_conversation(
+    session: AsyncSession, conversation: Conversation, now: datetime
+) -> list[tuple[str, str]]:
+    """Record what a conversation change says (moved, the bot removed, re-added,
+    blocked or unblocked) without anyone having written; returns the accounts it made
+    reachable again."""
+    session.info["indaba.now"] = now
+    await ensure_space(session, conversation)
+    return reached_again(session)
 
 
 async def resend_undelivered(
@@ -171,9 +208,31 @@ async def resend_undelivered(
             row.attempts = 0
             row.lease_until = None
             queued += 1
+            if row.idempotency_key.startswith(WALL_KEYS) and row.member_id is not None:
+                await _wall_question_from(session, row.member_id, now)
         else:
             row.status = OutboxStatus.EXPIRED
     return queued
+
+
+# The keys of the messages that open the wall conversation (an invitation, a refresh).
+WALL_KEYS = ("wall-invite:", "wall-edit:", "wall-refresh:")
+
+
+# A wall question sent again counts as asked this long before now: questions caught up
+# in the same turn are shown after it, and the member's next words answer them first.
+SHOWN_BEFORE = timedelta(seconds=1)
+
+
+async def _wall_question_from(session: AsyncSession, member_id: int, now: datetime) -> None:
+    """The wall question a member is sent again waits for them from now, when it reaches
+    them, not from the first attempt that could not."""
+    await session.execute(
+        update(WallEntry)
+        .where(WallEntry.member_id == member_id, WallEntry.pending_field.is_not(None))
+        .values(pending_since=now - SHOWN_BEFORE)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 async def _still_useful(session: AsyncSession, row: OutboxMessage, now: datetime) -> bool:
@@ -182,8 +241,19 @@ async def _still_useful(session: AsyncSession, row: OutboxMessage, now: datetime
         if prompt is None or prompt.status not in (PromptStatus.QUEUED, PromptStatus.ASKED):
             return False
         meeting = await session.get(Meeting, prompt.meeting_id)
-        return meeting is not None and meeting.cancelled_at is None and meeting.starts_at > now
+        if meeting is None or meeting.cancelled_at is not None or meeting.starts_at <= now:
+            return False
+        # Once the brief is out, a late answer would reach no one.
+        return not await brief_sent(session, meeting.id)
     return row.created_at >= now - RESEND_WITHIN
+
+
+async def brief_sent(session: AsyncSession, meeting_id: int) -> bool:
+    """Whether the timetable ran the meeting's brief (its answers went to facilitators)."""
+    found = await session.scalar(
+        select(TimetableRun.id).where(TimetableRun.key == f"brief:{meeting_id}")
+    )
+    return found is not None
 
 
 async def move_space(session: AsyncSession, platform: str, old_id: str, new_id: str) -> None:

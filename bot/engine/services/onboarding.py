@@ -17,7 +17,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.adapter import ControlError
-from storage.models import CodeAttempt, Community, InviteCode
+from bot.engine.services import directory, meetings
+from storage.models import CodeAttempt, Community, InviteCode, Meeting, OutboxMessage, TimetableRun
+from storage.statuses import OutboxStatus
 
 # No 0/O, 1/I/L: codes are read aloud and typed on phones.
 _ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -179,3 +181,41 @@ async def redeem(
     community = await session.get(Community, row.community_id)
     assert community is not None
     return Redeemed(community, row)
+
+
+# -- members who come late ----------------------------------------------------------------
+
+
+async def still_asking(session: AsyncSession, community_id: int, now: datetime) -> Meeting | None:
+    """The next meeting whose questions went out to the members and whose brief has not:
+    a member who can be reached only now is asked its questions, never once the brief
+    is out (their answers would reach no one)."""
+    meeting = await meetings.next_meeting(session, community_id, now)
+    if meeting is None:
+        return None
+    out = await session.scalar(
+        select(TimetableRun.id).where(TimetableRun.key == f"questions:{meeting.id}")
+    )
+    if out is None or await directory.brief_sent(session, meeting.id):
+        return None
+    return meeting
+
+
+# A message with one of these statuses reached the member or is on its way to them.
+_HAD = (OutboxStatus.SENT, OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.HELD)
+
+
+async def had(session: AsyncSession, key: str, *, sent_only: bool = False) -> bool:
+    """Whether the message keyed ``key`` (or a copy of it, ``key:...``) reached its
+    member or is on its way (``sent_only``: reached them)."""
+    statuses = (OutboxStatus.SENT,) if sent_only else _HAD
+    found = await session.scalar(
+        select(OutboxMessage.id)
+        .where(
+            (OutboxMessage.idempotency_key == key)
+            | OutboxMessage.idempotency_key.startswith(key + ":", autoescape=True),
+            OutboxMessage.status.in_(statuses),
+        )
+        .limit(1)
+    )
+    return found is not None
