@@ -75,13 +75,28 @@ class CommandInfo:
     group: bool = True
 
 
+class TextSource(Protocol):
+    """The engine's texts (``prompts/``) for what an adapter shows by itself, such as a
+    form's labels, in the language of the member who will read them."""
+
+    def render(self, key: str, language: str, /, **values: object) -> str:
+        """The text ``key`` in ``language`` (English where it is missing)."""
+        ...
+
+    async def language_of(self, platform: str, user_id: str) -> str:
+        """The language of the member behind a platform account (the community's, or
+        English, for an account Indaba does not know)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class AdapterContext:
-    """What the wiring hands an adapter at ``start``: where inbound events go, and the
-    commands the engine answers (visible ones, aliases left out)."""
+    """What the wiring hands an adapter at ``start``: where inbound events go, the
+    commands the engine answers (visible ones, aliases left out), and the texts."""
 
     sink: EventSink
     commands: tuple[CommandInfo, ...] = ()
+    texts: TextSource | None = None
 
 
 class SettingsError(Exception):

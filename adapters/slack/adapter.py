@@ -2,11 +2,13 @@
 
 Every request — a slash command, a button press, a form submission, an event — goes
 the same way: verified (HTTP: :mod:`adapters.slack.webhook`; Socket Mode: Slack's own
-authenticated WebSocket), normalised, its events handed to the engine's sink, and only
-then acknowledged. The sink stores them durably and returns at once, so Slack's three
-seconds are kept without acknowledging anything the engine has not got; if the sink
-fails the request is answered 503 (Socket Mode: left unacknowledged) and Slack sends
-it again. The engine's answers come afterwards, through the outbox.
+authenticated WebSocket, :mod:`adapters.slack.socket_mode`), dispatched by one
+slack-bolt app (:mod:`adapters.slack.listeners`) to a listener that normalises it and
+hands its events to the engine's sink, and only then acknowledged. The sink stores
+them durably and returns at once, so Slack's three seconds are kept without
+acknowledging anything the engine has not got; if the sink fails the request is
+answered 503 (Socket Mode: left unacknowledged) and Slack sends it again. The engine's
+answers come afterwards, through the outbox.
 """
 
 from __future__ import annotations
@@ -18,18 +20,23 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
-from slack_sdk.socket_mode.aiohttp import SocketModeClient
-from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
-from slack_sdk.socket_mode.request import SocketModeRequest
-from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.routing import BaseRoute, Route
 
 from adapters.slack.client import Pacing, SlackClient
-from adapters.slack.normalise import NORMALISERS, Malformed, actor, normalise, payload_kind, text
-from adapters.slack.render import CommandStyle
+from adapters.slack.listeners import Answer, Unavailable, build_app
+from adapters.slack.normalise import (
+    FIELD_ERRORS,
+    NORMALISERS,
+    actor,
+    normalise,
+    payload_kind,
+    text,
+)
+from adapters.slack.render import CommandStyle, Say, form_view
 from adapters.slack.settings import SlackSettings
-from adapters.slack.webhook import Answer, SlackWebhook, Unavailable, Verifier
+from adapters.slack.socket_mode import SocketMode
+from adapters.slack.webhook import SlackWebhook, Verifier
 from bot.adapter import (
     AdapterContext,
     Capabilities,
@@ -37,6 +44,7 @@ from bot.adapter import (
     EventSink,
     MarkupDialect,
     StartupError,
+    TextSource,
 )
 from bot.messages import MessageRef, OutgoingMessage, Sender
 
@@ -70,11 +78,13 @@ class SlackAdapter:
         )
         self.client = SlackClient(self.web, PLATFORM, pacing)
         self.bot_user_id: str | None = None
+        self.app = build_app(self.web, settings.signing_secret, self.receive)
         self.webhook = SlackWebhook(
-            Verifier(settings.signing_secret), self.receive, settings.max_body_bytes
+            Verifier(settings.signing_secret), self.app, settings.max_body_bytes
         )
-        self._socket: SocketModeClient | None = None
+        self._socket: SocketMode | None = None
         self._sink: EventSink | None = None
+        self._texts: TextSource | None = None
         self._style = CommandStyle(settings.command)
         self._in_flight = 0
         self._idle = asyncio.Event()
@@ -84,6 +94,7 @@ class SlackAdapter:
 
     async def start(self, context: AdapterContext) -> None:
         self._sink = context.sink
+        self._texts = context.texts
         self._style = CommandStyle.of(self.settings.command, (c.name for c in context.commands))
         try:
             identity = await self.web.auth_test()
@@ -97,12 +108,11 @@ class SlackAdapter:
         self.bot_user_id = str(identity.get("user_id") or "") or None
         self.client.list_dms()
         if self.settings.socket_mode:
-            self._socket = SocketModeClient(
-                app_token=self.settings.app_token.get_secret_value(), web_client=self.web
+            self._socket = SocketMode(
+                self.app, self.settings.app_token.get_secret_value(), web_client=self.web
             )
-            self._socket.socket_mode_request_listeners.append(self._on_socket_request)
             try:
-                await self._socket.connect()  # type: ignore[no-untyped-call]  # untyped in slack_sdk
+                await self._socket.connect_async()  # type: ignore[no-untyped-call]  # untyped in bolt
             except SlackApiError as error:
                 reason = error.response.get("error") or error.response.status_code
                 raise StartupError(f"Slack refused INDABA_SLACK_APP_TOKEN: {reason}") from None
@@ -113,7 +123,7 @@ class SlackAdapter:
 
     async def aclose(self) -> None:
         if self._socket is not None:
-            await self._socket.close()  # type: ignore[no-untyped-call]  # untyped in slack_sdk
+            await self._socket.close_async()  # type: ignore[no-untyped-call]  # untyped in bolt
             self._socket = None
         await self.client.aclose()
         self._sink = None
@@ -144,8 +154,6 @@ class SlackAdapter:
 
     async def _receive(self, body: Mapping[str, Any]) -> Answer:
         kind = payload_kind(body)
-        if kind == "url_verification":
-            return Answer(body={"challenge": text(body.get("challenge"), "challenge")})
         user = actor(body)
         if kind not in NORMALISERS or not user or user == self.bot_user_id:
             return Answer()
@@ -162,10 +170,9 @@ class SlackAdapter:
         if isinstance(event, Mapping) and event.get("channel_type") == "im":
             self.client.saw_dm(user, text(event.get("channel"), "event.channel"))
         if result.form is not None:
+            view = form_view(result.form.form, result.form.metadata, await self._say(user))
             try:
-                await self.client.open_form(
-                    result.form.trigger_id, result.form.form, result.form.metadata
-                )
+                await self.client.open_form(result.form.trigger_id, view)
             except DeliveryError as error:
                 log.warning("slack: could not open the %s form: %s", result.form.form, error)
         for item in result.events:
@@ -174,7 +181,27 @@ class SlackAdapter:
             except Exception as error:
                 log.error("slack: the engine did not take a %s: %s", kind, error)
                 raise Unavailable from None
-        return Answer(body=result.respond)
+        if result.field_errors:
+            say = await self._say(user)
+            errors = {
+                name: say(FIELD_ERRORS[error][0], **FIELD_ERRORS[error][1])
+                for name, error in result.field_errors.items()
+            }
+            return Answer(body={"response_action": "errors", "errors": errors})
+        return Answer()
+
+    async def _say(self, user_id: str) -> Say:
+        """The texts of prompts/ in the member's language (their keys, without texts)."""
+        texts = self._texts
+        if texts is None:
+            return lambda key, **values: key
+        try:
+            language = await asyncio.wait_for(
+                texts.language_of(PLATFORM, user_id), PROFILE_WAIT_SECONDS
+            )
+        except TimeoutError:
+            language = "en"
+        return lambda key, **values: texts.render(key, language, **values)
 
     async def _profile(self, user_id: str) -> Sender | None:
         """The acting member as a sender (None for a bot); the id as the name if
@@ -186,21 +213,3 @@ class SlackAdapter:
         if profile.is_bot:
             return None
         return Sender(PLATFORM, user_id, profile.display_name, timezone=profile.timezone)
-
-    async def _on_socket_request(
-        self, socket: AsyncBaseSocketModeClient, request: SocketModeRequest
-    ) -> None:
-        """Socket Mode: the same path; acknowledged only once the sink has the events."""
-        try:
-            answer = await self.receive(request.payload)
-        except Malformed as error:
-            log.warning("bad Slack request over Socket Mode: %s", error)
-            answer = Answer()
-        except Unavailable:
-            return  # not acknowledged: Slack sends it again
-        await socket.send_socket_mode_response(
-            SocketModeResponse(
-                envelope_id=request.envelope_id,
-                payload=dict(answer.body) if answer.body is not None else None,
-            )
-        )

@@ -47,7 +47,6 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from adapters.slack.normalise import ReplyUrl
 from adapters.slack.render import (
     SlackMessage,
-    form_view,
     home_view,
     render,
     render_single,
@@ -371,10 +370,8 @@ class SlackClient:
 
     # -- views: modals and the Home tab -------------------------------------------------------
 
-    async def open_form(self, trigger_id: str, form: str, metadata: dict[str, str]) -> None:
-        await self.call_paced(
-            "views.open", self.web.views_open, trigger_id=trigger_id, view=form_view(form, metadata)
-        )
+    async def open_form(self, trigger_id: str, view: dict[str, Any]) -> None:
+        await self.call_paced("views.open", self.web.views_open, trigger_id=trigger_id, view=view)
 
     async def publish_home(self, user_id: str, message: OutgoingMessage) -> MessageRef:
         response = await self.call_paced(

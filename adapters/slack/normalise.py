@@ -55,14 +55,15 @@ DETAIL_LIMIT = 1000
 ANSWER_LIMIT = 4000
 # The command shown in the Home tab's buttons that needs a text first (a modal).
 FORMS = {("agenda", "add"): AGENDA_FORM, ("meeting", "add"): MEETING_FORM}
-# Inline errors shown under a modal's fields (Slack shows them in the form).
-FIELD_ERRORS = {
-    "required": "Please fill this in.",
-    "title_long": f"At most {TITLE_LIMIT} characters.",
-    "detail_long": f"At most {DETAIL_LIMIT} characters.",
-    "answer_long": f"At most {ANSWER_LIMIT} characters.",
-    "date": "Pick a date.",
-    "time": "Pick a time (HH:MM).",
+# Inline errors shown under a modal's fields (Slack shows them in the form): each is a
+# text of prompts/ and its values, rendered by the adapter in the member's language.
+FIELD_ERRORS: dict[str, tuple[str, dict[str, int]]] = {
+    "required": ("slack.form.error.required", {}),
+    "title_long": ("slack.form.error.too_long", {"limit": TITLE_LIMIT}),
+    "detail_long": ("slack.form.error.too_long", {"limit": DETAIL_LIMIT}),
+    "answer_long": ("slack.form.error.too_long", {"limit": ANSWER_LIMIT}),
+    "date": ("slack.form.error.date", {}),
+    "time": ("slack.form.error.time", {}),
 }
 
 
@@ -90,11 +91,12 @@ class FormRequest:
 
 @dataclass(frozen=True, slots=True)
 class Normalised:
-    """What a payload asks of Indaba: neutral events for the engine, the body of the HTTP
-    answer (a modal's inline errors), a form to open, and the payload's ``response_url``."""
+    """What a payload asks of Indaba: neutral events for the engine, a modal's inline
+    errors (field → a name of :data:`FIELD_ERRORS`), a form to open, and the payload's
+    ``response_url``."""
 
     events: tuple[InboundEvent, ...] = ()
-    respond: dict[str, Any] | None = None
+    field_errors: dict[str, str] | None = None
     form: FormRequest | None = None
     reply_url: ReplyUrl | None = None
 
@@ -193,6 +195,33 @@ def actor(body: Payload) -> str | None:
         inner = obj(event.get("message"), "event.message")
         return text(inner.get("user"), "event.message.user") or None
     return text(event.get("user"), "event.user") or None
+
+
+def check(body: Payload) -> str:
+    """The payload's kind, once the fields every kind is routed by are of the types
+    Slack documents (:class:`Malformed` otherwise); the rest is checked by its
+    normaliser."""
+    kind = payload_kind(body)
+    actor(body)
+    text(body.get("command"), "command")
+    if kind == "block_actions":
+        for index, action in enumerate(items(body.get("actions"), "actions")):
+            text(obj(action, f"actions[{index}]").get("action_id"), "action_id")
+    if kind == "view_submission":
+        text(obj(body.get("view"), "view").get("callback_id"), "view.callback_id")
+    return kind
+
+
+def routed(body: Payload) -> bool:
+    """Whether a listener is for this (checked) payload: a kind Indaba reads, and for a
+    press or a form what Slack names it by (``action_id``, ``callback_id``)."""
+    kind = payload_kind(body)
+    if kind == "block_actions":
+        actions = items(body.get("actions"), "actions")
+        return bool(actions) and "action_id" in obj(actions[0], "actions[0]")
+    if kind == "view_submission":
+        return "callback_id" in obj(body.get("view"), "view")
+    return kind in NORMALISERS
 
 
 def is_from_a_bot(body: Payload) -> bool:
@@ -331,11 +360,11 @@ def view_submission(body: Payload, sender: Sender, ours: str) -> Normalised:
         title = text(_field(values, "title").get("value"), "title").strip()
         detail = text(_field(values, "detail").get("value"), "detail").strip()
         if not title:
-            errors["title"] = FIELD_ERRORS["required"]
+            errors["title"] = "required"
         elif len(title) > TITLE_LIMIT:
-            errors["title"] = FIELD_ERRORS["title_long"]
+            errors["title"] = "title_long"
         if len(detail) > DETAIL_LIMIT:
-            errors["detail"] = FIELD_ERRORS["detail_long"]
+            errors["detail"] = "detail_long"
         command, args = "agenda", "add " + title + (f"\n{detail}" if detail else "")
     elif form == MEETING_FORM:
         day = text(_field(values, "date").get("selected_date"), "date")
@@ -345,29 +374,29 @@ def view_submission(body: Payload, sender: Sender, ours: str) -> Normalised:
         try:
             date.fromisoformat(day)
         except ValueError:
-            errors["date"] = FIELD_ERRORS["date"]
+            errors["date"] = "date"
         if not _TIME.match(at):
-            errors["time"] = FIELD_ERRORS["time"]
+            errors["time"] = "time"
         if not title:
-            errors["title"] = FIELD_ERRORS["required"]
+            errors["title"] = "required"
         elif len(title) > TITLE_LIMIT:
-            errors["title"] = FIELD_ERRORS["title_long"]
+            errors["title"] = "title_long"
         workshop = " workshop" if kind == "workshop" else ""
         command, args = "meeting", f"add {day} {at}{workshop} {title}"
     elif form == ANSWER_FORM:
         number = text(metadata.get("number"), "metadata.number")
         answer = text(_field(values, "answer").get("value"), "answer").strip()
         if not answer:
-            errors["answer"] = FIELD_ERRORS["required"]
+            errors["answer"] = "required"
         elif len(answer) > ANSWER_LIMIT:
-            errors["answer"] = FIELD_ERRORS["answer_long"]
+            errors["answer"] = "answer_long"
         if not number.isdigit():
             raise Malformed("metadata.number is not a number")
         command, args = "answer", f"{number} {answer}"
     else:
         return NOTHING
     if errors:
-        return Normalised(respond={"response_action": "errors", "errors": errors})
+        return Normalised(field_errors=errors)
     view_id = text(view.get("id"), "view.id")
     event = CommandInvoked(
         where,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,8 @@ MAX_FALLBACK_TEXT = 3000
 ACTION_PREFIX = "indaba_choice"
 MAX_VIEW_BLOCKS = 100  # a modal or the Home tab
 MAX_VIEW_TITLE = 24
+MAX_VIEW_BUTTON = 24  # a modal's submit and close words
+MAX_PLACEHOLDER = 150
 
 Blocks = list[dict[str, Any]]
 
@@ -255,64 +257,81 @@ def _input(
     }
 
 
-def _text_input(action_id: str, limit: int, *, multiline: bool = False) -> dict[str, Any]:
+Say = Callable[..., str]
+"""A text of prompts/ in the member's language: ``say(key, **values)``."""
+
+
+def _text_input(
+    action_id: str, limit: int, hint: str, *, multiline: bool = False
+) -> dict[str, Any]:
     return {
         "type": "plain_text_input",
         "action_id": action_id,
         "multiline": multiline,
         "max_length": limit,
+        "placeholder": _plain(hint[:MAX_PLACEHOLDER]),
     }
 
 
 def _modal(
-    callback_id: str, title: str, submit: str, blocks: Blocks, metadata: Mapping[str, str]
+    callback_id: str,
+    say: Say,
+    prefix: str,
+    blocks: Blocks,
+    metadata: Mapping[str, str],
+    **values: str,
 ) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": callback_id,
-        "title": _plain(title[:MAX_VIEW_TITLE]),
-        "submit": _plain(submit),
-        "close": _plain("Cancel"),
+        "title": _plain(say(f"{prefix}.title", **values)[:MAX_VIEW_TITLE]),
+        "submit": _plain(say(f"{prefix}.submit")[:MAX_VIEW_BUTTON]),
+        "close": _plain(say("slack.form.cancel")[:MAX_VIEW_BUTTON]),
         "private_metadata": json.dumps(dict(metadata)),
         "blocks": blocks,
     }
 
 
-def form_view(form: str, metadata: Mapping[str, str]) -> dict[str, Any]:
-    """The modal for ``form`` (a callback id of :mod:`adapters.slack.normalise`)."""
+def form_view(form: str, metadata: Mapping[str, str], say: Say) -> dict[str, Any]:
+    """The modal for ``form`` (a callback id of :mod:`adapters.slack.normalise`), its
+    words from prompts/ in the member's language."""
     if form == AGENDA_FORM:
+        p = "slack.form.agenda"
         return _modal(
             form,
-            "Propose an agenda item",
-            "Propose",
+            say,
+            p,
             [
-                _input("title", "Title", _text_input("title", TITLE_LIMIT)),
+                _input(
+                    "title",
+                    say(f"{p}.item"),
+                    _text_input("title", TITLE_LIMIT, say(f"{p}.item_hint")),
+                ),
                 _input(
                     "detail",
-                    "Detail",
-                    _text_input("detail", DETAIL_LIMIT, multiline=True),
+                    say(f"{p}.detail"),
+                    _text_input("detail", DETAIL_LIMIT, say(f"{p}.detail_hint"), multiline=True),
                     optional=True,
                 ),
             ],
             metadata,
         )
     if form == MEETING_FORM:
+        p = "slack.form.meeting"
         kinds = [
-            {"text": _plain("Meeting"), "value": "meeting"},
-            {"text": _plain("Workshop"), "value": "workshop"},
+            {"text": _plain(say(f"{p}.kind_meeting")), "value": "meeting"},
+            {"text": _plain(say(f"{p}.kind_workshop")), "value": "workshop"},
         ]
         return _modal(
             form,
-            "Plan a meeting",
-            "Plan",
+            say,
+            p,
             [
-                _input("date", "Date", {"type": "datepicker", "action_id": "date"}),
-                _input(
-                    "time", "Time (community time)", {"type": "timepicker", "action_id": "time"}
-                ),
+                _input("date", say(f"{p}.date"), {"type": "datepicker", "action_id": "date"}),
+                _input("time", say(f"{p}.time"), {"type": "timepicker", "action_id": "time"}),
                 _input(
                     "kind",
-                    "Kind",
+                    say(f"{p}.kind"),
                     {
                         "type": "radio_buttons",
                         "action_id": "kind",
@@ -320,17 +339,28 @@ def form_view(form: str, metadata: Mapping[str, str]) -> dict[str, Any]:
                         "initial_option": kinds[0],
                     },
                 ),
-                _input("title", "Title", _text_input("title", TITLE_LIMIT)),
+                _input(
+                    "title",
+                    say(f"{p}.name"),
+                    _text_input("title", TITLE_LIMIT, say(f"{p}.name_hint")),
+                ),
             ],
             metadata,
         )
     if form == ANSWER_FORM:
-        number = metadata.get("number", "")
+        p = "slack.form.answer"
         return _modal(
             form,
-            f"Answer question {number}",
-            "Answer",
-            [_input("answer", "Your answer", _text_input("answer", ANSWER_LIMIT, multiline=True))],
+            say,
+            p,
+            [
+                _input(
+                    "answer",
+                    say(f"{p}.label"),
+                    _text_input("answer", ANSWER_LIMIT, say(f"{p}.hint"), multiline=True),
+                )
+            ],
             metadata,
+            number=metadata.get("number", ""),
         )
     raise ValueError(f"no such form: {form}")

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.adapter import Adapter, AdapterContext, CommandInfo, EventSink
 from bot.app import admin
+from bot.app.adapter_texts import AdapterTexts
 from bot.app.http import build_app
 from bot.app.settings import Settings
 from bot.app.web.routes import Pack
@@ -191,7 +192,8 @@ class Indaba:
         if isinstance(self.budget, RedisBudget) and adapters:
             await self.budget.check()
         if adapters:
-            context = AdapterContext(self.sink, self.command_list())
+            texts = AdapterTexts(self.texts, self.sessions)
+            context = AdapterContext(self.sink, self.command_list(), texts)
             for adapter in self.adapters.values():
                 if schedule and isinstance(adapter, Polls) and adapter.polls:
                     # One process of those sharing the database polls each token.

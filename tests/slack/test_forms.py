@@ -7,13 +7,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
+from adapters.slack.normalise import AGENDA_FORM, ANSWER_FORM, MEETING_FORM
+from adapters.slack.render import form_view
+from bot.engine.texts import Texts
 from storage.models import AgendaItem, Meeting
 from tests.fakes.slack_api import TEAM_ID
 from tests.slack.conftest import CHANNEL, Workspace
 from tests.slack.test_answers import replies
 from tests.slack.test_month import AMINA, FATIMA, setup_cop
+from tests.test_languages import PROMPTS
 
 
 def submission(user: str, view: dict[str, Any], values: dict[str, dict[str, Any]]) -> dict:  # type: ignore[type-arg]
@@ -120,3 +125,47 @@ async def test_a_trigger_used_late_is_refused_by_slack(workspace: Workspace) -> 
     await ws.post(urlencode(form).encode(), "application/x-www-form-urlencoded")
     assert [c.error for c in fake.calls("views.open")] == ["expired_trigger_id"]
     assert fake.views == []
+
+
+async def test_a_form_speaks_the_members_language(workspace: Workspace) -> None:
+    ws, fake = workspace, workspace.fake
+    await setup_cop(ws)
+    await ws.h.advance(days=4, hours=3)  # proposals open
+    await ws.command(AMINA, "/indaba lang fr")
+    await ws.command(AMINA, "/indaba agenda add")
+    view = fake.views[-1]
+    assert view["title"]["text"] == "Proposer un point"
+    assert (view["submit"]["text"], view["close"]["text"]) == ("Proposer", "Annuler")
+    title, detail = view["blocks"]
+    assert (title["label"]["text"], detail["label"]["text"]) == ("Titre", "Détails")
+    assert title["element"]["placeholder"]["text"] == "De quoi la réunion devrait-elle parler ?"
+    wrong = await ws.interact(submission(AMINA, view, {"title": {"value": "x" * 201}}))
+    assert wrong.json()["errors"] == {"title": "200 caractères au plus."}
+    # Fatima keeps English; her meeting form is in English.
+    await ws.command(FATIMA, "/indaba meeting add")
+    meeting = fake.views[-1]
+    assert meeting["title"]["text"] == "Plan a meeting"
+    assert [b["label"]["text"] for b in meeting["blocks"]] == [
+        "Date",
+        "Time (community time)",
+        "Kind",
+        "Title",
+    ]
+    empty = await ws.interact(submission(FATIMA, meeting, {}))
+    assert empty.json()["errors"]["title"] == "Please fill this in."
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "pt", "sw"])
+def test_every_forms_words_fit_slack_in_every_language(language: str) -> None:
+    texts = Texts(PROMPTS)
+
+    def say(key: str, **values: object) -> str:
+        return texts.render(key, language, **values)
+
+    for form in (AGENDA_FORM, MEETING_FORM, ANSWER_FORM):
+        view = form_view(form, {"number": "12"}, say)
+        # Within Slack's limits as written, not cut to fit.
+        assert view["title"]["text"] == say(f"slack.form.{form.split('_')[1]}.title", number="12")
+        assert len(view["title"]["text"]) <= 24
+        assert len(view["submit"]["text"]) <= 24 and len(view["close"]["text"]) <= 24
+        assert all(not b["label"]["text"].startswith("slack.") for b in view["blocks"])
