@@ -3,8 +3,9 @@
 In order: the body is read up to the limit (413 past it, the rest unread); the
 signature headers are checked (401 when they are missing, malformed, stale or wrong —
 before anything of the body is looked at); the body is parsed into an object (400 with
-one WARNING line when it is not UTF-8, not JSON or a form, nested too deep, or holds
-numbers JSON cannot carry); then the adapter handles it, and answers 503 when the
+one WARNING line when it is not UTF-8, not JSON or a form, nested too deep, holds
+numbers JSON cannot carry, or its fields are not of the types Slack documents); then
+bolt's app (:mod:`adapters.slack.listeners`) handles it, and answers 503 when the
 engine could not take its events, so Slack sends them again.
 """
 
@@ -17,16 +18,22 @@ import logging
 import math
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
 from pydantic import SecretStr
+from slack_bolt.adapter.starlette.async_handler import (
+    to_async_bolt_request,
+    to_starlette_response,
+)
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncBoltRequest
+from slack_bolt.request.async_internals import build_async_context
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
-from adapters.slack.normalise import Malformed
+from adapters.slack.listeners import readable
+from adapters.slack.normalise import Malformed, check
 from bot.adapter import BodyTooLarge, read_body_limited
 
 log = logging.getLogger(__name__)
@@ -41,21 +48,6 @@ _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 class SignatureError(Exception):
     """The request is not signed by Slack; the message says why, never the secret."""
-
-
-class Unavailable(Exception):
-    """The engine could not take the events: Slack should send them again (503)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """What to answer Slack: a status and, for some payloads, a JSON body."""
-
-    status: int = 200
-    body: Mapping[str, Any] | None = None
-
-
-Receive = Callable[[Mapping[str, Any]], Awaitable[Answer]]
 
 
 class Verifier:
@@ -145,12 +137,37 @@ def parse_body(body: bytes, content_type: str) -> dict[str, Any]:
     return data
 
 
-class SlackWebhook:
-    """The Starlette endpoint: verify, parse, hand to ``receive``, answer."""
+def bolt_request(raw: bytes, payload: dict[str, Any], request: Request) -> AsyncBoltRequest:
+    """The request as bolt reads it; :class:`Malformed` when bolt cannot read it.
 
-    def __init__(self, verifier: Verifier, receive: Receive, max_body_bytes: int) -> None:
+    Bolt takes a form whose fields merely contain the word ``payload`` (a slash command
+    ``/indaba agenda add payload formats``) for an interactivity payload and finds an
+    empty one; the body parsed here is then the one bolt is given.
+    """
+    try:
+        found = to_async_bolt_request(request, raw)
+        if found.body != payload:
+            found.body = payload
+            found.context = build_async_context(AsyncBoltContext(), payload)
+    except Exception as error:
+        # Bolt reads fields without checking their types (``"id" in user``).
+        raise Malformed(f"bolt could not read the payload ({type(error).__name__})") from None
+    return readable(found)
+
+
+class SlackWebhook:
+    """The Starlette endpoint: the checks bolt does not make, then bolt's app.
+
+    Bolt reads the whole body before it checks anything, answers 500 (with a traceback
+    in the log) for a malformed signature header, a body that is not UTF-8 or not
+    JSON, and takes JSON numbers and nesting Python cannot carry: so the body is read
+    here up to the limit, the signature headers are checked, and the payload is
+    parsed strictly, before bolt sees the request (and checks the signature again).
+    """
+
+    def __init__(self, verifier: Verifier, app: AsyncApp, max_body_bytes: int) -> None:
         self._verifier = verifier
-        self._receive = receive
+        self._app = app
         self._limit = max_body_bytes
 
     async def endpoint(self, request: Request) -> Response:
@@ -166,12 +183,9 @@ class SlackWebhook:
             return Response("invalid request", status_code=401)
         try:
             payload = parse_body(body, request.headers.get("content-type", ""))
-            answer = await self._receive(payload)
+            check(payload)
+            found = bolt_request(body, payload, request)
         except Malformed as error:
             log.warning("bad Slack request: %s", error)
             return Response("malformed body", status_code=400)
-        except Unavailable:
-            return Response("try again", status_code=503)
-        if answer.body is None:
-            return Response(status_code=answer.status)
-        return JSONResponse(dict(answer.body), status_code=answer.status)
+        return to_starlette_response(await self._app.async_dispatch(found))

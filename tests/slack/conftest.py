@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import itertools
@@ -16,12 +18,15 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+import uvicorn
 from pydantic import SecretStr
+from starlette.applications import Starlette
 
 from adapters.slack import SlackAdapter
 from adapters.slack.client import Pacing
 from adapters.slack.settings import SlackSettings
-from bot.messages import OutgoingMessage
+from bot.adapter import AdapterContext
+from bot.messages import InboundEvent, OutgoingMessage
 from tests.fakes.slack_api import BOT_TOKEN, TEAM_ID, FakeSlack
 from tests.harness import Harness
 
@@ -246,13 +251,72 @@ async def workspace(
                     break
             except httpx.TransportError:
                 pass
-            import asyncio
-
             await asyncio.sleep(0.02)
     ws = Workspace(h, adapter, fake_slack, base + "/slack/events")
     yield ws
     await ws.aclose()
     await h.aclose()
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+class Edge:
+    """The adapter's route alone on a real HTTP server, with a sink that records."""
+
+    def __init__(self, adapter: SlackAdapter, fake: FakeSlack, url: str) -> None:
+        self.adapter = adapter
+        self.fake = fake
+        self.url = url
+        self.events: list[InboundEvent] = []
+        self.failing = False
+        self.http = httpx.AsyncClient(timeout=10)
+
+    async def sink(self, event: InboundEvent) -> None:
+        await asyncio.sleep(0.05)  # a sink that takes a moment: the answer must wait for it
+        if self.failing:
+            raise ConnectionError("database down")
+        self.events.append(event)
+
+    async def post(
+        self, body: bytes, content_type: str = "application/json", signed: bool = True, **h: str
+    ) -> httpx.Response:
+        headers = {"Content-Type": content_type, **(sign(body) if signed else {}), **h}
+        return await self.http.post(self.url, content=body, headers=headers)
+
+    def command(self, text: str, user: str = "U0AMINA") -> bytes:
+        form = {
+            "team_id": TEAM_ID,
+            "channel_id": CHANNEL,
+            "channel_name": "cop",
+            "user_id": user,
+            "command": "/indaba",
+            "text": text,
+            "response_url": self.fake.response_url(CHANNEL, user),
+            "trigger_id": self.fake.trigger(),
+        }
+        return urlencode(form).encode()
+
+
+@pytest.fixture
+async def edge(fake_slack: FakeSlack) -> AsyncIterator[Edge]:
+    adapter = make_adapter(fake_slack, max_body_bytes=64 * 1024)
+    app = Starlette(routes=list(adapter.routes()))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110  (uvicorn offers a flag, not an event)
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    found = Edge(adapter, fake_slack, f"http://127.0.0.1:{port}/slack/events")
+    await adapter.start(AdapterContext(found.sink))
+    yield found
+    await found.http.aclose()
+    server.should_exit = True
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await adapter.aclose()
 
 
 def sent_text(message: OutgoingMessage) -> str:

@@ -44,7 +44,14 @@ def home_press(user: str, view: dict[str, Any], value: str, trigger: str) -> dic
         "container": {"type": "view", "view_id": view["id"]},
         "view": view,
         "trigger_id": trigger,
-        "actions": [{"type": "button", "value": value, "action_ts": "1796000001.000002"}],
+        "actions": [
+            {
+                "type": "button",
+                "action_id": "indaba_choice:0",
+                "value": value,
+                "action_ts": "1796000001.000002",
+            }
+        ],
     }
 
 
