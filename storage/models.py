@@ -262,6 +262,8 @@ class Prompt(Base):
     __table_args__ = (
         UniqueConstraint("question_id", "member_id", name="uq_prompts_question_member"),
         Index("ix_prompts_member_status", "member_id", "status"),
+        # The brief's and the harvest's counts: a meeting's prompts, per question.
+        Index("ix_prompts_meeting_question", "meeting_id", "question_id"),
     )
 
 
@@ -286,7 +288,11 @@ class Reply(Base):
     hidden_at: Mapped[datetime | None]
     hidden_by: Mapped[int | None] = mapped_column(Integer)
 
-    __table_args__ = (Index("ix_replies_platform_message", "platform", "message_id"),)
+    __table_args__ = (
+        Index("ix_replies_platform_message", "platform", "message_id"),
+        # The digest's answers of the week.
+        Index("ix_replies_received", "received_at"),
+    )
 
 
 class OutboxMessage(Base):

@@ -1,10 +1,15 @@
-"""indexes for brief, harvest and digest by aggregation
+"""indexes for the brief, harvest and digest counted by the database
+
+A meeting's prompts by question (the brief's and the harvest's GROUP BY queries), and
+answers by the time they came in (the digest's week).
 
 Revision ID: 0008
 Revises: 0007
 """
 
 from collections.abc import Sequence
+
+from alembic import op
 
 revision: str = "0008"
 down_revision: str | None = "0007"
@@ -13,8 +18,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_index(
+        "ix_prompts_meeting_question", "prompts", ["meeting_id", "question_id"], unique=False
+    )
+    op.create_index("ix_replies_received", "replies", ["received_at"], unique=False)
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index("ix_replies_received", table_name="replies")
+    op.drop_index("ix_prompts_meeting_question", table_name="prompts")

@@ -235,6 +235,28 @@ async def _completion(
     return found
 
 
+async def participation(session: AsyncSession, meeting: Meeting, total: int) -> tuple[int, int]:
+    """How many members were asked the meeting's ``total`` questions, and how many
+    answered every one: counted by the database, one row out."""
+    answered = func.sum(case((answered_clause(), 1), else_=0)).label("answered")
+    per_member = (
+        _live_prompts(meeting.id)
+        .add_columns(Prompt.member_id, answered)
+        .group_by(Prompt.member_id)
+        .having(func.max(case((asked_clause(), 1), else_=0)) == 1)
+        .subquery()
+    )
+    row = (
+        await session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(case((per_member.c.answered >= total, 1), else_=0)), 0),
+            ).select_from(per_member)
+        )
+    ).one()
+    return int(row[0] or 0), int(row[1] or 0)
+
+
 def _asked_members(meeting_id: int) -> Any:
     return select(Prompt.member_id).where(Prompt.meeting_id == meeting_id, asked_clause())
 

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.engine.services import dots, introductions, practices, rotation
+from bot.engine.services import actions, dots, introductions, practices, rotation
 from bot.engine.services.agenda import ranked, round_for, standings
-from bot.engine.services.brief import build_brief, shown_name
+from bot.engine.services.brief import participation, shown_name
 from bot.engine.services.meetings import next_meeting
 from bot.engine.services.moderation import visible
+from bot.engine.services.questions import question_set
 from bot.engine.services.themes import Answer
 from bot.engine.texts import Markup, Texts
 from storage.models import (
     AgendaItem,
     AgendaRound,
     AgendaVote,
+    Attendance,
     Community,
     Meeting,
     Member,
@@ -26,8 +28,12 @@ from storage.models import (
     Reply,
     WallEntry,
 )
+from storage.statuses import AttendanceIntent
 
 SHOWN_THEMES = 3
+SHOWN_ACTIONS = 5
+# Answers of the week the themes are found in, past which a sample spread over them.
+THEME_SAMPLE = 1000
 
 
 @dataclass(slots=True)
@@ -48,6 +54,14 @@ class Digest:
     question: tuple[str, str] | None = None
     # The week's themes across the answers received: (label, how many members).
     themes: list[tuple[str, int]] = field(default_factory=list)
+    # The community's open actions (the first SHOWN_ACTIONS: number, text, owner, due),
+    # how many are open, and how many were done this week.
+    open_actions: list[tuple[int, str, str, datetime]] = field(default_factory=list)
+    open_count: int = 0
+    done: int = 0
+    # Who said they will come to the next meeting: yes and maybe.
+    coming: int = 0
+    maybe: int = 0
 
     @property
     def empty(self) -> bool:
@@ -60,6 +74,7 @@ class Digest:
             or self.agenda_votes
             or self.question
             or self.themes
+            or self.done
         )
 
 
@@ -111,12 +126,23 @@ async def build_digest(
     )
     made = await introductions.made_between(session, community, since, now + timedelta(seconds=1))
     scored = await practices.scored(session, community)
-    asked = answered = 0
+    asked = answered = coming = maybe = 0
     if meeting is not None:
-        brief = await build_brief(
-            session, texts, community, meeting, community.language, themes=False
+        total = len(await question_set(session, texts, meeting))
+        asked, answered = await participation(session, meeting, total)
+        intents = dict(
+            (
+                await session.execute(
+                    select(Attendance.intent, func.count())
+                    .where(Attendance.meeting_id == meeting.id)
+                    .group_by(Attendance.intent)
+                )
+            ).all()
         )
-        asked, answered = len(brief.asked), len(brief.answered)
+        coming = int(intents.get(AttendanceIntent.YES, 0))
+        maybe = int(intents.get(AttendanceIntent.MAYBE, 0))
+    still_open = await actions.open_actions(session, community.id)
+    done = await actions.done_actions(session, community.id, since)
     return Digest(
         new_items=new_items,
         standings=[(s.item.title, s.votes) for s in rows[:5]],
@@ -134,29 +160,56 @@ async def build_digest(
             session, texts, community, since, community.language
         ),
         themes=await week_themes(session, texts, community, since, now),
+        open_actions=[
+            (
+                a.number,
+                a.action.text,
+                shown_name(a.owner, texts, community.language),
+                _noon(a.action.due_on),
+            )
+            for a in still_open[:SHOWN_ACTIONS]
+        ],
+        open_count=len(still_open),
+        done=len(done),
+        coming=coming,
+        maybe=maybe,
     )
+
+
+def _noon(day: date) -> datetime:
+    """A due date as a moment the date filters take (the day itself is what they show)."""
+    return datetime.combine(day, time(12), tzinfo=UTC)
 
 
 async def week_themes(
     session: AsyncSession, texts: Texts, community: Community, since: datetime, now: datetime
 ) -> list[tuple[str, int]]:
-    """The themes of the answers received since ``since``, largest first (labels and
-    sizes only: the digest goes to the group, so it quotes nobody)."""
-    rows = (
-        await session.execute(
-            select(Reply.text, Member)
-            .join(Prompt, Prompt.id == Reply.prompt_id)
-            .join(Meeting, Meeting.id == Prompt.meeting_id)
-            .join(Member, Member.id == Reply.member_id)
-            .where(
-                Meeting.community_id == community.id,
-                Reply.received_at >= since,
-                Reply.received_at <= now,
-                visible(Reply),
-            )
-            .order_by(Reply.received_at, Reply.id)
-        )
-    ).all()
+    """The themes of the answers received since ``since`` (or of a sample of them),
+    largest first (labels and sizes only: the digest goes to the group, so it quotes
+    nobody)."""
+    where = (
+        Meeting.community_id == community.id,
+        Reply.received_at >= since,
+        Reply.received_at <= now,
+        visible(Reply),
+    )
+    joined = (
+        select()
+        .select_from(Reply)
+        .join(Prompt, Prompt.id == Reply.prompt_id)
+        .join(Meeting, Meeting.id == Prompt.meeting_id)
+        .where(*where)
+    )
+    size = int(await session.scalar(joined.add_columns(func.count())) or 0)
+    query = (
+        joined.add_columns(Reply.text, Member)
+        .join(Member, Member.id == Reply.member_id)
+        .order_by(Reply.received_at, Reply.id)
+        .limit(THEME_SAMPLE)
+    )
+    if size > THEME_SAMPLE:
+        query = query.where(Reply.id % -(-size // THEME_SAMPLE) == 0)
+    rows = (await session.execute(query)).all()
     language = community.language
     answers = [
         Answer(shown_name(member, texts, language), text, 0, member.id) for text, member in rows
