@@ -5,21 +5,24 @@ A message Telegram refuses as too long is cut in two and sent on, and once part 
 of a split message is out, the rest is retried in place (flood waits, network
 errors) rather than handed back to the outbox, which would post part 1 again. A group
 upgraded to a supergroup is followed at once: the message goes to the new chat and
-``on_moved`` tells the engine, which moves the space and its queued messages.
+``on_moved`` tells the engine, which moves the space and its queued messages. A file
+is uploaded with ``sendDocument`` (its link, which may be signed, stays out of the logs).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import warnings
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
+import httpx
 from telegram import (
     Bot,
     BotCommand,
@@ -27,6 +30,7 @@ from telegram import (
     BotCommandScopeAllPrivateChats,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
     ReplyParameters,
     Update,
@@ -48,6 +52,7 @@ from adapters.telegram.normalise import PLATFORM, message_key, split_conversatio
 from adapters.telegram.render import (
     MAX_BUTTON_TEXT,
     MAX_CALLBACK_DATA,
+    MAX_CAPTION,
     MAX_POLL_OPTION,
     MAX_POLL_QUESTION,
     MAX_TEXT,
@@ -66,9 +71,10 @@ from bot.adapter import (
     StartupError,
     TransientError,
     Unreachable,
+    attachment_bytes,
 )
-from bot.messages import ConversationKind, MessageRef, OutgoingMessage
-from bot.pacing import KeyedWindows, RateWindow, SharedBudget
+from bot.messages import Attachment, ConversationKind, MessageRef, OutgoingMessage
+from bot.pacing import KeyedWindows, RateWindow, SharedBudget, sending_all
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +82,8 @@ MAX_POLL_OPTIONS = 12
 MAX_BUTTONS = 100
 # Once part 1 of a split message is out, how long the rest may wait in place.
 MAX_WAIT_IN_PLACE = 120.0
+# Seconds to read a file from its link, and to upload it.
+UPLOAD_TIMEOUT = 60.0
 IN_PLACE_ATTEMPTS = 4
 
 T = TypeVar("T")
@@ -101,6 +109,17 @@ class Redactor(logging.Filter):
         for secret in self.secrets:
             text = text.replace(secret, "***")
         return text
+
+    @contextlib.contextmanager
+    def hiding(self, text: str) -> Iterator[None]:
+        """Keep ``text`` (a file's signed or ``data:`` URL) out of the logs meanwhile."""
+        added = text not in self.secrets
+        self.secrets.add(text)
+        try:
+            yield
+        finally:
+            if added:
+                self.secrets.discard(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -196,6 +215,8 @@ class TelegramClient:
         self._overall = RateWindow(self.limits.per_second)
         self._chats = KeyedWindows(self.limits.per_chat_per_second)
         self._groups = KeyedWindows(self.limits.per_group_per_minute, per=60.0)
+        # Reads files from Indaba's signed links (made on the first one).
+        self._http: httpx.AsyncClient | None = None
 
     def share_budget(self, budget: SharedBudget | None) -> None:
         """Count the limits with every process sending with this token (named by its
@@ -298,18 +319,19 @@ class TelegramClient:
         return True
 
     async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
         await self.bot.shutdown()
 
     # -- pacing and errors ----------------------------------------------------------------
 
     async def _call(self, target: _Target, call: Callable[[], Awaitable[T]]) -> T:
         chat_id = target.chat_id
-        if target.group:
-            await self._groups.acquire(chat_id)
-        await self._chats.acquire(chat_id)
-        await self._overall.acquire()
+        windows = [self._groups.bucket(chat_id)] if target.group else []
+        windows += [self._chats.bucket(chat_id), self._overall]
         try:
-            return await call()
+            async with sending_all(*windows):
+                return await call()
         except TelegramRetryAfter as error:
             seconds = retry_seconds(error)
             # Everyone waits: Telegram's flood control counts the whole bot.
@@ -336,6 +358,8 @@ class TelegramClient:
             log.error("telegram refused the bot token; messages wait until it is replaced")
             raise TransientError(f"telegram: {error.message}") from None
         except (TimedOut, NetworkError) as error:
+            if "entity too large" in error.message.lower():  # a 413: the file is too big
+                raise PermanentError(f"telegram: {error.message}") from None
             raise TransientError(f"telegram: {error.message}") from None
         except TelegramError as error:
             raise TransientError(f"telegram: {error.message}") from None
@@ -381,19 +405,30 @@ class TelegramClient:
         target = _Target(chat_id, thread_id, message.address.kind is ConversationKind.GROUP)
         if message.edit_of:
             return await self._edit(message, target)
-        if message.poll and self._poll_fits(message):
+        if message.attachment is not None:
+            with _redactor.hiding(message.attachment.url):
+                sent = await self._document(message, message.attachment, target)
+        elif message.poll and self._poll_fits(message):
             return await self._poll(message, target)
-        sent = await self._text(target, self._chunks(message), message)
+        else:
+            sent = await self._text(target, self._chunks(message), message)
         return MessageRef(PLATFORM, str(sent.chat.id), message_key(sent.chat.id, sent.message_id))
 
     async def _text(
-        self, target: _Target, chunks: list[str], message: OutgoingMessage | None
+        self,
+        target: _Target,
+        chunks: list[str],
+        message: OutgoingMessage | None,
+        *,
+        after: Message | None = None,
     ) -> Message:
-        """Send ``chunks`` in order; the last carries the message's buttons."""
+        """Send ``chunks`` in order; the last carries the message's buttons. ``after``
+        is a part of the same message sent already (its document), so these are retried
+        in place too and do not reply again."""
         queue = deque(chunks)
-        reply = self._reply_parameters(message) if message is not None else None
+        reply = self._reply_parameters(message) if message is not None and after is None else None
         keyboard = self._reply_markup(message) if message is not None else None
-        last: Message | None = None
+        last: Message | None = after
         while queue:
             chunk = queue.popleft()
             first, final = last is None, not queue
@@ -424,11 +459,62 @@ class TelegramClient:
         assert last is not None
         return last
 
-    def _chunks(self, message: OutgoingMessage) -> list[str]:
+    def _chunks(self, message: OutgoingMessage, limit: int = MAX_TEXT) -> list[str]:
         head = mention_html(message.mention) + " " if message.mention else ""
-        chunks = render_html(message.text, MAX_TEXT - utf16_len(head))
+        chunks = render_html(message.text, limit - utf16_len(head))
         chunks[0] = head + chunks[0]
         return chunks
+
+    async def _document(
+        self, message: OutgoingMessage, attachment: Attachment, target: _Target
+    ) -> Message:
+        """The file as an uploaded document (multipart, with its name and type), the
+        text as its caption when it fits Telegram's 1,024 units, else the document first
+        and the text after it."""
+        body = await attachment_bytes(attachment, self._fetch)
+        as_caption = self._chunks(message, MAX_CAPTION)
+        caption = as_caption[0] if len(as_caption) == 1 and as_caption[0].strip() else None
+        reply = self._reply_parameters(message)
+
+        async def upload(t: _Target, caption: str | None) -> Message:
+            document = InputFile(body, filename=attachment.filename)
+            document.mimetype = attachment.media_type
+            return await self.bot.send_document(
+                t.chat_id,
+                document,
+                caption=caption,
+                parse_mode=ParseMode.HTML if caption else None,
+                message_thread_id=t.thread_id,
+                reply_markup=self._reply_markup(message) if caption else None,
+                reply_parameters=reply,
+                write_timeout=UPLOAD_TIMEOUT,
+            )
+
+        if caption is not None:
+            try:
+                return await self._call_following(target, lambda t: upload(t, caption))
+            except TooLong:  # Telegram counted the caption longer than we did
+                log.warning("telegram refused a caption as too long; sending it after the file")
+        sent = await self._call_following(target, lambda t: upload(t, None))
+        if not message.text.strip():
+            return sent
+        return await self._text(target, self._chunks(message), message, after=sent)
+
+    async def _fetch(self, url: str) -> bytes:
+        """A file at Indaba's signed link; errors never quote the link."""
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=UPLOAD_TIMEOUT, follow_redirects=False)
+        try:
+            answer = await self._http.get(url)
+        except httpx.HTTPError as error:
+            raise TransientError(
+                f"telegram: could not read the file ({type(error).__name__})"
+            ) from None
+        if answer.status_code >= 500:
+            raise TransientError(f"telegram: the file's link answered {answer.status_code}")
+        if answer.status_code != 200:
+            raise PermanentError(f"telegram: the file's link answered {answer.status_code}")
+        return answer.content
 
     def _reply_parameters(self, message: OutgoingMessage) -> ReplyParameters | None:
         if not message.reply_to:

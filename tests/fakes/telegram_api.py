@@ -11,7 +11,8 @@ As strict as Telegram where Indaba could trip: lengths in UTF-16 code units (tex
 bytes, with Telegram's own error texts; basic groups upgraded to supergroups (sends
 to the old id fail with ``parameters.migrate_to_chat_id``); forum topics
 (``message_thread_id``); the bot removed from a group or blocked by a member, with
-the ``my_chat_member`` updates Telegram sends. Every call is recorded through the
+the ``my_chat_member`` updates Telegram sends; documents only as multipart uploads
+(50 MB at most, captions of 1,024 units). Every call is recorded through the
 shared :class:`~tests.fakes.recording.Recorder`.
 """
 
@@ -35,7 +36,9 @@ from tests.fakes.recording import Call, Recorder
 TOKEN = "123456:TEST-token_for-the-fake"
 BOT_ID = 123456
 BOT_USERNAME = "indaba_test_bot"
-SENDS = {"sendMessage", "sendPoll"}
+SENDS = {"sendMessage", "sendPoll", "sendDocument"}
+# Telegram's limit on a file a bot uploads.
+UPLOAD_LIMIT = 50 * 1024 * 1024
 _JSON_FIELDS = {
     "reply_markup",
     "options",
@@ -98,6 +101,18 @@ def check_html(text: str) -> str:
     return unescape("".join(parser.text))
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file sent as a multipart part."""
+
+    filename: str
+    content_type: str
+    body: bytes = field(repr=False)
+
+    def __str__(self) -> str:
+        return f"<{self.filename} {self.content_type} {len(self.body)} bytes>"
+
+
 class ApiError(Exception):
     def __init__(self, code: int, description: str, **parameters: Any) -> None:
         super().__init__(description)
@@ -150,11 +165,14 @@ class FakeTelegram(Recorder):
         self._runner: web.AppRunner | None = None
         self._client: aiohttp.ClientSession | None = None
         self.webhook_failures: list[str] = []
+        # Each uploaded file: (chat id, file name, content type, bytes).
+        self.documents: list[tuple[int, str, str, bytes]] = []
 
     # -- running --------------------------------------------------------------------------
 
     async def start(self) -> FakeTelegram:
-        app = web.Application()
+        # Room for a file over Telegram's limit, so the fake refuses it as Telegram does.
+        app = web.Application(client_max_size=UPLOAD_LIMIT + 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         # No access log: it stands for Telegram's own servers, whose URLs hold the token.
         self._runner = web.AppRunner(app, shutdown_timeout=1, access_log=None)
@@ -192,7 +210,7 @@ class FakeTelegram(Recorder):
 
     def texts_to(self, chat_id: int, thread: int | None = None) -> list[str]:
         return [
-            m.get("text") or m.get("poll", {}).get("question", "")
+            m.get("text") or m.get("caption") or m.get("poll", {}).get("question", "")
             for m in self.sent_to(chat_id, thread)
         ]
 
@@ -422,6 +440,10 @@ class FakeTelegram(Recorder):
         form = await request.post()
         params: dict[str, Any] = {}
         for key, value in form.items():
+            if isinstance(value, web.FileField):
+                # An uploaded file: kept as the file, recorded by its name, type and size.
+                params[key] = Upload(value.filename, value.content_type, value.file.read())
+                continue
             text = value if isinstance(value, str) else str(value)
             params[key] = json.loads(text) if key in _JSON_FIELDS else text
         params.update({k: v for k, v in request.query.items() if k not in params})
@@ -612,6 +634,38 @@ class FakeTelegram(Recorder):
             caption=params.get("caption", ""),
             **self._thread(params),
         )
+        return self._public(message)
+
+    async def _m_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._chat(params)
+        upload = params.get("document")
+        if not isinstance(upload, Upload):
+            # A string names a file on Telegram's servers or a public URL Telegram would
+            # fetch itself; Indaba's files are uploaded.
+            raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        if len(upload.body) > UPLOAD_LIMIT:
+            raise ApiError(413, "Request Entity Too Large")
+        if not upload.body:
+            raise ApiError(400, "Bad Request: file must be non-empty")
+        self._check_caption(params)
+        self._check_markup(params)
+        self._flood_control(chat)
+        self.documents.append((chat["id"], upload.filename, upload.content_type, upload.body))
+        extra: dict[str, Any] = {
+            "document": {
+                "file_id": f"doc{len(self.documents)}",
+                "file_unique_id": f"d{len(self.documents)}",
+                "file_name": upload.filename,
+                "mime_type": upload.content_type,
+                "file_size": len(upload.body),
+            },
+            **self._thread(params),
+        }
+        if params.get("caption"):
+            extra["caption"] = params["caption"]
+        if params.get("reply_markup"):
+            extra["reply_markup"] = params["reply_markup"]
+        message = self._store(chat["id"], await self._m_getMe({}), **extra)
         return self._public(message)
 
     async def _m_sendPoll(self, params: dict[str, Any]) -> dict[str, Any]:
