@@ -39,6 +39,9 @@ def test_what_a_text_is() -> None:
         assert classify(chatter) is Verdict.CHATTER, chatter
     for answer in ("Open contracting", "42", "Funding for the data desk, mostly from donors"):
         assert classify(answer) is Verdict.KEEP, answer
+    # The weekly question a member posts is a question: its question mark is no sign.
+    assert classify("Who has used the procurement API?", question=True) is Verdict.KEEP
+    assert classify("hello?", question=True) is Verdict.CHATTER
 
 
 async def test_an_answer_is_said_back_and_undone(harness: Harness) -> None:

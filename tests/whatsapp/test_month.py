@@ -94,10 +94,11 @@ async def test_a_month_on_whatsapp(world: World) -> None:
 
     # Answers: Amina all three, Kwame one by replying to the question itself.
     reply = await w.say(AMINA, "Our budget portal went live")
-    assert "Question 2 of 3" in to(reply, AMINA)[0].text
+    assert to(reply, AMINA)[0].text.startswith("Saved as your answer to question 1 of 3")
+    assert "Question 2 of 3" in to(reply, AMINA)[1].text
     await w.say(AMINA, "Procurement *data* _now_")
     done = await w.say(AMINA, LONG_ANSWER)
-    assert "All your answers" in to(done, AMINA)[0].text
+    assert "All your answers" in to(done, AMINA)[1].text
     assert kwames_question.wamid is not None
     await w.say(KWAME, "We trained 40 clerks", reply_to=kwames_question.wamid)
 

@@ -32,6 +32,9 @@ from storage.models import (
 )
 from storage.statuses import ContextKind, ItemKind, PromptStatus
 
+# The Awaiting kind of the weekly question a member was invited to post.
+WEEKLY_QUESTION = "weekly-question"
+
 
 @dataclass(frozen=True, slots=True)
 class Target:
@@ -52,7 +55,7 @@ async def take(
 ) -> None:
     """Keep ``text`` for ``target`` if it is an answer; otherwise say why not."""
     assert turn.member is not None
-    verdict = filing.classify(text)
+    verdict = filing.classify(text, question=target.kind == WEEKLY_QUESTION)
     if verdict is Verdict.COMMAND:
         await turn.say("filing.command")
         return

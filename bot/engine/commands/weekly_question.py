@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.engine.commands.filing import WEEKLY_QUESTION
 from bot.engine.registry import Awaiting, Registry
 from bot.engine.services import rotation
 from bot.engine.turn import Turn
@@ -37,7 +38,7 @@ async def weekly_question(turn: Turn) -> Awaiting | None:
         )
         await turn.say("question.posted")
 
-    return Awaiting(found.answered_at, answer, "weekly-question")
+    return Awaiting(found.answered_at, answer, WEEKLY_QUESTION)
 
 
 def register(registry: Registry) -> None:

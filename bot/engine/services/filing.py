@@ -69,8 +69,12 @@ def is_skip(text: str) -> bool:
     return fold(text.strip()) in words().skip
 
 
-def classify(text: str) -> Verdict:
-    """What ``text`` is, read on its own (the caller knows what is being asked)."""
+def classify(text: str, *, question: bool = False) -> Verdict:
+    """What ``text`` is, read on its own (the caller knows what is being asked).
+
+    ``question`` when a question is what is asked for (the weekly question a member
+    posts): a question mark then says nothing about the text.
+    """
     stripped = text.strip()
     if stripped.startswith("/"):
         return Verdict.COMMAND
@@ -83,7 +87,7 @@ def classify(text: str) -> Verdict:
         return Verdict.KEEP if any(c.isdigit() for c in stripped) else Verdict.CHATTER
     if len(tokens) > CHATTER_WORDS:
         return Verdict.KEEP
-    if stripped.endswith("?"):
+    if stripped.endswith("?") and not question:
         return Verdict.CHATTER
     greetings = words().greetings
     stop = set().union(*model.stop_words.values())
