@@ -10,9 +10,9 @@ from bot.engine import i18n
 from bot.engine.commands.access import require_facilitator
 from bot.engine.community_settings import CommunitySettings
 from bot.engine.registry import Registry
-from bot.engine.services import agenda
+from bot.engine.services import actions, agenda
 from bot.engine.services.agenda import AgendaError
-from bot.engine.services.meetings import next_meeting
+from bot.engine.services.meetings import latest_meeting, next_meeting
 from bot.engine.turn import Turn
 from bot.messages import ChoiceSelected
 from storage.models import AgendaRound, Meeting, OutboxMessage
@@ -51,6 +51,18 @@ async def _show(turn: Turn, meeting: Meeting, found: AgendaRound | None, changed
         closes=i18n.local(closing, turn.community, turn.member) if closing else None,
         anonymous=found is not None and found.anonymous,
     )
+    if status in (RoundStatus.PROPOSALS, "not_open"):
+        # What the last meetings left to follow up, to propose from.
+        last = await latest_meeting(turn.session, turn.community.id, now)
+        follow_up = await actions.follow_up_text(
+            turn.session,
+            turn.services.texts,
+            turn.community,
+            turn.member,
+            turn.language,
+            last.starts_at if last is not None and last.starts_at <= now else None,
+        )
+        text = f"{text}\n\n{follow_up}" if follow_up else text
     if status == RoundStatus.VOTING and rows and not turn.in_group:
         # In a direct message the list doubles as a ballot: reply with numbers.
         await turn.reply(

@@ -18,6 +18,7 @@ from bot.engine import i18n
 from bot.engine.services import timing
 from bot.engine.services.messenger import Messenger
 from bot.engine.services.timing import LocalTime
+from bot.engine.texts import Texts
 from bot.messages import Choice
 from storage.models import Action, Community, Decision, Meeting, Member
 from storage.statuses import ActionStatus, ContextKind
@@ -190,7 +191,7 @@ async def due_for_check(
     )
 
 
-def _due_text(community: Community, member: Member, due: date, language: str) -> str:
+def _due_text(community: Community, member: Member | None, due: date, language: str) -> str:
     moment = datetime.combine(due, time(12), tzinfo=i18n.zone_of(community, member))
     return i18n.format_date(moment, language, year=True)
 
@@ -240,3 +241,35 @@ async def ask_owners(
             asked += 1
     await session.flush()
     return asked
+
+
+async def follow_up_text(
+    session: AsyncSession,
+    texts: Texts,
+    community: Community,
+    member: Member | None,
+    language: str,
+    since: datetime | None,
+) -> str:
+    """The actions to follow up, as shown beside the next meeting's agenda proposals:
+    those still open, and those done since ``since`` (the last meeting); "" when none."""
+    still_open = await open_actions(session, community.id)
+    done = await done_actions(session, community.id, since)
+    if not still_open and not done:
+        return ""
+
+    def listed(rows: list[OwnedAction]) -> list[dict[str, object]]:
+        return [
+            {
+                "number": row.number,
+                "text": row.action.text,
+                "owner": row.owner.display_name,
+                "due": _due_text(community, member or row.owner, row.action.due_on, language),
+                "working": row.status is ActionStatus.WORKING,
+            }
+            for row in rows
+        ]
+
+    return texts.render(
+        "action.follow_up_list", language, open=listed(still_open), done=listed(done)
+    )
