@@ -281,11 +281,13 @@ class Adapter(Protocol):
 
 
 class ControlError(Exception):
-    """An operator action was refused; ``key`` names the reason (a text key)."""
+    """An operator action was refused; ``key`` names the reason (a text key), ``message``
+    says it in words once the texts were at hand."""
 
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
+    def __init__(self, key: str, message: str = "") -> None:
+        super().__init__(message or key)
         self.key = key
+        self.message = message
 
 
 class Control(Protocol):
@@ -312,6 +314,10 @@ class Control(Protocol):
 
     async def describe(self) -> str:
         """A few lines on communities, the next meetings and the outbox."""
+        ...
+
+    async def ran_since(self, since: datetime) -> list[str]:
+        """What the timetable ran or skipped after ``since``, one line a step."""
         ...
 
 

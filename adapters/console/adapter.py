@@ -227,7 +227,11 @@ class ConsoleAdapter:
             self._print(f"  {error}")
             return
         self._print(f"  ⏩ moving the clock forward {delta} …")
+        before = self._control.now()
         now = await self._control.advance(delta)
+        # What the jump played out, so nothing is skipped without a word.
+        for line in await self._control.ran_since(before):
+            self._print(f"  ⏱ {line}")
         self._print(f"  clock: {now:%a %d %b %Y %H:%M} UTC")
 
     async def _community(self, args: str) -> None:
@@ -245,7 +249,7 @@ class ConsoleAdapter:
         try:
             setup, join = await self._control.create_community(words[1], timezone, language)
         except ControlError as error:
-            self._print(f"  cannot create it: {error.key}")
+            self._print(f"  cannot create it: {error.message or error.key}")
             return
         self.codes = {"SETUP_CODE": setup, "JOIN_CODE": join}
         self._print(

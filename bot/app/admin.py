@@ -28,7 +28,15 @@ from bot.runtime.metrics import Metrics
 from bot.runtime.outbox import Outbox
 from bot.runtime.timetable import Occurrence, Timetable
 from storage.migrate import is_up_to_date
-from storage.models import Community, InboxEvent, Meeting, Member, OutboxMessage, Replica
+from storage.models import (
+    Community,
+    InboxEvent,
+    Meeting,
+    Member,
+    OutboxMessage,
+    Replica,
+    TimetableRun,
+)
 from storage.statuses import InboxStatus, OutboxStatus
 
 # Messages the delivery loop gave up on, for an operator to look at and queue again.
@@ -37,6 +45,14 @@ PARKED = (OutboxStatus.DEAD, OutboxStatus.UNREACHABLE)
 
 class AdminError(Exception):
     """A request that cannot be honoured; the message is one line for the operator."""
+
+
+class SettingsOrder(Exception):
+    """Settings that would put the timetable's steps out of order: (setting, why)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(why for _, why in problems))
+        self.problems = problems
 
 
 class SchemaBehind(Exception):
@@ -135,10 +151,15 @@ async def configure_community(
     Raises:
         pydantic.ValidationError: a changed value is out of range or of the wrong kind;
             nothing is saved then.
+        SettingsOrder: the timetable's steps would come out of order (the reminder before
+            the questions...); nothing is saved then.
     """
     async with sessions() as session, session.begin():
         community = await _community(session, name_or_id)
         checked = CommunitySettings.of({**(community.settings or {}), **changes})
+        problems = checked.order_problems()
+        if problems:
+            raise SettingsOrder(problems)
         community.settings = checked.model_dump()
         if language:
             community.language = language
@@ -254,6 +275,30 @@ def planning_timetable(
         join_code_days=settings.join_code_days,
     )
     return Timetable(sessions, clock, build_steps(engine), engine.metrics)
+
+
+async def ran_since(sessions: async_sessionmaker[AsyncSession], since: datetime) -> list[str]:
+    """What the timetable did after ``since``, one line a step: what ran (and what it did)
+    and what was skipped because its time to be useful had passed."""
+    async with sessions() as session:
+        rows = (
+            await session.execute(
+                select(TimetableRun, Meeting.title, Community.name)
+                .outerjoin(Meeting, Meeting.id == TimetableRun.meeting_id)
+                .outerjoin(Community, Community.id == TimetableRun.community_id)
+                .where(TimetableRun.ran_at > since)
+                .order_by(TimetableRun.due_at, TimetableRun.id)
+            )
+        ).all()
+    lines = []
+    for run, title, community in rows:
+        what = f"{run.step} of {title!r}" if title else f"{run.step} of {community}"
+        due = f"due {run.due_at:%a %d %b %H:%M} UTC"
+        if run.outcome == "skipped":
+            lines.append(f"skipped {what} ({due}): too late to be useful")
+        else:
+            lines.append(f"ran {what} ({due}): {run.detail or 'done'}")
+    return lines
 
 
 async def describe(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from platformdirs import user_data_path
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from bot.adapter import SettingsError, describe_validation_error
 
@@ -13,7 +15,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def default_data_dir() -> Path:
-    return Path.cwd() / "data"
+    """Where Indaba keeps its database and files unless INDABA_DATA_DIR says otherwise:
+    the user's data directory (``~/.local/share/indaba`` on Linux), the same from any
+    current directory, so ``indaba run`` and every other command find one database."""
+    return user_data_path("indaba")
 
 
 class Settings(BaseSettings):
@@ -26,6 +31,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=0, le=65535)
+    # The console alone needs no HTTP server; this (or ``indaba run --http``) starts one.
+    console_http: bool = False
     prompts_dir: Path = PROJECT_ROOT / "prompts"
     # Delivery loop: how many messages are in flight at once, per adapter.
     delivery_concurrency: int = Field(default=16, ge=1, le=256)
@@ -84,6 +91,15 @@ class Settings(BaseSettings):
             return self.web_base_url
         host = "127.0.0.1" if self.http_host in ("0.0.0.0", "::", "") else self.http_host
         return f"http://{host}:{self.http_port}"
+
+    @property
+    def database_location(self) -> str:
+        """The database as an operator would name it: the file for SQLite, else the URL
+        without its password."""
+        url = make_url(self.effective_database_url)
+        if url.get_backend_name() == "sqlite":
+            return str(url.database or ":memory:")
+        return url.render_as_string(hide_password=True)
 
     @property
     def effective_database_url(self) -> str:

@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.adapter import Adapter, AdapterContext, CommandInfo, EventSink
+from bot.adapter import Adapter, AdapterContext, CommandInfo, ControlError, EventSink
 from bot.app import admin
 from bot.app.adapter_texts import AdapterTexts
 from bot.app.http import build_app
@@ -280,15 +280,22 @@ class Indaba:
     async def create_community(
         self, name: str, timezone: str, language: str = "en"
     ) -> tuple[str, str]:
-        return await admin.create_community(
-            self.sessions,
-            name,
-            timezone,
-            language,
-            self.clock.now(),
-            setup_days=self.settings.setup_code_days,
-            join_days=self.settings.join_code_days,
-        )
+        try:
+            return await admin.create_community(
+                self.sessions,
+                name,
+                timezone,
+                language,
+                self.clock.now(),
+                setup_days=self.settings.setup_code_days,
+                join_days=self.settings.join_code_days,
+            )
+        except ControlError as error:
+            # The operator reads why in words, in the language asked for.
+            raise ControlError(error.key, self.texts.render(error.key, language)) from None
 
     async def describe(self) -> str:
         return await admin.describe(self.sessions, self.timetable, self.clock.now())
+
+    async def ran_since(self, since: datetime) -> list[str]:
+        return await admin.ran_since(self.sessions, since)

@@ -86,6 +86,55 @@ class CommunitySettings(BaseModel):
             time.fromisoformat(end.strip())
         return value
 
+    def order_problems(self) -> list[tuple[str, str]]:
+        """What is out of order in the timetable, as (setting, why) in plain words: the
+        reminder after the questions, the brief after the reminder, agenda voting after
+        its proposals and closing after it opens.
+
+        Kept apart from field validation, so settings stored before this check still
+        load; whoever changes settings calls it.
+        """
+        problems = []
+        q, r, b = self.questions_days_before, self.reminder_days_before, self.brief_days_before
+        if r >= q:
+            problems.append(
+                (
+                    "reminder_days_before",
+                    f"the reminder ({_days(r)} before the meeting) must come after the "
+                    f"questions ({_days(q)} before), so fewer days before than them",
+                )
+            )
+        if b >= r:
+            problems.append(
+                (
+                    "brief_days_before",
+                    f"the brief ({_days(b)} before the meeting) must come after the "
+                    f"reminder ({_days(r)} before), so fewer days before than it",
+                )
+            )
+        o, v, c = (
+            self.agenda_open_days_before,
+            self.agenda_vote_days_before,
+            self.agenda_close_days_before,
+        )
+        if v >= o:
+            problems.append(
+                (
+                    "agenda_vote_days_before",
+                    f"agenda voting ({_days(v)} before the meeting) must open after the "
+                    f"proposals ({_days(o)} before), so fewer days before than them",
+                )
+            )
+        if c >= v:
+            problems.append(
+                (
+                    "agenda_close_days_before",
+                    f"agenda voting must close ({_days(c)} before the meeting) after it "
+                    f"opens ({_days(v)} before), so fewer days before",
+                )
+            )
+        return problems
+
     @property
     def quiet(self) -> tuple[time, time] | None:
         """The quiet hours as (from, until) local times, or None when there are none."""
@@ -109,3 +158,7 @@ class CommunitySettings(BaseModel):
     @classmethod
     def of(cls, raw: dict[str, Any] | None) -> CommunitySettings:
         return cls.model_validate(raw or {})
+
+
+def _days(count: int) -> str:
+    return f"{count} day" if count == 1 else f"{count} days"

@@ -66,12 +66,19 @@ def on_engine(
 
     async def with_engine() -> T:
         db = create_engine(settings.effective_database_url)
+        where = settings.database_location
         try:
             if check:
                 await admin.check_schema(db)
             return await job(db)
         except (OnboardingError, MeetingError) as error:
             raise Fatal(Texts(settings.prompts_dir).render(error.key)) from None
+        except admin.SchemaBehind as error:
+            raise Fatal(
+                f"{error} (database: {where}; INDABA_DATA_DIR or INDABA_DATABASE_URL choose it)"
+            ) from None
+        except (OperationalError, DBAPIError, OSError) as error:
+            raise Fatal(f"cannot use the database {where}: {str(error).splitlines()[0]}") from None
         finally:
             await db.dispose()
 

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from bot.adapter import describe_validation_error
 from bot.app import admin
 from bot.app.cli.common import fail, in_session, on_database, read_settings
 from bot.app.cli.model_options import model_options, with_options
@@ -122,5 +121,38 @@ def community_configure(
             lambda sessions: admin.configure_community(sessions, name, given, language),
         )
     except ValidationError as error:
-        fail(describe_validation_error("--", error).replace("_", "-"))
-    typer.echo(str(checked.model_dump()))
+        fail("; ".join(f"{flag_of(str(e['loc'][0]))}: {e['msg']}" for e in error.errors()))
+    except admin.SettingsOrder as error:
+        fail(
+            "not changed: " + "; ".join(f"{flag_of(field)}: {why}" for field, why in error.problems)
+        )
+    typer.echo(summary(name, checked, set(given) | ({"language"} if language else set())))
+    if language:
+        typer.echo(f"  --language {language}  (changed)")
+
+
+def flag_of(field: str) -> str:
+    return "--" + settings_flag(field).replace("_", "-")
+
+
+def shown_value(value: Any) -> str:
+    """A setting's value as typed on the command line (on/off, a list of languages)."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, dict):
+        return ", ".join(sorted(value)) if value else "none"
+    if value == "":
+        return "off"
+    return str(value)
+
+
+def summary(name: str, checked: CommunitySettings, changed: set[str]) -> str:
+    """The community's settings, one a line under the option that changes it."""
+    fields = list(CommunitySettings.model_fields)
+    width = max(len(flag_of(field)) for field in fields)
+    lines = [f"Settings of {name}:"]
+    for field in fields:
+        mark = "  (changed)" if field in changed else ""
+        value = shown_value(getattr(checked, field))
+        lines.append(f"  {flag_of(field):<{width}}  {value}{mark}")
+    return "\n".join(lines)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import signal
+import socket
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -38,9 +41,13 @@ def run_indaba(
         ),
     ] = True,
     http: Annotated[
-        bool,
-        typer.Option("--http/--no-http", help="Serve /healthz, /readyz, /metrics and webhooks."),
-    ] = True,
+        bool | None,
+        typer.Option(
+            "--http/--no-http",
+            help="Serve /healthz, /readyz, /metrics, the pages and webhooks (default: on with a "
+            "platform configured; off for the console alone unless INDABA_CONSOLE_HTTP=true).",
+        ),
+    ] = None,
     handlers: Annotated[
         int,
         typer.Option(
@@ -58,7 +65,8 @@ def run_indaba(
         str | None,
         typer.Option(
             "--clock",
-            help="Console only: start the virtual clock at this UTC time, e.g. '2027-03-01 06:00'.",
+            help="Console only: start the virtual clock at this UTC time, e.g. '2027-03-01 06:00' "
+            "(default: where the console of this data directory left it, else now).",
         ),
     ] = None,
 ) -> None:
@@ -92,7 +100,7 @@ async def _serve(
     migrate: bool,
     console: bool | None,
     demo: bool,
-    http: bool,
+    http: bool | None,
     start: datetime | None = None,
     handlers: int = 0,
 ) -> None:
@@ -108,7 +116,22 @@ async def _serve(
         raise Fatal(str(error)) from None
     console_adapter = next((a for a in adapters if a.name == CONSOLE), None)
     _configure_logging(settings, quiet=console_adapter is not None)
-    clock = VirtualClock(start) if console_adapter is not None else SystemClock()
+    if http is None:
+        # Webhooks need the server; the console alone does not.
+        http = any(a.name != CONSOLE for a in adapters) or settings.console_http
+    if http:
+        check_port(settings.http_host, settings.http_port)
+    clock: VirtualClock | SystemClock = SystemClock()
+    saved = ConsoleClock(settings.data_dir)
+    if console_adapter is not None:
+        resumed = saved.read() if start is None else None
+        clock = VirtualClock(start or resumed)
+        if resumed is not None:
+            print(
+                f"The console's clock goes on from {resumed:%a %d %b %Y %H:%M} UTC, "
+                "where it was left."
+            )
+        clock.on_advance(saved.write)
     indaba = Indaba(settings, adapters, clock=clock)
     children: list[asyncio.subprocess.Process] = []
     try:
@@ -140,7 +163,44 @@ async def _serve(
         for child in children:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(child.wait(), 15)
+        if isinstance(clock, VirtualClock):
+            await saved.write(clock.now())
         await indaba.aclose()
+
+
+def check_port(host: str, port: int) -> None:
+    """Stop with one line when the HTTP port is taken (rather than the server's traceback)."""
+    if port == 0:
+        return
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise Fatal(
+                f"port {port} on {host} is already in use: stop what listens there, choose "
+                "another with INDABA_HTTP_PORT, or run without --http"
+            ) from None
+        raise Fatal(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+
+
+class ConsoleClock:
+    """The console's virtual time, kept in the data directory between runs, so a restart
+    goes on from where the clock was (a harvested meeting stays in the past)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / "console-clock"
+
+    def read(self) -> datetime | None:
+        try:
+            return datetime.fromisoformat(self.path.read_text(encoding="utf-8").strip())
+        except (OSError, ValueError):
+            return None
+
+    async def write(self, now: datetime) -> None:
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(now.astimezone(UTC).isoformat(), encoding="utf-8")
 
 
 async def _spawn_handler() -> asyncio.subprocess.Process:
