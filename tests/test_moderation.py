@@ -142,6 +142,12 @@ async def test_hidden_wall_entries_and_agenda_items_leave_the_wall_and_the_ranki
         assert len(entries) == 2
         first = entries[0].id
     await h.say("fatima", f"/moderate hide wall {first}", "#cop")
+    # The facilitator finds the numbers to moderate by; members cannot list them.
+    listed = to(await h.say("fatima", "/moderate list wall", "#cop"), "fatima")[0]
+    assert f"- #{first} Amina: Open contracting · Python training · Funding (hidden)" in listed
+    assert "Kwame: Open contracting · Scraping · Funding\n" in listed
+    refused = to(await h.say("amina", "/moderate list wall", "#cop"), "amina")[0]
+    assert refused.startswith("Only a facilitator can use /moderate list.")
     async with h.indaba.sessions() as session:
         community = await session.scalar(select(Community))
         assert community is not None
@@ -153,7 +159,10 @@ async def test_hidden_wall_entries_and_agenda_items_leave_the_wall_and_the_ranki
     await h.say("kwame", "/agenda add Funding the data desk", "#cop")
     async with h.indaba.sessions() as session:
         items = (await session.scalars(select(AgendaItem).order_by(AgendaItem.id))).all()
-    await h.say("fatima", f"/moderate hide agenda {items[0].id}", "#cop")
+    # Agenda items go by the numbers /agenda shows.
+    listed = to(await h.say("fatima", "/moderate list agenda", "#cop"), "fatima")[0]
+    assert f"- #{items[0].number} Amina: Open data in procurement" in listed
+    await h.say("fatima", f"/moderate hide agenda {items[0].number}", "#cop")
     listing = to(await h.say("kwame", "/agenda", "#cop"), "kwame")[0]
     assert "Open data in procurement" not in listing and "Funding the data desk" in listing
     async with h.indaba.sessions() as session:

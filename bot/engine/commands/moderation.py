@@ -6,11 +6,13 @@ from __future__ import annotations
 from bot.engine.commands.access import require_facilitator
 from bot.engine.registry import Registry
 from bot.engine.services import moderation
+from bot.engine.services.brief import shown_name
 from bot.engine.services.moderation import ModerationError
 from bot.engine.turn import Turn
+from storage.models import Member
 from storage.statuses import ItemKind, ModerationAction
 
-USAGE = "/moderate hide|remove|restore answer|practice|agenda|wall ID"
+USAGE = "/moderate hide|remove|restore answer|practice|agenda|wall N | list KIND"
 
 
 async def moderate(turn: Turn, action: ModerationAction, kind: ItemKind, number: int) -> None:
@@ -35,8 +37,31 @@ async def moderate(turn: Turn, action: ModerationAction, kind: ItemKind, number:
     await turn.say("moderate.done", private=True, action=action, kind=name, number=number)
 
 
+async def listing(turn: Turn, kind: ItemKind) -> None:
+    """``/moderate list KIND``: the latest items with the numbers to moderate them by."""
+    assert turn.community is not None
+    if not await require_facilitator(turn, "/moderate list"):
+        return
+    texts = turn.services.texts
+    rows = []
+    for item in await moderation.latest(turn.session, turn.community, kind):
+        author = await turn.session.get(Member, item.author_id)
+        who = shown_name(author, texts, turn.language) if author else ""
+        rows.append((item.number, who, item.text, item.row.hidden_at is not None))
+    await turn.say(
+        "moderate.list",
+        private=True,
+        kinds=turn.t("item.kinds", kind=kind),
+        kind=kind,
+        rows=rows,
+    )
+
+
 async def moderate_command(turn: Turn, args: str) -> None:
     words = args.lower().replace("#", " ").split()
+    if len(words) == 2 and words[0] == "list" and words[1] in set(ItemKind):
+        await listing(turn, ItemKind(words[1]))
+        return
     if (
         len(words) != 3
         or words[0] not in set(ModerationAction)

@@ -78,28 +78,47 @@ class Item:
     def author_id(self) -> int:
         return self.row.member_id
 
+    @property
+    def number(self) -> int:
+        """What a facilitator types: an agenda item's number in its round, else the id."""
+        if isinstance(self.row, AgendaItem) and self.row.number is not None:
+            return self.row.number
+        return self.row.id
+
+    @property
+    def text(self) -> str:
+        row = self.row
+        if isinstance(row, WallEntry):
+            return " · ".join(part for part in (row.passions, row.contributes, row.needs) if part)
+        if isinstance(row, AgendaItem):
+            return row.title
+        return row.text
+
 
 async def find(
-    session: AsyncSession, community: Community, kind: ItemKind, item_id: int
+    session: AsyncSession, community: Community, kind: ItemKind, number: int
 ) -> Item | None:
-    """The item of that kind and id, if it belongs to ``community``."""
+    """The item of that kind and number (:attr:`Item.number`), if it belongs to ``community``."""
     row: Row | None
     if kind is ItemKind.ANSWER:
         row = await session.scalar(
             select(Reply)
             .join(Member, Member.id == Reply.member_id)
-            .where(Reply.id == item_id, Member.community_id == community.id)
+            .where(Reply.id == number, Member.community_id == community.id)
         )
     elif kind is ItemKind.AGENDA:
+        # The number /agenda shows, in the latest round that gave it.
         row = await session.scalar(
             select(AgendaItem)
             .join(AgendaRound, AgendaRound.id == AgendaItem.round_id)
-            .where(AgendaItem.id == item_id, AgendaRound.community_id == community.id)
+            .where(AgendaItem.number == number, AgendaRound.community_id == community.id)
+            .order_by(AgendaRound.id.desc())
+            .limit(1)
         )
     else:
         model = Practice if kind is ItemKind.PRACTICE else WallEntry
         row = await session.scalar(
-            select(model).where(model.id == item_id, model.community_id == community.id)
+            select(model).where(model.id == number, model.community_id == community.id)
         )
     return Item(kind, row) if row is not None else None
 
@@ -160,6 +179,59 @@ async def _remove(session: AsyncSession, item: Item) -> None:
     await filing.forget(session, item.kind, item.id)
     await session.delete(row)
     await session.flush()
+
+
+async def latest(
+    session: AsyncSession, community: Community, kind: ItemKind, limit: int = 20
+) -> list[Item]:
+    """The community's latest items of ``kind``, hidden ones too, newest first (for the
+    numbers a facilitator moderates by); agenda items of the latest round."""
+    rows: Sequence[Row]
+    if kind is ItemKind.ANSWER:
+        rows = (
+            await session.scalars(
+                select(Reply)
+                .join(Member, Member.id == Reply.member_id)
+                .where(Member.community_id == community.id)
+                .order_by(Reply.id.desc())
+                .limit(limit)
+            )
+        ).all()
+    elif kind is ItemKind.AGENDA:
+        latest_round = (
+            select(AgendaRound.id)
+            .where(AgendaRound.community_id == community.id)
+            .order_by(AgendaRound.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        rows = (
+            await session.scalars(
+                select(AgendaItem)
+                .where(AgendaItem.round_id == latest_round)
+                .order_by(AgendaItem.number.desc(), AgendaItem.id.desc())
+                .limit(limit)
+            )
+        ).all()
+    elif kind is ItemKind.PRACTICE:
+        rows = (
+            await session.scalars(
+                select(Practice)
+                .where(Practice.community_id == community.id)
+                .order_by(Practice.id.desc())
+                .limit(limit)
+            )
+        ).all()
+    else:
+        rows = (
+            await session.scalars(
+                select(WallEntry)
+                .where(WallEntry.community_id == community.id)
+                .order_by(WallEntry.id.desc())
+                .limit(limit)
+            )
+        ).all()
+    return [Item(kind, row) for row in rows]
 
 
 async def audit_log(
