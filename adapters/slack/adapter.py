@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -33,7 +35,7 @@ from adapters.slack.normalise import (
     payload_kind,
     text,
 )
-from adapters.slack.render import CommandStyle, Say, form_view
+from adapters.slack.render import CommandStyle, Say, form_view, render
 from adapters.slack.settings import SlackSettings
 from adapters.slack.socket_mode import SocketMode
 from adapters.slack.webhook import SlackWebhook, Verifier
@@ -46,12 +48,17 @@ from bot.adapter import (
     StartupError,
     TextSource,
 )
-from bot.messages import MessageRef, OutgoingMessage, Sender
+from bot.messages import ConversationKind, MessageRef, OutgoingMessage, Sender
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
 EVENTS_PATH = "/slack/events"
+TYPED_IN_KEPT = 10_000
+# The engine's answers to a command carry no link to it: a member's DM messages this soon
+# after a command they typed in someone else's DM are its answers (they are delivered in
+# seconds), and are shown there; later ones go to Indaba's DM as usual.
+ANSWER_WINDOW_SECONDS = 60.0
 # A profile lookup that takes longer than this is skipped: the answer must go out.
 PROFILE_WAIT_SECONDS = 1.0
 
@@ -85,6 +92,9 @@ class SlackAdapter:
         self._socket: SocketMode | None = None
         self._sink: EventSink | None = None
         self._texts: TextSource | None = None
+        # The DM channel each member last typed a command in (theirs with Indaba or not),
+        # and when.
+        self._typed_in: OrderedDict[str, tuple[str, float]] = OrderedDict()
         self._style = CommandStyle(settings.command)
         self._in_flight = 0
         self._idle = asyncio.Event()
@@ -119,7 +129,36 @@ class SlackAdapter:
 
     async def send(self, message: OutgoingMessage) -> MessageRef:
         shown = dataclasses.replace(message, text=self._style.rewrite(message.text))
+        address = shown.address
+        typed = self._typed_in.get(address.conversation_id)
+        if (
+            address.kind is ConversationKind.DM
+            and not address.ephemeral_to
+            and typed is not None
+            and time.monotonic() - typed[1] < ANSWER_WINDOW_SECONDS
+        ):
+            ref = await self._where_typed(typed[0], address.conversation_id, shown)
+            if ref is not None:
+                return ref
         return await self.client.send(shown)
+
+    async def _where_typed(
+        self, channel: str, user: str, message: OutgoingMessage
+    ) -> MessageRef | None:
+        """The answer to a command typed in a DM that is not Indaba's (between two
+        people): shown there, only to the member, through the command's response_url.
+        What cannot be shown so — a file, buttons, more than one message — goes to
+        Indaba's DM, and a short note where the command was typed says so."""
+        if channel == await self.client.open_dm(user):
+            return None  # typed in Indaba's own DM: answered there as a message
+        if message.attachment is None and not message.choices and len(render(message)) == 1:
+            return await self.client.reply_where_typed(channel, user, message)
+        ref = await self.client.send(message)
+        say = await self._say(user)
+        note = OutgoingMessage(message.address, say("slack.sent_to_dm"))
+        if await self.client.reply_where_typed(channel, user, note) is not None:
+            self._typed_in.pop(user, None)  # said once; what follows goes to the DM
+        return ref
 
     async def aclose(self) -> None:
         if self._socket is not None:
@@ -166,6 +205,13 @@ class SlackAdapter:
         result = normalise(body, profile, self.settings.command)
         if result.reply_url is not None:
             self.client.reply_urls.remember(result.reply_url)
+            if kind == "command" and any(
+                e.conversation.kind is ConversationKind.DM for e in result.events
+            ):
+                self._typed_in[user] = (result.reply_url.channel_id, time.monotonic())
+                self._typed_in.move_to_end(user)
+                while len(self._typed_in) > TYPED_IN_KEPT:
+                    self._typed_in.popitem(last=False)
         event = body.get("event")
         if isinstance(event, Mapping) and event.get("channel_type") == "im":
             self.client.saw_dm(user, text(event.get("channel"), "event.channel"))

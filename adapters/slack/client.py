@@ -413,6 +413,13 @@ class SlackClient:
             self.reply_urls.spend(found)
         return None
 
+    async def reply_where_typed(
+        self, channel: str, user: str, message: OutgoingMessage
+    ) -> MessageRef | None:
+        """Shown only to ``user`` where their command was typed, while its response_url
+        lasts; None once it is used up or expired."""
+        return await self._via_reply_url(channel, user, message)
+
     # -- sending ------------------------------------------------------------------------------
 
     async def send(self, message: OutgoingMessage) -> MessageRef:

@@ -86,3 +86,28 @@ async def test_past_the_response_url_limits_answers_come_as_a_dm(workspace: Work
     await ws.h.settle()
     assert [c.error for c in fake.calls("response_url", ok=False)] == ["expired_url"]
     assert [p.text for p in fake.to_user(AMINA)][-1] == "much later"
+
+
+async def test_a_command_in_a_dm_between_people_is_answered_there(workspace: Workspace) -> None:
+    ws, fake = workspace, workspace.fake
+    await setup_cop(ws)
+    between = "D0AMINAKWAME"  # Amina's DM with Kwame: Indaba is not in it
+    fake.posted.clear()
+    await ws.command(AMINA, "/indaba wall", channel=between)
+    [answer] = fake.in_channel(between)
+    assert answer.via == "response_url" and answer.ephemeral_to == AMINA
+    assert "wall" in answer.text.lower()
+    assert fake.to_user(AMINA) == [] and not fake.calls("chat.postMessage", to=between)
+    # What cannot be shown there (a file) goes to Indaba's DM, and a note says so.
+    fake.posted.clear()
+    await ws.command(AMINA, "/indaba mydata", channel=between)
+    [shared] = fake.files[-1:]
+    assert shared.channel == fake.dm_channel(AMINA) and shared.filename.endswith(".json")
+    [note] = fake.in_channel(between)
+    assert note.ephemeral_to == AMINA
+    assert "direct messages with Indaba" in note.text
+    # Typed in Indaba's own DM, the answer is a message there, not an ephemeral one.
+    fake.posted.clear()
+    await ws.command(AMINA, "/indaba wall", channel=fake.dm_channel(AMINA))
+    [own] = fake.to_user(AMINA)
+    assert own.via == "api" and own.ephemeral_to is None
