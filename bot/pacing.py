@@ -12,9 +12,11 @@ answer, each process paces itself with its own window, as it would alone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from collections import OrderedDict, deque
+from collections.abc import AsyncIterator
 from typing import Protocol, runtime_checkable
 
 
@@ -43,21 +45,32 @@ class SharesBudget(Protocol):
 
 
 class RateWindow:
-    """At most ``limit`` sends in any ``per`` seconds; ``acquire`` waits for room.
+    """At most ``limit`` sends in any ``per`` seconds.
 
-    A send is counted when it leaves, the platform counts it when it arrives: a send
-    held up on its way (a busy machine, a slow connection) lands closer to the next
-    window's first ones than they left. So a window of more than one send keeps a
-    ``margin`` free (3 %, at least one send: 29 of Telegram's 30, 77 of WhatsApp's 80).
+    ``async with window.sending():`` around the request: a send takes a place in the
+    window when it leaves and keeps it until ``per`` seconds after its answer came
+    back. The platform counts a send when it arrives, which is between the two, so
+    however long a send is held up on its way (a busy machine, a slow connection), it
+    never lands in the same window as the ones that follow it past the limit.
+
+    Shared with other processes (``share``), the window is also counted in the budget,
+    where a send is counted when it leaves: there ``margin`` (3 %, at least one send:
+    29 of Telegram's 30, 77 of WhatsApp's 80) is kept free for sends held up on their
+    way from another process.
     """
 
     def __init__(self, limit: float, per: float = 1.0, *, margin: float = 0.03) -> None:
         if limit < 1:  # "one every so often": 0.5 a second is one per 2 seconds
             limit, per = 1, per / limit
-        whole = int(limit)
-        self.limit = whole - max(1, math.ceil(whole * margin)) if whole > 1 else whole
+        self.limit = int(limit)
+        self.shared_limit = (
+            self.limit - max(1, math.ceil(self.limit * margin)) if self.limit > 1 else self.limit
+        )
         self.per = per
-        self._sent: deque[float] = deque()
+        # When the sends of the last ``per`` seconds were answered, and how many are out.
+        self._answered: deque[float] = deque()
+        self._out = 0
+        self._came_back = asyncio.Event()
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
         self._budget: SharedBudget | None = None
@@ -70,43 +83,59 @@ class RateWindow:
         self._budget = budget
         self._key = key
 
+    @contextlib.asynccontextmanager
+    async def sending(self) -> AsyncIterator[None]:
+        """Wait for room, then hold a place in the window while the send is made."""
+        await self._reserve()
+        try:
+            yield
+        finally:
+            self._out -= 1
+            self._answered.append(time.monotonic())
+            self._came_back.set()
+
     async def acquire(self) -> None:
+        """Wait for room and count a send leaving now (when its answer is not seen)."""
+        async with self.sending():
+            pass
+
+    async def _reserve(self) -> None:
         async with self._lock:
             while True:
                 now = time.monotonic()
                 if self._paused_until > now:
                     await asyncio.sleep(self._paused_until - now)
                     continue
+                wait = self._room(now)
+                if wait is None:  # every place is held by a send still out
+                    self._came_back.clear()
+                    await self._came_back.wait()
+                    continue
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                    continue
                 if self._budget is not None:
                     if self._pause_to_share > 0:
                         seconds, self._pause_to_share = self._pause_to_share, 0.0
                         await self._budget.pause(self._key, seconds)
-                    wait = await self._budget.take(self._key, self.limit, self.per)
-                    if wait is not None:
-                        if wait <= 0:
-                            self._record(time.monotonic())
-                            return
-                        await asyncio.sleep(wait)
+                    shared = await self._budget.take(self._key, self.shared_limit, self.per)
+                    if shared is not None and shared > 0:
+                        await asyncio.sleep(shared)
                         continue
-                wait = self._room(now)
-                if wait <= 0:
-                    self._record(now)
-                    return
-                await asyncio.sleep(wait)
+                self._out += 1
+                return
 
-    def _room(self, now: float) -> float:
-        """Seconds until this process's own window has room (0: it has now)."""
-        sent = self._sent
-        while sent and sent[0] <= now - self.per:
-            sent.popleft()
-        if len(sent) < self.limit:
+    def _room(self, now: float) -> float | None:
+        """Seconds until this process's window has room: 0 when it has now, None when
+        it waits for a send to come back first."""
+        answered = self._answered
+        while answered and answered[0] <= now - self.per:
+            answered.popleft()
+        if self._out + len(answered) < self.limit:
             return 0.0
-        return sent[0] + self.per - now
-
-    def _record(self, now: float) -> None:
-        self._sent.append(now)
-        while len(self._sent) > self.limit:
-            self._sent.popleft()
+        if not answered:
+            return None
+        return answered[0] + self.per - now
 
     def penalise(self, seconds: float) -> None:
         """The platform said wait: nothing is sent for ``seconds`` (by any process
@@ -114,6 +143,16 @@ class RateWindow:
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
         if self._budget is not None:
             self._pause_to_share = max(self._pause_to_share, seconds)
+
+
+@contextlib.asynccontextmanager
+async def sending_all(*windows: RateWindow) -> AsyncIterator[None]:
+    """Hold a place in each of ``windows`` (in order) for one send; every place is
+    given back when it ends, whatever happened."""
+    async with contextlib.AsyncExitStack() as stack:
+        for window in windows:
+            await stack.enter_async_context(window.sending())
+        yield
 
 
 class KeyedWindows:
@@ -149,6 +188,9 @@ class KeyedWindows:
 
     async def acquire(self, key: str) -> None:
         await self.bucket(key).acquire()
+
+    def sending(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
+        return self.bucket(key).sending()
 
 
 class TokenBucket:

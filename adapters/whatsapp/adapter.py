@@ -19,6 +19,7 @@ from adapters.whatsapp.settings import WhatsAppSettings
 from adapters.whatsapp.webhook import PATH, Webhook
 from bot.adapter import AdapterContext, Capabilities, EventSink, MarkupDialect, PermanentError
 from bot.messages import ConversationKind, InboundEvent, MessageRef, OutgoingMessage
+from bot.pacing import SharedBudget
 
 CAPABILITIES = Capabilities(
     buttons=True,
@@ -64,6 +65,10 @@ class WhatsAppAdapter:
 
     async def start(self, context: AdapterContext) -> None:
         self._sink = context.sink
+
+    def share_budget(self, budget: SharedBudget) -> None:
+        """Count the number's throughput with every process sending from it."""
+        self._client.share_budget(budget)
 
     async def aclose(self) -> None:
         await self._client.aclose()

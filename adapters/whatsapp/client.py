@@ -6,6 +6,7 @@ Indaba's delivery errors, so the delivery loop waits, holds or gives up as it sh
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any
 
@@ -19,7 +20,7 @@ from bot.adapter import (
     Unreachable,
     WindowClosed,
 )
-from bot.pacing import KeyedBuckets, TokenBucket
+from bot.pacing import KeyedBuckets, RateWindow, SharedBudget
 
 log = logging.getLogger(__name__)
 
@@ -99,14 +100,19 @@ class CloudApiClient:
             timeout=timeout,
             transport=transport,
         )
-        # Smooth, not bursty: Meta counts messages per second, a full bucket would double it.
-        self._number = TokenBucket(messages_per_second, burst=1)
+        # A moving window, as Meta counts: the burst it allows at once, never more.
+        self._number = RateWindow(messages_per_second)
+        self._number_key = "whatsapp:" + hashlib.sha256(phone_number_id.encode()).hexdigest()[:16]
         self._member_interval = member_interval_seconds
         self._members = (
             KeyedBuckets(1, per=member_interval_seconds, burst=member_burst)
             if member_interval_seconds > 0
             else None
         )
+
+    def share_budget(self, budget: SharedBudget | None) -> None:
+        """Count the number's throughput with every process sending from it."""
+        self._number.share(budget, f"{self._number_key}:all")
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -123,9 +129,9 @@ class CloudApiClient:
             payload["context"] = {"message_id": reply_to}
         if self._members is not None:
             await self._members.acquire(to)
-        await self._number.acquire()
         try:
-            response = await self._http.post(self._url, json=payload)
+            async with self._number.sending():
+                response = await self._http.post(self._url, json=payload)
         except httpx.HTTPError as error:
             raise TransientError(f"WhatsApp API unreachable: {type(error).__name__}") from None
         if response.status_code < 400:

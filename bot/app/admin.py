@@ -356,7 +356,20 @@ async def describe(
             f"replica {replica.id}: pid {replica.pid} on {replica.host},"
             f" seen {replica.seen_at:%H:%M:%S} UTC{leads}"
         )
+    lines.extend(leaders(replicas))
     return "\n".join(lines)
+
+
+def leaders(replicas: Sequence[Replica]) -> list[str]:
+    """Who leads what among the live replicas: the timetable always named (nobody
+    leading it means no step runs), each other role (a platform's polling) when led."""
+    led = {role: r.id for r in replicas for role in r.leads.split(",") if role}
+    return [
+        f"{role}: led by replica {led[role]}"
+        if role in led
+        else f"{role}: no live replica leads it"
+        for role in sorted({"timetable", *led})
+    ]
 
 
 # -- the inbox and the replicas ---------------------------------------------------------------
