@@ -348,7 +348,9 @@ class TelegramClient:
             text = error.message.lower()
             if "too long" in text:
                 raise TooLong(f"telegram: {error.message}") from None
-            if "thread not found" in text and target.thread_id is not None:
+            # A topic deleted, or closed to the bot: the group's General gets it instead.
+            gone = "thread not found" in text or "topic_closed" in text
+            if gone and target.thread_id is not None:
                 raise _TopicGone() from None
             if "chat not found" in text:
                 raise Unreachable(f"telegram: {error.message}") from None

@@ -147,6 +147,8 @@ class FakeTelegram(Recorder):
         self.migrated: dict[int, int] = {}
         # Forum topics by chat: thread id -> name.
         self.topics: dict[int, dict[int, str]] = {}
+        # Topics an admin closed: a bot that is not an admin cannot post there.
+        self.closed_topics: set[tuple[int, int]] = set()
         self.callback_answers: list[dict[str, Any]] = []
         # Presses Telegram still takes an answer for (each is answered once at most).
         self.open_queries: set[str] = set()
@@ -465,6 +467,8 @@ class FakeTelegram(Recorder):
         thread = params.get("message_thread_id")
         if thread is not None and int(thread) not in self.topics.get(chat_id, {}):
             raise ApiError(400, "Bad Request: message thread not found")
+        if thread is not None and (chat_id, int(thread)) in self.closed_topics:
+            raise ApiError(400, "Bad Request: TOPIC_CLOSED")
         if chat["type"] == "private":
             if chat_id in self.blocked:
                 self.forbidden += 1

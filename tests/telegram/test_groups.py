@@ -136,6 +136,22 @@ async def test_answers_go_to_the_topic_and_posts_to_the_linked_one(story: Telegr
     assert all(m.get("message_thread_id") != AGENDA_TOPIC for m in fake.sent_to(FORUM)[-1:])
 
 
+async def test_a_closed_topic_sends_posts_to_general(story: TelegramStory) -> None:
+    """An admin closes the linked topic: a bot that is not an admin gets TOPIC_CLOSED
+    there, so the community's posts go to General instead of dying."""
+    fake = story.fake
+    fake.group(FORUM, "Lagos Civic Tech")
+    fake.topic(FORUM, AGENDA_TOPIC, "Agenda")
+    await linked(story, FORUM, thread=AGENDA_TOPIC)
+    await story.say(FATIMA, "/meeting add 2026-11-20 14:00 November meeting", FORUM)
+    fake.closed_topics.add((FORUM, AGENDA_TOPIC))
+    await story.advance(days=4, hours=3)
+    [opening] = [m for m in fake.sent_to(FORUM) if "open for proposals" in m.get("text", "")]
+    assert "message_thread_id" not in opening
+    refused = fake.calls("sendMessage", ok=False)
+    assert [c.error for c in refused if c.to == str(FORUM)] == ["Bad Request: TOPIC_CLOSED"]
+
+
 # -- the bot removed, blocked, added back ---------------------------------------------------
 
 
