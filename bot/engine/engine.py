@@ -325,15 +325,15 @@ class Engine:
                 await self._catch_up_questions(session, community, member)
 
     async def _delivery_status(self, session: AsyncSession, event: DeliveryStatus) -> None:
-        row = await self.outbox.find_sent(session, event.platform, event.message_id or "")
-        if row is None:
-            return
+        # Several rows when texts went out as one message: the status is each one's.
+        rows = await self.outbox.sent_as(session, event.platform, event.message_id or "")
         now = self.clock.now()
-        if event.status in ("delivered", "read") and row.delivered_at is None:
-            row.delivered_at = now
-        if event.status == "read" and row.read_at is None:
-            row.read_at = now
-        if event.status == "failed":
-            row.last_error = event.error or "failed"
-            if self.reachability is not None:
-                await self.reachability.recheck_failed(session, now, [row])
+        for row in rows:
+            if event.status in ("delivered", "read") and row.delivered_at is None:
+                row.delivered_at = now
+            if event.status == "read" and row.read_at is None:
+                row.read_at = now
+            if event.status == "failed":
+                row.last_error = event.error or "failed"
+        if event.status == "failed" and rows and self.reachability is not None:
+            await self.reachability.recheck_failed(session, now, rows)

@@ -20,7 +20,7 @@ import logging
 import random
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
@@ -59,6 +59,10 @@ class Arrangement:
     hold: list[OutboxMessage] = field(default_factory=list)
     expire: list[tuple[OutboxMessage, str]] = field(default_factory=list)
     later: list[tuple[OutboxMessage, datetime, str]] = field(default_factory=list)
+    # Rows that go out inside another row's message, their texts after its own in
+    # order (row id → the rows it carries, none of them in ``send``); they share its
+    # outcome and its platform message id.
+    carried: dict[int, list[OutboxMessage]] = field(default_factory=dict)
 
 
 class DeliveryPolicy(Protocol):
@@ -256,7 +260,7 @@ class DeliveryLoop:
         released: list[tuple[OutboxMessage, float]] = []
         sending = asyncio.gather(
             *(
-                self._deliver_group(group, outcomes, held, released)
+                self._deliver_group(group, outcomes, held, released, arrangement.carried)
                 for group in arrangement.send
                 if group
             )
@@ -332,13 +336,20 @@ class DeliveryLoop:
         outcomes: list[tuple[OutboxMessage, _Outcome]],
         held: list[OutboxMessage],
         released: list[tuple[OutboxMessage, float]],
+        carried: Mapping[int, list[OutboxMessage]] | None = None,
     ) -> None:
         platform = rows[0].platform
         adapter = self._adapters[platform]
         async with self._semaphores[platform]:
             for index, row in enumerate(rows):
-                outcome = await self._send(adapter, row_to_message(row))
+                riders = (carried or {}).get(row.id, [])
+                message = row_to_message(row)
+                if riders:
+                    joined = "\n\n".join([message.text, *(rider.text for rider in riders)])
+                    message = replace(message, text=joined)
+                outcome = await self._send(adapter, message)
                 outcomes.append((row, outcome))
+                outcomes.extend((rider, outcome) for rider in riders)
                 if outcome.status is Outcome.WAIT:
                     # Keep the conversation in order: the rest waits as long as this one.
                     released.extend((rest, outcome.delay) for rest in rows[index + 1 :])

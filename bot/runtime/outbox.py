@@ -182,6 +182,20 @@ class Outbox:
             self.wakeup.set()
         return released
 
+    async def sent_as(
+        self, session: AsyncSession, platform: str, message_id: str
+    ) -> list[OutboxMessage]:
+        """Every row sent as this platform message (texts sent as one share its id)."""
+        rows = await session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.platform == platform,
+                OutboxMessage.platform_message_id == message_id,
+            )
+            .order_by(OutboxMessage.id)
+        )
+        return list(rows.all())
+
     async def find_sent(
         self, session: AsyncSession, platform: str, message_id: str, *, poll: bool = False
     ) -> OutboxMessage | None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from adapters.whatsapp import WhatsAppAdapter
-from bot.messages import Address, ConversationKind, OutgoingMessage
+from bot.messages import Address, Choice, ConversationKind, OutgoingMessage
 from bot.runtime.outbox import Envelope
 from storage.models import Identity, OutboxMessage, Reply
 from storage.statuses import OutboxStatus
@@ -71,9 +71,10 @@ async def test_a_reopener_behind_other_rows_is_sent_first_and_not_held(world: Wo
     # One template a day: holding more that day sends no second one.
     await put(w, AMINA, "another", "Another")
     assert to(await w.settle(), AMINA) == []
-    # She replies to the template: what waited follows, in order, and no template again.
+    # She replies to the template: what waited follows, in order, as one message (plain
+    # texts released together), and no template again.
     sent = to(await w.say(AMINA, "Hi, what is this about?"), AMINA)
-    assert [c.text for c in sent] == ["A question", "Another"]
+    assert [c.text for c in sent] == ["A question\n\nAnother"]
 
 
 async def test_questions_day_with_every_member_outside_the_window(world: World) -> None:
@@ -262,3 +263,48 @@ async def test_a_failed_status_is_acted_on_in_the_transaction_that_stores_it(
     assert [c.type for c in to(await w.settle(), AMINA)] == ["template"]
     again = to(await w.say(AMINA, "ok"), AMINA)
     assert reply.text in [c.text for c in again]
+
+
+async def test_plain_texts_released_together_go_as_one_message_in_order(world: World) -> None:
+    w = world
+    await community(w, (AMINA, "Amina"))
+    await w.advance(days=2)
+    first, second = "A" * 3000, "B" * 3000
+    await put(w, AMINA, "m1", "One")
+    await put(w, AMINA, "m2", "Two")
+    async with w.h.indaba.sessions() as session, session.begin():
+        await w.h.indaba.outbox.put_one(
+            session,
+            Envelope(
+                "m3",
+                OutgoingMessage(
+                    Address("whatsapp", ConversationKind.DM, AMINA),
+                    "Come?",
+                    choices=(Choice("yes", "Yes"), Choice("no", "No")),
+                ),
+            ),
+        )
+    await put(w, AMINA, "m4", "Three")
+    await put(w, AMINA, "m5", first)
+    await put(w, AMINA, "m6", second)
+    assert [c.type for c in to(await w.settle(), AMINA)] == ["template"]
+    sent = to(await w.say(AMINA, "Hi"), AMINA)
+    # In order; the choices go alone; no message passes 4,096 characters.
+    assert [c.text for c in sent] == [
+        "One\n\nTwo",
+        "Come?\n\n1. Yes\n2. No",
+        f"Three\n\n{first}",
+        second,
+    ]
+    assert all(len(c.text) <= 4096 for c in sent)
+    assert w.fake.errors == {}
+    by_key = {r.idempotency_key: r for r in await rows(w, AMINA)}
+    assert all(by_key[k].status == OutboxStatus.SENT for k in ("m1", "m2", "m3", "m4", "m5", "m6"))
+    assert by_key["m1"].platform_message_id == by_key["m2"].platform_message_id == sent[0].wamid
+    # A status for the one message is each text's.
+    assert sent[0].wamid is not None
+    await w.fake.report_status(sent[0].wamid, AMINA, "read")
+    await w.settle()
+    by_key = {r.idempotency_key: r for r in await rows(w, AMINA)}
+    assert by_key["m1"].read_at is not None and by_key["m2"].read_at is not None
+    assert by_key["m4"].read_at is None

@@ -56,6 +56,24 @@ def is_reopener(row: OutboxMessage) -> bool:
     return bool((row.options or {}).get("reopener"))
 
 
+# How the texts of messages sent as one are joined (as the delivery loop joins them).
+MERGE_SEPARATOR = "\n\n"
+
+
+def _released(row: OutboxMessage) -> bool:
+    """Written earlier than it became due: released after waiting (held, or deferred)."""
+    return row.next_attempt_at > row.created_at
+
+
+def _mergeable(row: OutboxMessage) -> bool:
+    """A plain text: no choices, file, edit, reply, mention or re-opener."""
+    return (
+        row.conversation_kind == ConversationKind.DM.value
+        and not row.choices
+        and not any((row.options or {}).values())
+    )
+
+
 class Reached(StrEnum):
     """How far a meeting's questions got to one member (the best of their questions)."""
 
@@ -218,7 +236,7 @@ class Reachability:
                 arrangement.expire.extend(
                     (row, "the reply window is open: nothing to re-open") for row in reopeners
                 )
-                arrangement.send.append(others)
+                arrangement.send.append(self._merge_released(others, arrangement.carried))
         if capped:
             async with self._sessions() as session, session.begin():
                 for community_id, cap in capped.items():
@@ -232,6 +250,33 @@ class Reachability:
                         now,
                     )
         return arrangement
+
+    def _merge_released(
+        self, rows: list[OutboxMessage], carried: dict[int, list[OutboxMessage]]
+    ) -> list[OutboxMessage]:
+        """Plain texts released together when the member's window opened go out as one
+        message, in order, up to the platform's length: one send instead of several,
+        each a turn of the platform's pacing for this member. Ballots, buttons, files
+        and edits go alone."""
+        if not rows or self._window(rows[0].platform) is None:
+            return rows
+        limit = self._capabilities[rows[0].platform].max_text_length
+        sending: list[OutboxMessage] = []
+        head: OutboxMessage | None = None
+        length = 0
+        for row in rows:
+            if (
+                head is not None
+                and _mergeable(row)
+                and row.next_attempt_at == head.next_attempt_at
+                and length + len(MERGE_SEPARATOR) + len(row.text) <= limit
+            ):
+                carried.setdefault(head.id, []).append(row)
+                length += len(MERGE_SEPARATOR) + len(row.text)
+                continue
+            sending.append(row)
+            head, length = (row, len(row.text)) if _released(row) and _mergeable(row) else (None, 0)
+        return sending
 
     async def _held_in(
         self, session: AsyncSession, keys: set[tuple[str, str]]
