@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import itertools
+import os
 from pathlib import Path
 
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
+from bot.app.cli import app
 from bot.engine.services.filing import Verdict, classify
 from storage.models import Filing, Member, Practice, PracticeAsk, Prompt, Reply, WallEntry
 from storage.statuses import PromptStatus
 from tests.harness import Harness, to
+from tests.test_console_scenario import ROOT, run_console, sent_to
+
+SCENARIO = ROOT / "tests" / "scenarios" / "filing.txt"
 
 
 async def questions_out(h: Harness, members: tuple[str, ...] = ("amina",)) -> None:
@@ -192,3 +198,45 @@ async def test_the_wall_keeps_its_skip_words_and_undo_restores_a_line(harness: H
     refused = to(await h.say("amina", "/wall me needs -", "#cop"), "amina")
     assert "/wall" in refused[0]
     assert await count(h, Filing) == 0
+
+
+def test_junk_is_held_back_and_moderated_in_the_console(tmp_path: Path, database_url: str) -> None:
+    out = run_console(tmp_path, database_url, SCENARIO)
+    sent = sent_to(out, "DM @amina")
+    first = next(i for i, m in enumerate(sent) if "Saved as your answer to question 1" in m)
+    amina = [m.strip() for m in sent[first - 2 :]]
+    assert amina[2] == "Saved as your answer to question 1 of 3 — /undo takes it back."
+    # A lone "/", a skip word and a greeting declined are not kept.
+    assert amina[4].startswith("I did not keep that: it is not a command I know.")
+    assert amina[5].startswith("Nothing saved. Question 2 of 3 is still open")
+    assert amina[6].startswith("Is this your answer to question 2 of 3?")
+    assert amina[7].startswith("Not saved. Question 2 of 3 is still open")
+    assert amina[10].startswith("Taken back: your answer to question 2 of 3.")
+    assert "Question 2 of 3" in amina[11]
+    assert any("All your answers for March meeting are in" in m for m in amina)
+    kwame = [m.strip() for m in sent_to(out, "DM @kwame")]
+    assert any(m.startswith("Is this your answer to question 1 of 3?") for m in kwame)
+    thandi = [m.strip() for m in sent_to(out, "DM @thandi")]
+    assert thandi[-1].startswith("You have stopped Indaba (/stop), so I did not keep that.")
+    fatima = [m.strip() for m in sent_to(out, "DM @fatima")]
+    assert any("#1 Kwame: Is this still on?" in m for m in fatima)
+    assert any(m.startswith("Hidden: practice #1.") for m in fatima)
+    [brief] = [m for m in fatima if "BRIEF: MARCH MEETING" in m]
+    assert "Our budget portal went live in February" in brief
+    assert "We cannot get contract data from the ministry" in brief
+    assert "We cannot get procurement data" not in brief
+    assert "Is this still on?" not in brief and "hello?" not in brief
+    assert "• Amina: -" not in brief and "• Amina: /" not in brief
+    # The same database, from the command line: the audit log of the facilitator's work.
+    unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("INDABA_")}
+    result = CliRunner().invoke(
+        app,
+        ["audit", "--community", "Lagos Civic Tech"],
+        env={**unset, "INDABA_DATABASE_URL": database_url},
+    )
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert [line.split("\t")[2:] for line in lines] == [
+        ["Fatima", "hide", "practice #1", "by Amina"],
+        ["Fatima", "hide", "answer #1", "by Kwame"],
+    ]
