@@ -133,14 +133,15 @@ async def question_reach(session: AsyncSession, meeting_id: int) -> list[MemberR
         )
         for row in rows:
             named = row.idempotency_key.split(":")[1]
-            if not named.isdigit() or owner.get(int(named)) != row.member_id:
+            member_id = row.member_id
+            if member_id is None or not named.isdigit() or owner.get(int(named)) != member_id:
                 continue
             reached = _reached(row)
             if row.status == OutboxStatus.EXPIRED:
                 reached = Reached.UNREACHABLE
-            current = best.get(row.member_id)
+            current = best.get(member_id)
             if current is None or _RANK.index(reached) < _RANK.index(current):
-                best[row.member_id] = reached
+                best[member_id] = reached
     members = {
         member.id: member
         for member in (
