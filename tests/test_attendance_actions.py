@@ -126,6 +126,9 @@ async def test_questions_edit_and_move_until_they_go_out(harness: Harness) -> No
     assert "What worked well since October?" in " ".join(
         to(await h.say("kwame", "/questions"), "kwame")
     )
+    assert (
+        "Your answers for #1 November meeting" in to(await h.say("kwame", "/answers"), "kwame")[0]
+    )
     french = to(await h.say("amina", "/questions"), "amina")[0]
     assert "Qu'est-ce qui a marché depuis octobre ?" in french
     assert "Ni changamoto gani kubwa zaidi?" in french  # written in Swahili only so far

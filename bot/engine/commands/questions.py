@@ -144,6 +144,7 @@ async def answers(turn: Turn, args: str) -> None:
     await turn.say(
         "answers.list",
         private=True,
+        id=meeting.id,
         meeting=meeting.title,
         rows=[
             (question_text(turn.services.texts, q, turn.language), reply.text if reply else None)
