@@ -48,7 +48,18 @@ from bot.adapter import (
     StartupError,
     TextSource,
 )
-from bot.messages import ConversationKind, MessageRef, OutgoingMessage, Sender
+from bot.messages import (
+    ChoiceSelected,
+    CommandInvoked,
+    ConversationKind,
+    InboundEvent,
+    MemberJoined,
+    MessageEdited,
+    MessageReceived,
+    MessageRef,
+    OutgoingMessage,
+    Sender,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +103,8 @@ class SlackAdapter:
         self._socket: SocketMode | None = None
         self._sink: EventSink | None = None
         self._texts: TextSource | None = None
+        # Members whose Home tab is worth keeping current: they opened it, or joined.
+        self._home_seen: set[str] = set()
         # The DM channel each member last typed a command in (theirs with Indaba or not),
         # and when.
         self._typed_in: OrderedDict[str, tuple[str, float]] = OrderedDict()
@@ -221,7 +234,8 @@ class SlackAdapter:
                 await self.client.open_form(result.form.trigger_id, view)
             except DeliveryError as error:
                 log.warning("slack: could not open the %s form: %s", result.form.form, error)
-        for item in result.events:
+        refresh = self._home_refresh(user, result.events)
+        for item in (*result.events, *((refresh,) if refresh is not None else ())):
             try:
                 await sink(item)
             except Exception as error:
@@ -235,6 +249,35 @@ class SlackAdapter:
             }
             return Answer(body={"response_action": "errors", "errors": errors})
         return Answer()
+
+    def _home_refresh(self, user: str, events: tuple[InboundEvent, ...]) -> CommandInvoked | None:
+        """A request for the member's Home tab after something that may change what it
+        shows (an answer, a vote, a command such as /lang, joining the channel), for a
+        member who has opened it (joining publishes it first). It follows the event in
+        the same conversation, so the engine handles it after it."""
+        trigger: InboundEvent | None = None
+        for event in events:
+            if isinstance(event, CommandInvoked) and event.command == "home":
+                self._home_seen.add(user)
+                return None
+            if isinstance(event, (CommandInvoked, ChoiceSelected, MessageEdited, MemberJoined)) or (
+                isinstance(event, MessageReceived)
+                and event.conversation.kind is ConversationKind.DM
+            ):
+                trigger = event
+        if trigger is None or not trigger.message_id:
+            return None
+        if isinstance(trigger, MemberJoined):
+            self._home_seen.add(user)
+        elif user not in self._home_seen:
+            return None
+        return CommandInvoked(
+            trigger.conversation,
+            trigger.sender,
+            f"home-after:{trigger.message_id}",
+            raw=None,
+            command="home",
+        )
 
     async def _say(self, user_id: str) -> Say:
         """The texts of prompts/ in the member's language (their keys, without texts)."""

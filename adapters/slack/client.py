@@ -32,6 +32,8 @@ DM channel ids: Slack keeps them, so at start the bot's open DMs are listed
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 import time
 from collections import OrderedDict
@@ -97,6 +99,7 @@ REPLY_URL_USES = 5
 REPLY_URL_SECONDS = 30 * 60.0
 REPLY_URLS_KEPT = 10_000
 DM_PAGE = 200
+HOMES_KEPT = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +216,8 @@ class SlackClient:
         self._dms: dict[str, str] = {}
         self._dm_listing: asyncio.Task[None] | None = None
         self._profiles: dict[str, tuple[float, Profile]] = {}
+        # What each member's Home tab shows now (a digest of the view) and its view id.
+        self._homes: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self.reply_urls = ReplyUrls(clock)
         self._webhook_session: aiohttp.ClientSession | None = None
         self._file_session: aiohttp.ClientSession | None = None
@@ -374,10 +379,21 @@ class SlackClient:
         await self.call_paced("views.open", self.web.views_open, trigger_id=trigger_id, view=view)
 
     async def publish_home(self, user_id: str, message: OutgoingMessage) -> MessageRef:
+        """Publish the member's Home tab, unless it would show exactly what it shows:
+        views.publish is paced at its tier, and a page that did not change is not sent."""
+        view = home_view(message)
+        shown = hashlib.sha256(json.dumps(view, sort_keys=True).encode()).hexdigest()
+        published = self._homes.get(user_id)
+        if published is not None and published[0] == shown:
+            return MessageRef(self.platform, user_id, published[1])
         response = await self.call_paced(
-            "views.publish", self.web.views_publish, user_id=user_id, view=home_view(message)
+            "views.publish", self.web.views_publish, user_id=user_id, view=view
         )
         view_id = str((response.get("view") or {}).get("id") or "")
+        self._homes[user_id] = (shown, view_id)
+        self._homes.move_to_end(user_id)
+        while len(self._homes) > HOMES_KEPT:
+            self._homes.popitem(last=False)
         return MessageRef(self.platform, user_id, view_id)
 
     # -- response_url ---------------------------------------------------------------------

@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from tests.fakes.slack_api import TEAM_ID
-from tests.slack.conftest import Workspace
+from tests.slack.conftest import CHANNEL, Workspace
 from tests.slack.test_forms import submission
-from tests.slack.test_month import AMINA, FATIMA, answers, setup_cop
+from tests.slack.test_month import AMINA, FATIMA, KWAME, THANDI, answers, setup_cop
 
 
 async def open_home(ws: Workspace, user: str) -> dict[str, Any]:
@@ -87,3 +87,36 @@ async def test_a_facilitators_home_tab_runs_their_commands(workspace: Workspace)
     fake.posted.clear()
     await ws.interact(home_press(FATIMA, view, buttons(view)["Brief"], fake.trigger()))
     assert fake.to_user(FATIMA), "the brief comes as a DM"
+
+
+async def test_the_home_tab_follows_what_it_shows(workspace: Workspace) -> None:
+    ws, fake = workspace, workspace.fake
+    await setup_cop(ws)
+    # Thandi joined the channel: her Home tab was published without her opening it.
+    assert "Hello Thandi!" in shown(fake.homes[THANDI])
+    await ws.h.advance(days=4, hours=3)  # proposals open
+    await ws.command(KWAME, "/indaba agenda add Procurement monitoring")
+    await ws.h.advance(days=7)  # the questions went out, the ballot is open
+    await open_home(ws, AMINA)
+    published = len(fake.calls("views.publish", ok=True))
+    # She answers the first question in her DM: the page drops it.
+    await ws.dm(AMINA, "Our ward maps every borehole")
+    assert "Answer 1" not in buttons(fake.homes[AMINA]) and "Answer 2" in buttons(fake.homes[AMINA])
+    # She votes with the channel's ballot: the page counts her vote.
+    [ballot] = [p for p in fake.in_channel(CHANNEL) if "Vote on the agenda" in p.text]
+    [actions] = [b for b in ballot.blocks if b["type"] == "actions"]
+    first = actions["elements"][0]
+    await ws.press(AMINA, ballot.ts, first["value"], CHANNEL)
+    assert f"{first['text']['text']} · 1 vote" in shown(fake.homes[AMINA])
+    # She changes her language: the page follows.
+    await ws.command(AMINA, "/indaba lang fr")
+    assert "Bonjour Amina" in shown(fake.homes[AMINA])
+    assert len(fake.calls("views.publish", ok=True)) == published + 3
+    # What does not change the page publishes nothing: a chat in the channel, a
+    # command whose answer leaves the page as it was.
+    await ws.say_in_channel(AMINA, "See you all on Friday")
+    await ws.command(AMINA, "/indaba wall")
+    assert len(fake.calls("views.publish", ok=True)) == published + 3
+    # Kwame never opened his: his answers publish nothing for him.
+    await ws.dm(KWAME, "We trained 40 clerks")
+    assert KWAME not in fake.homes
