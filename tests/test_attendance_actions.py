@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import itertools
 from datetime import date
+from pathlib import Path
 
 from sqlalchemy import select
 
 from adapters.memory.adapter import Sent
 from bot.engine.services import actions, attendance
+from bot.engine.texts import Texts
 from bot.messages import ChoiceSelected, Sender
 from storage.models import Action, Meeting, PracticeAsk
 from storage.statuses import ActionStatus
@@ -241,3 +243,14 @@ async def test_decisions_and_actions_followed_up(harness: Harness) -> None:
         assert rows[0].due_on == date(2026, 11, 27)
         meeting = await session.get(Meeting, 1)
         assert meeting is not None
+
+
+def test_choice_labels_fit_a_whatsapp_reply_button() -> None:
+    """Reply buttons on WhatsApp take 20 characters; the choices are buttons there."""
+    texts = Texts(Path(__file__).resolve().parent.parent / "prompts")
+    keys = [f"attendance.{i}" for i in ("yes", "no", "maybe")] + [
+        f"action.choice_{s}" for s in ("done", "working", "dropped")
+    ]
+    for language in texts.languages:
+        for key in keys:
+            assert len(texts.render(key, language)) <= 20, (language, key)

@@ -9,9 +9,11 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from adapters.memory.adapter import Sent
+from bot.engine.services import attendance
 from storage.models import Meeting, OutboxMessage
 from storage.statuses import MeetingStatus, OutboxStatus
 from tests.harness import Harness, to
+from tests.test_attendance_actions import press
 
 
 async def add_meeting(h: Harness, when: str = "2026-11-20 14:00") -> list[Sent]:
@@ -110,8 +112,20 @@ async def test_moved_after_the_questions_nothing_goes_out_twice(harness: Harness
     h = harness
     await h.setup_community(members=("amina",))
     await add_meeting(h)
-    await h.advance(days=11, hours=3)
-    await h.say("fatima", "/meeting move 1 2026-11-27 14:00", "#cop")
+    sent = await h.advance(days=11, hours=3)
+    asked = next(s for s in sent if "Will you come" in s.message.text)
+    await press(h, "amina", asked, "yes")
+    told = await h.say("fatima", "/meeting move 1 2026-11-27 14:00", "#cop")
+    # Her "yes" was for the old time: the notice asks again, with the same choices.
+    notice = to_one(told, "amina")
+    assert "has moved" in notice.message.text and "Will you come" in notice.message.text
+    assert [c.id for c in notice.message.choices] == ["yes", "no", "maybe"]
+    async with h.indaba.sessions() as session:
+        assert (await attendance.who_is_coming(session, 1)).yes == []
+    await press(h, "amina", notice, "maybe")
+    async with h.indaba.sessions() as session:
+        maybe = (await attendance.who_is_coming(session, 1)).maybe
+    assert [m.display_name for m in maybe] == ["Amina"]
     # The old reminder day: nothing; the new one (24 November): the reminder, once.
     old_day = await h.advance(days=4)
     assert not [s for s in old_day if "still open" in s.message.text]

@@ -14,7 +14,7 @@ from bot.engine.services.messenger import Messenger
 from bot.messages import Choice
 from bot.runtime.outbox import Envelope
 from storage.bulk import insert_ignore
-from storage.models import Attendance, Community, Meeting, Member
+from storage.models import Attendance, Community, Meeting, Member, Prompt
 from storage.statuses import AttendanceIntent, ContextKind
 
 
@@ -135,6 +135,27 @@ async def unmark(session: AsyncSession, meeting: Meeting, member_ids: Iterable[i
         .values(attended=None, marked_at=None)
         .execution_options(synchronize_session="fetch")
     )
+
+
+async def forget_intents(session: AsyncSession, meeting_id: int) -> set[int]:
+    """The meeting moved: what members said about coming was for the old time. Returns
+    the members who had been asked (they are asked again)."""
+    asked = set(
+        (
+            await session.scalars(
+                select(Prompt.member_id).where(
+                    Prompt.meeting_id == meeting_id, Prompt.asked_at.is_not(None)
+                )
+            )
+        ).all()
+    )
+    await session.execute(
+        update(Attendance)
+        .where(Attendance.meeting_id == meeting_id)
+        .values(intent=None, intent_at=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    return asked
 
 
 async def record_intent(

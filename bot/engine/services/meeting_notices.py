@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine import i18n
-from bot.engine.services import directory, invitations, timing
+from bot.engine.services import attendance, directory, invitations, timing
 from bot.engine.services.messenger import Messenger
 from bot.messages import Attachment
 from bot.runtime.outbox import Envelope
@@ -35,6 +35,7 @@ async def _tell(
     old: datetime | None = None,
     attachment: Attachment | None = None,
     but: Member | None = None,
+    ask_again: bool = False,
 ) -> int:
     def render(member: Member | None, language: str) -> str:
         return messenger.texts.render(
@@ -47,6 +48,7 @@ async def _tell(
             new=_when(community, member, meeting.starts_at, language),
         )
 
+    asked = await attendance.forget_intents(session, meeting.id) if ask_again else set()
     envelopes: list[Envelope] = []
     for member in await directory.active_members(session, community.id):
         if but is not None and member.id == but.id:
@@ -57,6 +59,19 @@ async def _tell(
         )
         if envelope is None:
             continue
+        if ask_again and member.id in asked:
+            # Whether they will come was answered for the old time: asked again, here.
+            again = attendance.ask_envelope(messenger, community, meeting, member)
+            if again is not None:
+                envelope = replace(
+                    envelope,
+                    message=replace(
+                        envelope.message,
+                        text=f"{envelope.message.text}\n\n{again.message.text}",
+                        choices=again.message.choices,
+                    ),
+                    context=again.context,
+                )
         if attachment is not None:
             envelope = replace(envelope, message=replace(envelope.message, attachment=attachment))
         at = timing.deliver_at(community, member, now)
@@ -98,7 +113,8 @@ async def tell_moved(
     but: Member | None = None,
 ) -> int:
     """Tell every member (``but`` the one who moved it) and the groups the new time,
-    with the updated invitation."""
+    with the updated invitation; members already asked whether they will come are
+    asked again, for the new time."""
     return await _tell(
         session,
         messenger,
@@ -110,4 +126,5 @@ async def tell_moved(
         old=old,
         attachment=invitations.attachment(community, meeting, now),
         but=but,
+        ask_again=True,
     )
