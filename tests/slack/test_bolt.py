@@ -16,7 +16,8 @@ from urllib.parse import urlencode
 import pytest
 from slack_bolt.async_app import AsyncApp
 
-from bot.messages import CommandInvoked
+from bot.adapter import AdapterContext
+from bot.messages import CommandInvoked, InboundEvent
 from tests.fakes.slack_api import APP_TOKEN, TEAM_ID, FakeSlack
 from tests.harness import Harness
 from tests.slack.conftest import CHANNEL, FORM, Edge, make_adapter
@@ -152,3 +153,32 @@ async def test_socket_mode_acks_after_the_sink_and_skips_junk(
     [reply] = fake_slack.posted
     assert reply.ephemeral_to == "U0AMINA"
     assert all(r.exc_info is None for r in caplog.records if r.name.startswith("adapters"))
+
+
+async def test_socket_mode_leaves_unstored_events_unacknowledged(fake_slack: FakeSlack) -> None:
+    adapter = make_adapter(fake_slack, app_token=APP_TOKEN)
+    stored: list[InboundEvent] = []
+    failing = True
+
+    async def sink(event: InboundEvent) -> None:
+        if failing:
+            raise ConnectionError("database down")
+        stored.append(event)
+
+    await adapter.start(AdapterContext(sink))
+    command = {
+        "team_id": TEAM_ID,
+        "channel_id": CHANNEL,
+        "user_id": "U0AMINA",
+        "command": "/indaba",
+        "text": "help",
+        "trigger_id": "socket.trigger.3",
+    }
+    try:
+        with pytest.raises(TimeoutError):
+            await fake_slack.push("slash_commands", command, wait=1.0)
+        failing = False
+        ack = await fake_slack.push("slash_commands", command)
+        assert "envelope_id" in ack and len(stored) == 1
+    finally:
+        await adapter.aclose()
