@@ -240,3 +240,19 @@ def test_junk_is_held_back_and_moderated_in_the_console(tmp_path: Path, database
         ["Fatima", "hide", "practice #1", "by Amina"],
         ["Fatima", "hide", "answer #1", "by Kwame"],
     ]
+
+
+async def test_answer_n_keeps_no_junk_and_undo_restores_the_answer_before(
+    harness: Harness,
+) -> None:
+    h = harness
+    await questions_out(h)
+    refused = to(await h.say("amina", "/answer 2 -"), "amina")
+    assert refused[0].startswith("Use /answer N TEXT")
+    saved = to(await h.say("amina", "/answer 2 Procurement data"), "amina")
+    assert saved == ["Saved as your answer to question 2 of 3 — /undo takes it back."]
+    changed = to(await h.say("amina", "/answer 2 Contract data"), "amina")
+    assert changed == ["Your answer to question 2 of 3 is updated — /undo takes it back."]
+    undone = to(await h.say("amina", "/undo"), "amina")
+    assert undone == ["Taken back: your answer to question 2 of 3 is as it was."]
+    assert await replies(h) == ["Procurement data"]

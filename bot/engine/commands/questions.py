@@ -6,6 +6,8 @@ from bot.engine import i18n
 from bot.engine.commands.access import require_facilitator
 from bot.engine.commands.brief import brief_command
 from bot.engine.registry import Registry
+from bot.engine.services import filing
+from bot.engine.services.filing import Verdict
 from bot.engine.services.meetings import next_meeting
 from bot.engine.services.questions import (
     QuestionError,
@@ -19,6 +21,7 @@ from bot.engine.services.questions import (
 )
 from bot.engine.turn import Turn
 from storage.models import Meeting
+from storage.statuses import ItemKind
 
 
 async def questions(turn: Turn, args: str) -> None:
@@ -156,7 +159,12 @@ async def answers(turn: Turn, args: str) -> None:
 async def answer(turn: Turn, args: str) -> None:
     assert turn.community is not None and turn.member is not None
     number, _, text = args.strip().partition(" ")
-    if not number.isdigit() or not text.strip():
+    # A skip word or a stray "/" is no answer (see bot.engine.services.filing).
+    if (
+        not number.isdigit()
+        or not text.strip()
+        or filing.classify(text) in (Verdict.COMMAND, Verdict.SKIP)
+    ):
         await turn.say("answer.usage", private=True)
         return
     now = turn.services.clock.now()
@@ -164,6 +172,10 @@ async def answer(turn: Turn, args: str) -> None:
     if meeting is None:
         await turn.say("meeting.none", private=True)
         return
+    before = await turn.services.questions.answers(turn.session, meeting, turn.member)
+    position = int(number)
+    old = before[position - 1][2] if 1 <= position <= len(before) else None
+    previous = old.text if old is not None else None
     key = await turn.services.questions.answer_by_number(
         turn.session,
         turn.community,
@@ -174,7 +186,15 @@ async def answer(turn: Turn, args: str) -> None:
         turn.event.platform,
         now,
     )
-    await turn.say(key, private=True, limit=4000)
+    if key in ("questions.saved", "questions.updated"):
+        after = await turn.services.questions.answers(turn.session, meeting, turn.member)
+        reply = after[position - 1][2]
+        assert reply is not None
+        await filing.record(
+            turn.session, turn.member, ItemKind.ANSWER, reply.id, now, previous=previous
+        )
+        key = "filing.updated_answer" if old is not None else "filing.saved_answer"
+    await turn.say(key, private=True, limit=4000, number=position, total=len(before))
 
 
 async def brief(turn: Turn, args: str) -> None:
