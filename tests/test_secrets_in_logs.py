@@ -142,3 +142,22 @@ async def test_no_secret_in_the_log_at_debug(
     assert TOKEN.split(":")[1] not in logged
     above_debug = "\n".join(r.getMessage() for r in records if r.levelno > logging.DEBUG)
     assert MEMBER_WORDS not in above_debug
+
+
+def test_the_sqlite_drivers_statements_stay_out_of_a_debug_log() -> None:
+    """At DEBUG aiosqlite quotes each statement's parameters (an outbox row holding a
+    member's /mydata file as a data: URL): Indaba's log keeps it at INFO."""
+    from bot.app.cli.run import _configure_logging
+    from bot.app.settings import Settings
+
+    driver, root = logging.getLogger("aiosqlite"), logging.getLogger()
+    before = driver.level, root.level
+    try:
+        driver.setLevel(logging.NOTSET)
+        root.setLevel(logging.DEBUG)  # as basicConfig leaves it at DEBUG
+        _configure_logging(Settings(log_level="DEBUG"))
+        assert root.isEnabledFor(logging.DEBUG)
+        assert not driver.isEnabledFor(logging.DEBUG)
+    finally:
+        driver.setLevel(before[0])
+        root.setLevel(before[1])

@@ -93,6 +93,9 @@ def _configure_logging(settings: Settings, quiet: bool = False) -> None:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # At DEBUG the SQLite driver quotes every statement's parameters: members' texts and
+    # the files of the outbox (a /mydata export travels there as a data: URL).
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
 async def _serve(
