@@ -80,8 +80,9 @@ async def test_each_member_gets_the_questions_at_nine_their_time(harness: Harnes
     assert who(sent) == set()
     sent = await h.advance(hours=1)
     assert who(sent) == {"amina"}
-    (amina,) = to(sent, "amina")
+    amina, coming = to(sent, "amina")  # the first question, then whether she will come
     assert "is on Thursday 19 November, 14:00 (Nairobi)" in amina
+    assert "Will you come" in coming
     # Joao writes before his question reached him: not taken as its answer.
     early = to(await h.say("joao", "Good morning"), "joao")
     assert "no open question for you right now" in early[0]
