@@ -194,3 +194,29 @@ async def test_the_audit_log_and_the_operator(migrated: Harness, database_url: s
         practice = await session.get(Practice, 1)
     assert len(rows) == 4
     assert practice is not None and practice.hidden_at is not None and practice.hidden_by is None
+
+
+async def test_members_remove_their_own_answer_and_wall_line(harness: Harness) -> None:
+    h = harness
+    await h.setup_community(members=("amina",))
+    for text in ("Open contracting", "Python training", "Funding"):
+        await h.say("amina", text)
+    await h.say("fatima", "/meeting add 2026-11-20 14:00 November meeting", "#cop")
+    await h.advance(days=11, hours=3)
+    await h.say("amina", "Our budget portal went live")
+    async with h.indaba.sessions() as session:
+        [reply] = (await session.scalars(select(Reply))).all()
+    removed = to(await h.say("amina", "/answers remove 1"), "amina")
+    assert removed == [f"Removed for good: answer #{reply.id}."]
+    assert to(await h.say("amina", "/answers remove 1"), "amina")[0].startswith(
+        "There is no question with that number"
+    )
+    gone = to(await h.say("amina", "/wall me remove", "#cop"), "amina")
+    assert gone[0].startswith("Removed for good: wall entry #")
+    async with h.indaba.sessions() as session:
+        assert (await session.scalars(select(Reply))).all() == []
+        community = await session.scalar(select(Community))
+        assert community is not None
+        assert await wall.entries(session, community) == []
+        actions = (await session.scalars(select(AuditEntry.action))).all()
+    assert actions == ["remove", "remove"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.engine import i18n
 from bot.engine.commands.access import require_facilitator
 from bot.engine.commands.brief import brief_command
+from bot.engine.commands.moderation import moderate
 from bot.engine.registry import Registry
 from bot.engine.services import filing
 from bot.engine.services.filing import Verdict
@@ -21,7 +22,7 @@ from bot.engine.services.questions import (
 )
 from bot.engine.turn import Turn
 from storage.models import Meeting
-from storage.statuses import ItemKind
+from storage.statuses import ItemKind, ModerationAction
 
 
 async def questions(turn: Turn, args: str) -> None:
@@ -144,6 +145,16 @@ async def answers(turn: Turn, args: str) -> None:
         await turn.say("meeting.none", private=True)
         return
     rows = await turn.services.questions.answers(turn.session, meeting, turn.member)
+    action, _, number = args.strip().partition(" ")
+    if action.lower() == "remove":
+        # /answers remove N: the member's own answer to question N, gone for good.
+        position = int(number) if number.strip().isdigit() else 0
+        reply = rows[position - 1][2] if 1 <= position <= len(rows) else None
+        if reply is None:
+            await turn.say("questions.no_such", private=True)
+            return
+        await moderate(turn, ModerationAction.REMOVE, ItemKind.ANSWER, reply.id)
+        return
     await turn.say(
         "answers.list",
         private=True,
@@ -208,6 +219,6 @@ def register(registry: Registry) -> None:
         usage="/questions [add [LANGUAGE] TEXT | remove N | edit N [LANGUAGE] TEXT | move N M]",
     )
     registry.command("remind", remind, usage="/remind now", facilitator_only=True)
-    registry.command("answers", answers, usage="/answers", group=False)
+    registry.command("answers", answers, usage="/answers [remove N]", group=False)
     registry.command("answer", answer, usage="/answer N TEXT", group=False)
     registry.command("brief", brief, usage="/brief", facilitator_only=True)

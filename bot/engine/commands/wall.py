@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine.commands.access import require_facilitator
+from bot.engine.commands.moderation import moderate
 from bot.engine.context import Services
 from bot.engine.registry import Awaiting, Registry
 from bot.engine.services import filing, introductions, wall
@@ -16,7 +17,7 @@ from bot.engine.services.links import Page
 from bot.engine.services.wall import FIELDS, WallError
 from bot.engine.turn import Turn
 from storage.models import Community, Introduction, Member, OutboxMessage, WallEntry
-from storage.statuses import ContextKind, ItemKind
+from storage.statuses import ContextKind, ItemKind, ModerationAction
 
 # A wall question left unanswered this long stops catching the member's messages.
 OPEN_FOR = timedelta(days=7)
@@ -59,6 +60,12 @@ async def wall_command(turn: Turn, args: str) -> None:
                 contributes=entry.contributes if entry else None,
                 needs=entry.needs if entry else None,
             )
+            return
+        if words[1].lower() == "remove" and len(words) == 2:
+            if entry is not None:
+                await moderate(turn, ModerationAction.REMOVE, ItemKind.WALL, entry.id)
+            else:
+                await turn.say("undo.nothing", private=True)
             return
         if words[1].lower() == "edit":
             await wall.start_conversation(
@@ -192,7 +199,7 @@ def register(registry: Registry) -> None:
     registry.command(
         "wall",
         wall_command,
-        usage="/wall [me | me edit | me passions|contributes|needs TEXT | link]",
+        usage="/wall [me | me edit | me remove | me passions|contributes|needs TEXT | link]",
     )
     registry.awaiting(wall_answer)
     registry.on_join(invite_to_wall)
