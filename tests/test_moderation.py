@@ -18,7 +18,7 @@ from bot.engine.services import wall
 from bot.engine.services.moderation import shown_ranking
 from storage.db import create_engine
 from storage.migrate import upgrade
-from storage.models import AgendaItem, AuditEntry, Community, Practice, Prompt, Reply
+from storage.models import AgendaItem, AuditEntry, Community, Introduction, Practice, Prompt, Reply
 from storage.statuses import PromptStatus
 from tests.harness import Harness, to
 
@@ -220,3 +220,21 @@ async def test_members_remove_their_own_answer_and_wall_line(harness: Harness) -
         assert await wall.entries(session, community) == []
         actions = (await session.scalars(select(AuditEntry.action))).all()
     assert actions == ["remove", "remove"]
+
+
+async def test_a_hidden_wall_entry_is_quoted_in_no_introduction(harness: Harness) -> None:
+    h = harness
+    await h.setup_community(members=("amina", "kwame"))
+    for text in ("Open contracting", "Python training", "Procurement data from ministries"):
+        await h.say("amina", text)
+    async with h.indaba.sessions() as session:
+        community = await session.scalar(select(Community))
+        assert community is not None
+        [entry] = await wall.entries(session, community)
+    await h.say("fatima", f"/moderate hide wall {entry.id}", "#cop")
+    for text in ("Civic tech", "Scraping procurement data", "Funding"):
+        await h.say("kwame", text)
+    # Amina changes her hidden line: still nobody is offered her words.
+    await h.say("amina", "/wall me needs Scraping procurement data", "#cop")
+    async with h.indaba.sessions() as session:
+        assert (await session.scalars(select(Introduction))).all() == []

@@ -82,7 +82,8 @@ async def offer_for(
     now: datetime,
 ) -> Introduction | None:
     """Offer the member of ``entry`` one introduction, if a match is free to be made."""
-    if await _busy(session, entry.member_id, now):
+    # A hidden entry is quoted to nobody.
+    if entry.hidden_at is not None or await _busy(session, entry.member_id, now):
         return None
     for other in await entries(session, community):
         if other.member_id == entry.member_id:
