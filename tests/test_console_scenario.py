@@ -71,7 +71,8 @@ def test_a_whole_premeeting_cycle_in_the_console(tmp_path: Path, database_url: s
     briefs = [m for m in sent_to(out, "DM @fatima") if "Brief: March meeting" in m or "BRIEF" in m]
     assert len(briefs) == 1
     brief = briefs[0]
-    assert "2 of 3 members answered (67%)" in brief
+    assert "2 of 3 members answered every question (67%)" in brief
     assert "Amina: Our budget portal went live in February" in brief
     assert "Kwame: Data protection rules" in brief
-    assert "Not answered yet (1): Thandi" in brief
+    assert "Not answered yet by 1 member: Thandi." in brief
+    assert "Amina 3 of 3 · Kwame 3 of 3 · Thandi 0 of 3" in brief

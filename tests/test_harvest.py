@@ -173,3 +173,14 @@ async def test_hidden_items_leave_the_harvest_and_every_export(harness: Harness)
             assert hidden not in shown
     # The hidden answer does not count: Amina has answered two questions of three.
     assert data["participation"]["answered"] == []  # type: ignore[index]
+
+
+def test_answers_are_made_inert_as_markup_escape_makes_them() -> None:
+    from bot import markup
+    from bot.engine.services.harvest import _inert
+
+    for text in (
+        "Plain words, 3 councils & more", "*bold*", "back\\slash", "# heading", "  - item",
+        "> quote", "two\nlines", "-", "", "a - b > c # d", "line\n# heading\n- item",
+    ):  # fmt: skip
+        assert _inert(text) == markup.escape(text), text

@@ -113,8 +113,9 @@ async def test_a_month_on_whatsapp(world: World) -> None:
     brief = to(await w.say(FATIMA, "/brief"), FATIMA)
     fatimas_ballot = next(c for c in brief if c.type == "interactive")
     text = "\n".join(c.text for c in brief)
-    assert "2 of 3 members answered" in text
-    assert "received by 2, read by 1" in text
+    # Kwame answered one question of three: not a complete answer.
+    assert "1 of 3 members answered every question (33%)" in text
+    assert "Received the questions (2)*: Amina, Kwame. *Read them (1)*: Amina." in text
     assert "We trained 40 clerks" in text
     # What Amina typed reaches the facilitator as typed, never as formatting.
     assert "*data*" not in text and "data" in text
@@ -183,7 +184,7 @@ async def test_a_month_on_whatsapp(world: World) -> None:
         "• Budget literacy · 2 votes\n"
         "• Open data portals · 0 votes\n"
     ) in digest
-    assert "*Participation:* 2 of 3 answered the pre-meeting questions (67%)." in digest
+    assert "*Participation:* 1 of 3 answered every pre-meeting question (33%)." in digest
     assert await w.h.indaba.timetable.run_due() == 0
 
     # After the meeting the facilitator asks for the harvest on WhatsApp: it comes as
@@ -202,5 +203,5 @@ async def test_a_month_on_whatsapp(world: World) -> None:
     assert LONG_ANSWER.strip() in whole
     for line in ranking:
         assert f"• {line}" in whole
-    assert "• Response rate: 67%" in whole
+    assert "• Response rate: 33%" in whole
     assert w.fake.errors == {}

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     String,
     and_,
@@ -54,14 +55,19 @@ from storage.models import (
 )
 from storage.statuses import OutboxStatus, PromptStatus
 
-# Answers quoted per question, and the characters of each quote; the rest is in the file.
+# Answers quoted in the brief, shared by its questions (at least MIN_QUOTES each, at most
+# QUOTES), and the characters of each quote; the rest is in the file.
+QUOTE_BUDGET = 30
 QUOTES = 10
-QUOTE_CHARS = 400
+MIN_QUOTES = 2
+QUOTE_CHARS = 300
 # Quotes from each theme of a question too large to quote whole.
 THEME_QUOTES = 2
 # Names listed in one line of the brief; a longer list is counted, its names in the file.
 NAMES = 25
-# Answers per question the themes are found in, past which a sample of them.
+# Answers the themes are found in, shared by the questions (at most THEME_SAMPLE each):
+# past that, a sample of each question's answers.
+THEME_BUDGET = 1000
 THEME_SAMPLE = 300
 # Rows fetched per round trip when answers are streamed.
 PAGE = 2000
@@ -216,23 +222,78 @@ class Brief:
         )
 
 
-async def _completion(
-    session: AsyncSession, texts: Texts, meeting: Meeting, language: str
-) -> list[tuple[Person, int]]:
-    answered = func.sum(case((answered_clause(), 1), else_=0))
-    rows = await session.execute(
-        _live_prompts(meeting.id)
-        .join(Member, Member.id == Prompt.member_id)
-        .add_columns(Prompt.member_id, Member.display_name, Member.anonymous, answered)
-        .group_by(Prompt.member_id, Member.display_name, Member.anonymous)
-        .having(func.max(case((asked_clause(), 1), else_=0)) == 1)
+@dataclass(slots=True)
+class _Counted:
+    # Every member asked, with how many questions they answered, by name.
+    completion: list[tuple[Person, int]]
+    # Per question id: how many answered, and who of those asked has not (the
+    # names when there are no more than NAMES of them, else only the count).
+    answered: dict[int, int]
+    missing: dict[int, tuple[int, list[Person]]]
+
+
+async def _count(
+    session: AsyncSession,
+    texts: Texts,
+    meeting: Meeting,
+    questions: Sequence[MeetingQuestion],
+    language: str,
+) -> _Counted:
+    """Each member's answers in one GROUP BY query: which questions they answered, as the
+    bits of one number (question k is bit k), from which the figures per member and per
+    question follow without another pass over the prompts."""
+    ids = [q.id for q in questions]
+    shown = Names(texts, language)
+    if not ids:
+        return _Counted([], {}, {})
+    bit = case(
+        {q: literal(1 << k, BigInteger) for k, q in enumerate(ids)},
+        value=Prompt.question_id,
+        else_=literal(0, BigInteger),
     )
-    found = [
-        (Person(member_id, name_of(name, anonymous, texts, language)), int(count or 0))
-        for member_id, name, anonymous, count in rows
-    ]
-    found.sort(key=lambda row: (row[0].name.casefold(), row[0].id))
-    return found
+    per_member = (
+        select(
+            Prompt.member_id.label("member_id"),
+            func.sum(case((answered_clause(), bit), else_=0)).label("bits"),
+        )
+        .select_from(Prompt)
+        .outerjoin(Reply, Reply.prompt_id == Prompt.id)
+        .where(
+            Prompt.meeting_id == meeting.id,
+            Prompt.question_id.in_(ids),
+            Prompt.status != PromptStatus.WITHDRAWN,
+        )
+        .group_by(Prompt.member_id)
+        .having(func.max(case((asked_clause(), 1), else_=0)) == 1)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(
+            per_member.c.member_id, Member.display_name, Member.anonymous, per_member.c.bits
+        ).join(Member, Member.id == per_member.c.member_id)
+    )
+    completion, masks = [], []
+    for member_id, name, anonymous, bits in rows:
+        person = Person(member_id, shown(name, anonymous))
+        mask = int(bits or 0)
+        completion.append((person, mask.bit_count()))
+        masks.append((person, mask))
+    completion.sort(key=lambda row: (row[0].name.casefold(), row[0].id))
+    answered: dict[int, int] = {}
+    missing: dict[int, tuple[int, list[Person]]] = {}
+    for k, question_id in enumerate(ids):
+        flag = 1 << k
+        count = sum(1 for _, mask in masks if mask & flag)
+        answered[question_id] = count
+        absent = len(masks) - count
+        names: list[Person] = []
+        if 0 < absent <= NAMES:
+            names = sorted(
+                (p for p, mask in masks if not mask & flag),
+                key=lambda p: (p.name.casefold(), p.id),
+            )
+        missing[question_id] = (absent, names)
+    return _Counted(completion, answered, missing)
 
 
 async def participation(session: AsyncSession, meeting: Meeting, total: int) -> tuple[int, int]:
@@ -261,45 +322,6 @@ def _asked_members(meeting_id: int) -> Any:
     return select(Prompt.member_id).where(Prompt.meeting_id == meeting_id, asked_clause())
 
 
-async def _per_question(session: AsyncSession, meeting: Meeting) -> dict[int, tuple[int, int]]:
-    """Per question id: how many answered, how many of the members asked have not."""
-    missing = and_(~answered_clause(), Prompt.member_id.in_(_asked_members(meeting.id)))
-    rows = await session.execute(
-        _live_prompts(meeting.id)
-        .add_columns(
-            Prompt.question_id,
-            func.sum(case((answered_clause(), 1), else_=0)),
-            func.sum(case((missing, 1), else_=0)),
-        )
-        .group_by(Prompt.question_id)
-    )
-    return {q: (int(a or 0), int(m or 0)) for q, a, m in rows}
-
-
-async def _missing_names(
-    session: AsyncSession, meeting: Meeting, question_ids: list[int], people: dict[int, Person]
-) -> dict[int, list[Person]]:
-    """Who has not answered each of ``question_ids`` (each with at most NAMES missing)."""
-    if not question_ids:
-        return {}
-    rows = await session.execute(
-        _live_prompts(meeting.id)
-        .add_columns(Prompt.question_id, Prompt.member_id)
-        .where(
-            Prompt.question_id.in_(question_ids),
-            ~answered_clause(),
-            Prompt.member_id.in_(_asked_members(meeting.id)),
-        )
-    )
-    found: dict[int, list[Person]] = {}
-    for question_id, member_id in rows:
-        if member_id in people:
-            found.setdefault(question_id, []).append(people[member_id])
-    for names in found.values():
-        names.sort(key=lambda p: (p.name.casefold(), p.id))
-    return found
-
-
 def _answers_query(question_id: int) -> Any:
     return (
         select(
@@ -319,15 +341,20 @@ async def _sample(
     question: MeetingQuestion,
     number: int,
     answered: int,
+    size: int,
     language: str,
 ) -> list[Answer]:
-    """The question's answers, or past THEME_SAMPLE a sample spread over the members
-    (every k-th member id, the same members for every question), oldest first."""
-    query = _answers_query(question.id)
-    if answered > THEME_SAMPLE:
-        step = -(-answered // THEME_SAMPLE)
-        query = query.where(Reply.member_id % step == 0).limit(THEME_SAMPLE)
-    rows = await session.execute(query.order_by(Reply.received_at, Reply.id))
+    """The question's answers, or past ``size`` a sample spread over the members (every
+    k-th member id, the same members for every question), oldest first."""
+    query = _answers_query(question.id).order_by(Reply.received_at, Reply.id)
+    if answered > size:
+        step = -(-answered // size)
+        spread = query.where(Reply.member_id % step == 0).limit(size)
+        found = (await session.execute(spread)).all()
+        # Member ids that share one remainder (a pattern in who answered) give too few.
+        rows = found if len(found) * 2 >= size else (await session.execute(query.limit(size)))
+    else:
+        rows = await session.execute(query)
     return [
         Answer(name_of(name, anonymous, texts, language), text, number, member_id, meeting.id, at)
         for name, anonymous, text, member_id, at in rows
@@ -338,11 +365,11 @@ def _cut(text: str) -> str:
     return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1].rstrip() + "…"
 
 
-def _quote(section: QuestionAnswers, themes: list[Theme]) -> None:
-    """What the brief shows of a question: every answer and theme when there are few,
-    else a few answers of each theme, then of the rest, up to QUOTES."""
+def _quote(section: QuestionAnswers, themes: list[Theme], quotes: int) -> None:
+    """What the brief shows of a question: every answer and theme when there are no
+    more than ``quotes``, else a few answers of each theme, then of the rest."""
     sample = section.sample
-    if not section.sampled and len(sample) <= QUOTES:
+    if not section.sampled and len(sample) <= quotes:
         section.quotes = list(sample)
         section.themes = themes
         section.shares = [round(100 * t.size / len(sample)) for t in themes]
@@ -357,7 +384,7 @@ def _quote(section: QuestionAnswers, themes: list[Theme]) -> None:
         return found
 
     shown: list[Theme] = []
-    left = QUOTES
+    left = quotes
     for theme in themes:
         if left <= 0:
             break
@@ -450,38 +477,39 @@ async def build_brief(
 ) -> Brief:
     """The brief; with ``themes``, also what connects the answers (:mod:`.dots`)."""
     questions = await question_set(session, texts, meeting)
-    completion = await _completion(session, texts, meeting, language)
-    people = {p.id: p for p, _ in completion}
-    counts = await _per_question(session, meeting)
+    counted = await _count(session, texts, meeting, questions, language)
+    people = {p.id: p for p, _ in counted.completion}
     sections = []
     for number, question in enumerate(questions, start=1):
-        answered, missing = counts.get(question.id, (0, 0))
+        absent, names = counted.missing.get(question.id, (0, []))
         sections.append(
             QuestionAnswers(
                 question,
                 number,
                 question_text(texts, question, language),
-                answered=answered,
-                missing_count=missing,
+                answered=counted.answered.get(question.id, 0),
+                missing_count=absent,
+                missing=names,
             )
         )
-    named = await _missing_names(
-        session,
-        meeting,
-        [s.question.id for s in sections if 0 < s.missing_count <= NAMES],
-        people,
-    )
+    size = min(THEME_SAMPLE, THEME_BUDGET // max(len(sections), 1))
     for section in sections:
-        section.missing = named.get(section.question.id, [])
         section.sample = await _sample(
-            session, texts, meeting, section.question, section.number, section.answered, language
+            session,
+            texts,
+            meeting,
+            section.question,
+            section.number,
+            section.answered,
+            size,
+            language,
         )
     received, read, unreachable = await _delivery(session, texts, meeting, people, language)
     brief = Brief(
         meeting=meeting,
         total=len(questions),
         questions=sections,
-        completion=completion,
+        completion=counted.completion,
         received=received,
         read=read,
         unreachable=unreachable,
@@ -495,10 +523,12 @@ async def build_brief(
             [s.sample for s in sections],
             lambda member: shown_name(member, texts, language),
             language,
+            split=any(s.sampled for s in sections),
         )
         per_question = brief.connected.questions
+    quotes = max(MIN_QUOTES, min(QUOTES, QUOTE_BUDGET // max(len(sections), 1)))
     for section, grouped in zip(sections, per_question, strict=True):
-        _quote(section, grouped)
+        _quote(section, grouped, quotes)
     return brief
 
 
@@ -558,16 +588,32 @@ async def brief_text(
 
 async def stream_answers(
     session: AsyncSession, question_id: int
-) -> AsyncIterator[Sequence[tuple[str, bool, str, int, datetime]]]:
+) -> AsyncIterator[Sequence[tuple[str, bool, str]]]:
     """One question's visible answers, oldest first, a page at a time:
-    (display name, anonymous, text, member id, received at)."""
-    result = await session.stream(
-        _answers_query(question_id)
+    (display name, anonymous, text)."""
+    # On the session's connection: Core rows, without the ORM's work per row.
+    connection = await session.connection()
+    result = await connection.stream(
+        select(Member.display_name, Member.anonymous, Reply.text)
+        .select_from(Reply)
+        .join(Prompt, Prompt.id == Reply.prompt_id)
+        .join(Member, Member.id == Reply.member_id)
+        .where(Prompt.question_id == question_id, visible(Reply))
         .order_by(Reply.received_at, Reply.id)
         .execution_options(yield_per=PAGE)
     )
     async for rows in result.partitions():
-        yield [tuple(row) for row in rows]
+        yield rows
+
+
+class Names:
+    """Members' names as shown (anonymous ones as "A member"), each worked out once."""
+
+    def __init__(self, texts: Texts, language: str) -> None:
+        self._anonymous = texts.render("common.anonymous", language)
+
+    def __call__(self, display_name: str, anonymous: bool) -> str:
+        return self._anonymous if anonymous else display_name
 
 
 async def file_size(session: AsyncSession, meeting: Meeting) -> int:
@@ -606,6 +652,7 @@ async def csv_chunks(
     people = {p.id: p for p in brief.asked}
     buffer = Buffer()
     writer = buffer.writer
+    shown = Names(texts, language)
     writer.writerow(["section", "question", "member", "text", "figure"])
     writer.writerow(["meeting", "", "", brief.meeting.title, brief.meeting.id])
     for section in brief.questions:
@@ -616,8 +663,7 @@ async def csv_chunks(
     for section in brief.questions:
         async for rows in stream_answers(session, section.question.id):
             writer.writerows(
-                ["answer", section.number, name_of(name, anon, texts, language), text, ""]
-                for name, anon, text, _, _ in rows
+                ["answer", section.number, shown(name, anon), text, ""] for name, anon, text in rows
             )
             yield buffer.take()
     missing = await session.stream(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.engine.community_settings import CommunitySettings
 from bot.engine.services import directory, text_model
 from bot.engine.services.moderation import visible
-from bot.engine.services.themes import LABEL_TERMS, Answer, Theme, find_themes
+from bot.engine.services.themes import LABEL_TERMS, MIN_SIZE, Answer, Theme, find_themes
 from storage.models import (
     AgendaItem,
     AgendaRound,
@@ -37,7 +37,7 @@ from storage.models import (
 HISTORY_MEETINGS = 12
 SHOWN = 3
 # Answers of each past meeting the recurring themes are found in, past which a sample.
-HISTORY_SAMPLE = 200
+HISTORY_SAMPLE = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,11 +231,29 @@ async def connect(
     questions: Sequence[Sequence[Answer]],
     name: Callable[[Member], str],
     language: str,
+    *,
+    split: bool = False,
 ) -> Dots:
-    """Everything the brief shows about this meeting's answers and its members."""
-    per_question = [await themes_of(answers, language) for answers in questions]
+    """Everything the brief shows about this meeting's answers and its members.
+
+    With ``split`` (a large meeting, whose answers are samples), the themes are found
+    once across all the answers and each question's are their answers to it, instead of
+    one search per question.
+    """
     everything = [a for answers in questions for a in answers]
-    dots = Dots(per_question, await themes_of(everything, language))
+    meeting_themes = await themes_of(everything, language)
+    if split:
+        per_question = [
+            [
+                replace(theme, answers=mine)
+                for theme in meeting_themes
+                if len(mine := [a for a in theme.answers if a.question == number]) >= MIN_SIZE
+            ]
+            for number in range(1, len(questions) + 1)
+        ]
+    else:
+        per_question = [await themes_of(answers, language) for answers in questions]
+    dots = Dots(per_question, meeting_themes)
     dots.recurring, dots.proposals = await history(session, community, meeting, name, language)
     quiet, dots.quiet_meetings = await quiet_members(session, community, meeting)
     dots.quiet = [name(m) for m in quiet]

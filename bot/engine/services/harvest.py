@@ -30,8 +30,8 @@ from bot.engine.services.brief import (
     NAMES,
     Brief,
     Buffer,
+    Names,
     build_brief,
-    name_of,
     shown_name,
     stream_answers,
 )
@@ -138,10 +138,11 @@ async def _window(session: AsyncSession, meeting: Meeting) -> tuple[datetime, da
 async def _every_answer(
     session: AsyncSession, texts: Texts, question_id: int, language: str
 ) -> list[tuple[str, str]]:
+    shown = Names(texts, language)
     return [
-        (name_of(name, anonymous, texts, language), text)
+        (shown(name, anonymous), text)
         async for rows in stream_answers(session, question_id)
-        for name, anonymous, text, _, _ in rows
+        for name, anonymous, text in rows
     ]
 
 
@@ -367,8 +368,9 @@ async def _answers(
 ) -> Rows:
     """Every answer to the question numbered ``number``: (who, text), a page at a time."""
     question = harvest.brief.questions[number - 1].question
+    shown = Names(texts, language)
     async for rows in stream_answers(session, question.id):
-        yield [(name_of(name, anon, texts, language), text) for name, anon, text, _, _ in rows]
+        yield [(shown(name, anon), text) for name, anon, text in rows]
 
 
 def _members(data: dict[str, Any]) -> str:
@@ -403,6 +405,13 @@ async def json_chunks(
     yield ("\n ]" if harvest.answers else "]") + ",\n" + _members(_tail(harvest)) + "\n}\n"
 
 
+def _inert(text: str) -> str:
+    """:func:`bot.markup.escape`, skipped for the many texts it would leave as they are."""
+    if "\\" in text or "*" in text or "\n" in text or text.lstrip()[:1] in ("#", "-", ">"):
+        return markup.escape(text)
+    return text
+
+
 # Stand-ins for an answer's author and text, which markup escaping leaves as they are.
 _WHO, _TEXT = "\x01", "\x02"
 
@@ -415,10 +424,15 @@ def _answer_line(texts: Texts, language: str) -> Any:
     before, _, rest = template.partition(_WHO)
     middle, _, after = rest.partition(_TEXT)
 
+    names: dict[str, str] = {}
+
     def line(who: str, text: str) -> str:
         # A line break inside an answer continues its list item.
-        said = markup.escape(text).replace("\n", "\n  ")
-        return f"{before}{markup.escape(who)}{middle}{said}{after}\n"
+        said = _inert(text).replace("\n", "\n  ")
+        shown = names.get(who)
+        if shown is None:
+            shown = names[who] = markup.escape(who)
+        return f"{before}{shown}{middle}{said}{after}\n"
 
     return line
 
