@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from bot.app.cli import app
 from bot.engine.services.filing import Verdict, classify
+from bot.messages import MessageEdited, Sender
 from storage.models import Filing, Member, Practice, PracticeAsk, Prompt, Reply, WallEntry
 from storage.statuses import PromptStatus
 from tests.harness import Harness, to
@@ -256,3 +257,19 @@ async def test_answer_n_keeps_no_junk_and_undo_restores_the_answer_before(
     undone = to(await h.say("amina", "/undo"), "amina")
     assert undone == ["Taken back: your answer to question 2 of 3 is as it was."]
     assert await replies(h) == ["Procurement data"]
+
+
+async def test_an_answer_edited_into_a_skip_word_keeps_what_it_said(harness: Harness) -> None:
+    h = harness
+    await questions_out(h)
+    await h.say("amina", "Our budget portal went live")
+    # The harness numbered that message; the next number shows which it was.
+    message_id = f"in{next(h._ids) - 1}"
+    conversation = h.conversation("dm", "amina")
+    sender = Sender(h.adapter.name, "amina", "Amina")
+    for text in ("-", "/", "Our budget portal went live in March"):
+        await h.adapter.push(MessageEdited(conversation, sender, message_id, text=text))
+        await h.settle()
+        if text != "Our budget portal went live in March":
+            assert await replies(h) == ["Our budget portal went live"]
+    assert await replies(h) == ["Our budget portal went live in March"]

@@ -129,9 +129,10 @@ class Engine:
         elif isinstance(event, ChoiceSelected):
             await self._choice(turn, event)
         elif isinstance(event, MessageEdited):
-            await self.questions.edit_reply(
-                session, event.platform, event.message_id or "", event.text, now
-            )
+            if filing.may_replace(event.text):
+                await self.questions.edit_reply(
+                    session, event.platform, event.message_id or "", event.text, now
+                )
         elif isinstance(event, MemberJoined):
             await self._group_contact(turn)
         # After the command: /start CODE sends a late starter's welcome before questions.

@@ -77,6 +77,12 @@ async def take(
     await keep(turn, target, text, platform, message_id)
 
 
+def may_replace(text: str) -> bool:
+    """Whether an edited answer's new text replaces it: a skip word or a stray "/" does
+    not (the answer keeps what it said)."""
+    return filing.classify(text) not in (Verdict.COMMAND, Verdict.SKIP)
+
+
 async def keep(
     turn: Turn, target: Target, text: str, platform: str, message_id: str | None
 ) -> None:
