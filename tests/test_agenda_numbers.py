@@ -6,11 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import select
 
 from adapters.memory import MemoryAdapter
 from bot.adapter import Capabilities
-from storage.models import AgendaItem, AgendaRound, AgendaVote, Community
+from bot.engine.services.links import Page
+from storage.models import AgendaItem, AgendaRound, AgendaVote, Community, Meeting
 from tests.harness import Harness, to
 
 MEMBERS = ("amina", "kwame", "thandi", "sipho", "zola")
@@ -193,3 +195,34 @@ async def test_every_merged_proposer_is_thanked(harness: Harness) -> None:
     ranking = to(closed, "#cop")[0]
     assert "- 1. Open data · 0 votes" in ranking
     assert "Thank you to Amina, Kwame, Thandi for proposing items!" in ranking
+
+
+async def test_hidden_results_stay_out_of_the_digest_and_the_agenda_page(
+    database_url: str, tmp_path: Path
+) -> None:
+    h = await Harness.create(database_url, tmp_path, http_port=0)
+    try:
+        await setup(h, agenda_results_while_voting=False)
+        await propose(h, ("amina", "Open data"), ("kwame", "Procurement"))
+        await h.say("fatima", "/agenda open", "#cop")
+        await h.say("amina", "/agenda vote 2", "#cop")
+        await h.say("kwame", "/agenda vote 2", "#cop")
+        (digest,) = to(await h.say("fatima", "/digest", "#cop"), "fatima")
+        assert "Agenda standings" not in digest and "2 votes" not in digest
+        await h.indaba.serve_http()
+        h.indaba.links.base_url = f"http://127.0.0.1:{await h.indaba.http_port()}"
+        async with h.indaba.sessions() as session:
+            meeting = await session.scalar(select(Meeting))
+        assert meeting is not None
+        url = h.indaba.links.meeting(meeting.id, h.indaba.links.expiry(h.clock.now()), Page.AGENDA)
+        async with httpx.AsyncClient(timeout=60) as client:
+            page = (await client.get(url)).text
+            assert "The counts are shown when voting closes." in page
+            # The proposals without their votes: the row ends with the proposer.
+            assert "<td>Procurement</td><td>Kwame</td></tr>" in page
+            await h.say("fatima", "/agenda close", "#cop")
+            closed = (await client.get(url)).text
+        assert "The counts are shown when voting closes." not in closed
+        assert "Procurement · 2 votes" in closed
+    finally:
+        await h.aclose()

@@ -120,8 +120,13 @@ async def _serve(
     console_adapter = next((a for a in adapters if a.name == CONSOLE), None)
     _configure_logging(settings, quiet=console_adapter is not None)
     if http is None:
-        # Webhooks need the server; the console alone does not.
-        http = any(a.name != CONSOLE for a in adapters) or settings.console_http
+        # Webhooks and the pages need the server (with no console, it is what runs); the
+        # console alone does not.
+        http = (
+            console_adapter is None
+            or any(a.name != CONSOLE for a in adapters)
+            or settings.console_http
+        )
     if http:
         check_port(settings.http_host, settings.http_port)
     clock: VirtualClock | SystemClock = SystemClock()

@@ -62,6 +62,8 @@ class AgendaView:
     ranked: list[Ranked]
     final: bool  # the ranking is the closed outcome, not the standing so far
     voters: int
+    # False while the community hides the votes until voting closes (only how many voted).
+    counts: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +197,7 @@ async def agenda_view(
     if found is None:
         return AgendaView(head(community, meeting, now), None, voting, [], [], False, 0)
     rows = await agenda.standings(session, found)
+    counts = agenda.counts_shown(found, CommunitySettings.of(community.settings))
     proposals = [
         Proposal(
             s.number,
@@ -225,9 +228,10 @@ async def agenda_view(
         found.status,
         voting,
         proposals,
-        ranked,
+        ranked if counts else [],
         final,
         int(voters or 0),
+        counts,
     )
 
 

@@ -160,6 +160,12 @@ async def standings(session: AsyncSession, agenda: AgendaRound) -> list[Standing
     return result
 
 
+def counts_shown(agenda: AgendaRound, settings: CommunitySettings) -> bool:
+    """Whether anyone may see the votes so far: always once voting closed, while it is
+    open only when the community shows results during voting."""
+    return agenda.status == RoundStatus.CLOSED or settings.agenda_results_while_voting
+
+
 def ranked(rows: Sequence[Standing]) -> list[Standing]:
     """Most votes first; a tie goes to the earlier proposal (``number`` is proposal order)."""
     return sorted(rows, key=lambda s: (-s.votes, s.number))

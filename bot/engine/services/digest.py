@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.engine.community_settings import CommunitySettings
 from bot.engine.services import actions, dots, introductions, practices, rotation
-from bot.engine.services.agenda import ranked, round_for, standings
+from bot.engine.services.agenda import counts_shown, ranked, round_for, standings
 from bot.engine.services.brief import participation, shown_name
 from bot.engine.services.meetings import next_meeting
 from bot.engine.services.moderation import visible
@@ -115,7 +116,9 @@ async def build_digest(
         )
         or 0
     )
-    rows = ranked(await standings(session, found)) if found is not None else []
+    # Standings are a count of votes: none while a community hides them until the close.
+    shown = found is not None and counts_shown(found, CommunitySettings.of(community.settings))
+    rows = ranked(await standings(session, found)) if found is not None and shown else []
     wall_new = int(
         await session.scalar(
             select(func.count())
