@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, insert, or_, select, update
+from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -319,6 +319,13 @@ class Inbox:
             self._writer = None
 
     async def _claim(self, limit: int) -> Sequence[InboxEvent]:
+        """Up to ``limit`` events to handle, oldest first, leased to this process.
+
+        Events whose lease ran out and events due are two lookups on the status index,
+        each sorted after (an expression to order by, so that no database walks the
+        whole table in id order, handled events included, to save that sort): the claim
+        costs the waiting events, not the inbox's history.
+        """
         now = self._clock.now()
         earlier = aliased(InboxEvent)
         waiting = exists().where(
@@ -326,20 +333,40 @@ class Inbox:
             earlier.id < InboxEvent.id,
             earlier.status.in_([InboxStatus.PENDING, InboxStatus.HANDLING]),
         )
-        claimable = or_(
-            and_(InboxEvent.status == InboxStatus.PENDING, InboxEvent.next_attempt_at <= now),
-            and_(InboxEvent.status == InboxStatus.HANDLING, InboxEvent.lease_until < now),
-        )
+        stale = and_(InboxEvent.status == InboxStatus.HANDLING, InboxEvent.lease_until < now)
+        due = and_(InboxEvent.status == InboxStatus.PENDING, InboxEvent.next_attempt_at <= now)
+        claimable = or_(due, stale)
         async with self._sessions() as session, session.begin():
-            rows = (
-                await session.scalars(
-                    select(InboxEvent)
-                    .where(claimable, ~waiting)
-                    .order_by(InboxEvent.id)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
+            rows: list[InboxEvent] = []
+            # Due events in id order from the oldest waiting one on, not from the first
+            # event ever stored (that one found on the status index: an expression again,
+            # or the primary key's order would be walked through the handled ones).
+            oldest = (
+                select(func.min(InboxEvent.id + 0))
+                .where(InboxEvent.status == InboxStatus.PENDING)
+                .scalar_subquery()
+            )
+            # A leased event stands first in its conversation (it was claimed so): no
+            # need to look for earlier ones, which would make SQLite scan the table.
+            lookups = (
+                (stale, InboxEvent.id + 0),
+                (and_(due, InboxEvent.id >= oldest, ~waiting), InboxEvent.id),
+            )
+            for condition, order in lookups:
+                rows.extend(
+                    (
+                        await session.scalars(
+                            select(InboxEvent)
+                            .where(condition)
+                            .order_by(order)
+                            .limit(limit - len(rows))
+                            .with_for_update(skip_locked=True)
+                        )
+                    ).all()
                 )
-            ).all()
+                if len(rows) >= limit:
+                    break
+            rows.sort(key=lambda row: row.id)
             if not rows:
                 return []
             # Checked again in the UPDATE: on SQLite there is no SKIP LOCKED.

@@ -1,0 +1,116 @@
+"""The inbox claim costs the waiting events, not the inbox's history: its queries' plans
+with 100,000 handled events stored, read from the database (EXPLAIN of the statements a
+real claim runs)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import String, cast, event, func, insert, literal, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.models import InboxEvent
+from tests.harness import Harness
+
+HANDLED = 100_000
+WAITING = 2_000
+LIMIT = 16
+
+
+async def store_history(connection: AsyncConnection, now: Any) -> None:
+    """1,000 events doubled in SQL past 100,000, all handled, then 2,000 waiting."""
+    table = InboxEvent.__table__
+    c = table.c
+
+    def events(count: int, status: str, offset: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "platform": "memory",
+                "conversation_key": f"memory:u{(offset + i) % 5000}",
+                "kind": "MessageReceived",
+                "payload": {},
+                "status": status,
+                "attempts": 0,
+                "next_attempt_at": now - timedelta(seconds=5),
+                "received_at": now,
+            }
+            for i in range(count)
+        ]
+
+    await connection.execute(insert(table), events(1000, "done", 0))
+    columns = ["platform", "conversation_key", "kind", "payload", "status", "attempts"]
+    columns += ["next_attempt_at", "received_at"]
+    while (await connection.scalar(select(func.count()).select_from(table))) < HANDLED:
+        copied = select(
+            c.platform,
+            c.conversation_key + literal(".") + cast(c.id, String),
+            *(getattr(c, name) for name in columns[2:]),
+        )
+        await connection.execute(insert(table).from_select(columns, copied))
+    await connection.execute(insert(table), events(WAITING, "pending", 0))
+    await connection.execute(text("ANALYZE"))
+
+
+def nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    found = [plan]
+    for child in plan.get("Plans", []):
+        found.extend(nodes(child))
+    return found
+
+
+async def test_the_claim_reads_the_waiting_events_not_the_history(harness: Harness) -> None:
+    h = harness
+    async with h.indaba.db.begin() as connection:
+        await store_history(connection, h.clock.now())
+    seen: list[tuple[str, Any]] = []
+
+    def before(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, parameters))
+
+    engine = h.indaba.db.sync_engine
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        claimed = await h.indaba.inbox._claim(LIMIT)
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    async with h.indaba.db.connect() as connection:
+        first_waiting = await connection.scalar(
+            select(func.min(InboxEvent.id)).where(InboxEvent.status != "done")
+        )
+    assert len(claimed) == LIMIT and all(row.id >= first_waiting for row in claimed)
+    assert len(seen) == 2
+    postgres = h.indaba.db.dialect.name == "postgresql"
+    async with h.indaba.db.connect() as connection:
+        for statement, parameters in seen:
+            if postgres:
+                raw = (
+                    await connection.exec_driver_sql(
+                        "EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters
+                    )
+                ).scalar()
+                plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
+                found = nodes(plan)
+                assert "Seq Scan" not in [node["Node Type"] for node in found]
+                # Rows read, kept or filtered out (an index's and its table's both
+                # counted): the waiting ones at most, never the handled ones.
+                read = sum(
+                    node.get("Actual Rows", 0) * node.get("Actual Loops", 1)
+                    + node.get("Rows Removed by Filter", 0)
+                    for node in found
+                    if "Scan" in node["Node Type"]
+                )
+                assert read <= 2 * WAITING + 20 * LIMIT, read
+            else:
+                steps = [
+                    row[3]
+                    for row in (
+                        await connection.exec_driver_sql(
+                            "EXPLAIN QUERY PLAN " + statement, parameters
+                        )
+                    ).all()
+                ]
+                assert not any(step.startswith("SCAN") for step in steps), steps
+        await connection.rollback()
