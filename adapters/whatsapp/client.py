@@ -70,6 +70,8 @@ FAILURES: dict[int, DeliveryFailure] = {
 }
 
 RETRY_SECONDS = {NUMBER_RATE_LIMIT: 1.0, SPAM_RATE_LIMIT: 60.0, 131049: 3600.0}
+# A document upload may take longer than a message.
+UPLOAD_TIMEOUT = 120.0
 
 
 def failure_of(code: int | None) -> DeliveryFailure:
@@ -95,6 +97,7 @@ class CloudApiClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._url = f"{api_url.rstrip('/')}/{phone_number_id}/messages"
+        self._media_url = f"{api_url.rstrip('/')}/{phone_number_id}/media"
         self._http = httpx.AsyncClient(
             headers={"Authorization": f"Bearer {access_token}"},
             timeout=timeout,
@@ -141,10 +144,29 @@ class CloudApiClient:
                 raise TransientError("WhatsApp API answered without a message id") from None
         raise self._error(to, response)
 
+    async def upload(self, body: bytes, filename: str, media_type: str) -> str:
+        """POST a file to ``/media`` (multipart, as the Cloud API takes it); returns the
+        media id a message then names. Raises a delivery error otherwise."""
+        try:
+            response = await self._http.post(
+                self._media_url,
+                data={"messaging_product": "whatsapp", "type": media_type},
+                files={"file": (filename, body, media_type)},
+                timeout=UPLOAD_TIMEOUT,
+            )
+        except httpx.HTTPError as error:
+            raise TransientError(f"WhatsApp media upload failed: {type(error).__name__}") from None
+        if response.status_code < 400:
+            try:
+                return str(response.json()["id"])
+            except (ValueError, KeyError, TypeError):
+                raise TransientError("WhatsApp answered the upload without a media id") from None
+        raise self._error("", response)
+
     def _error(self, to: str, response: httpx.Response) -> Exception:
         code, detail = _error_of(response)
         text = f"WhatsApp error {code}: {detail}" if code is not None else detail
-        if code == PAIR_RATE_LIMIT:
+        if code == PAIR_RATE_LIMIT and to:
             seconds = max(self._member_interval, 1.0)
             if self._members is not None:
                 self._members.bucket(to).penalise(seconds)

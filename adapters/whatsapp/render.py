@@ -202,6 +202,56 @@ def aliased_page(body: dict[str, Any], first_page: str) -> dict[str, Any]:
     }
 
 
+# Documents: the caption's limit, and the MIME types WhatsApp takes as a document
+# (up to 100 MB each); any other text file goes as text/plain under its own name.
+CAPTION_LIMIT = 1024
+DOCUMENT_TYPES = frozenset(
+    {
+        "text/plain",
+        "application/pdf",
+        "application/msword",
+        "application/vnd.ms-excel",
+        "application/vnd.ms-powerpoint",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    }
+)
+_TEXT_TYPES = frozenset({"application/json", "application/xml", "application/ld+json"})
+
+
+def document_type(media_type: str) -> str | None:
+    """The type a file is uploaded under: its own when WhatsApp takes it as a document,
+    text/plain for other text (a JSON export, an iCalendar invitation: the member still
+    gets the file under its own name), None when WhatsApp takes no such document."""
+    base = media_type.split(";", 1)[0].strip().lower()
+    if base in DOCUMENT_TYPES:
+        return base
+    if base.startswith("text/") or base in _TEXT_TYPES:
+        return "text/plain"
+    return None
+
+
+def caption_and_rest(message: OutgoingMessage) -> tuple[str, tuple[dict[str, Any], ...]]:
+    """A document's caption (the rendered text up to 1,024 characters) and the text
+    bodies that follow it with the rest."""
+    text = render_text(message.text)
+    if message.mention is not None:
+        text = f"{neutralise(message.mention.name)}: {text}"
+    first, *rest = markup.split_text(text, CAPTION_LIMIT)
+    remainder = "\n".join(rest)
+    bodies = tuple(_text_body(c) for c in markup.split_text(remainder, TEXT_LIMIT)) if rest else ()
+    return first, bodies
+
+
+def document(media_id: str, filename: str, caption: str) -> dict[str, Any]:
+    """A document message naming an uploaded file."""
+    body: dict[str, Any] = {"id": media_id, "filename": filename}
+    if caption.strip():
+        body["caption"] = caption
+    return {"type": "document", "document": body}
+
+
 def template(name: str, language: str) -> dict[str, Any]:
     """The approved template that re-opens the member's 24-hour window."""
     return {"type": "template", "template": {"name": name, "language": {"code": language}}}

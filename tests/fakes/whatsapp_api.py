@@ -36,6 +36,31 @@ from starlette.routing import Route
 from tests.fakes.recording import Call, Recorder
 
 WINDOW = timedelta(hours=24)
+MB = 1024 * 1024
+# What the Cloud API takes as media, by message type, and how large each may be.
+MEDIA_TYPES: dict[str, tuple[frozenset[str], int]] = {
+    "document": (
+        frozenset(
+            {
+                "text/plain",
+                "application/pdf",
+                "application/msword",
+                "application/vnd.ms-excel",
+                "application/vnd.ms-powerpoint",
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            }
+        ),
+        100 * MB,
+    ),
+    "image": (frozenset({"image/jpeg", "image/png"}), 5 * MB),
+    "audio": (
+        frozenset({"audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"}),
+        16 * MB,
+    ),
+    "video": (frozenset({"video/mp4", "video/3gpp"}), 16 * MB),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +86,12 @@ class WhatsAppCall(Call):
 
     @property
     def text(self) -> str:
-        """The visible text: a text body, an interactive body or the template's name."""
+        """The visible text: a text body, an interactive body, a document's caption or the
+        template's name."""
         if self.type == "text":
             return str(self.payload["text"]["body"])
+        if self.type == "document":
+            return str(self.payload["document"].get("caption", ""))
         if self.type == "interactive":
             return str(self.payload["interactive"]["body"]["text"])
         if self.type == "template":
@@ -140,6 +168,8 @@ class FakeWhatsApp(Recorder):
     _pair_tokens: dict[str, tuple[float, float]] = field(default_factory=dict)
     _taken: int = 0
     _failures: list[tuple[str, str, int]] = field(default_factory=list)
+    # Uploaded files by media id: (MIME type, filename, bytes).
+    media: dict[str, tuple[str, str, bytes]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         Recorder.__init__(self)
@@ -148,7 +178,10 @@ class FakeWhatsApp(Recorder):
 
     async def start(self) -> str:
         app = Starlette(
-            routes=[Route("/{phone_number_id}/messages", self._messages, methods=["POST"])]
+            routes=[
+                Route("/{phone_number_id}/messages", self._messages, methods=["POST"]),
+                Route("/{phone_number_id}/media", self._upload, methods=["POST"]),
+            ]
         )
         config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
         self._server = uvicorn.Server(config)
@@ -209,6 +242,60 @@ class FakeWhatsApp(Recorder):
             }
         )
 
+    async def _upload(self, request: Request) -> Response:
+        """``POST /{phone_number_id}/media``: a multipart upload of one file."""
+        if request.headers.get("authorization") != f"Bearer {self.access_token}":
+            error = ApiError(190, "Invalid OAuth access token", status=401)
+            return JSONResponse(error.body(), status_code=401)
+        try:
+            if request.path_params["phone_number_id"] != self.phone_number_id:
+                raise ApiError(100, "Unsupported post request", "Unknown phone number id")
+            if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+                raise ApiError(100, "Invalid parameter", "The upload must be multipart/form-data")
+            async with request.form() as form:
+                file = form.get("file")
+                if form.get("messaging_product") != "whatsapp":
+                    raise ApiError(100, "Invalid parameter", "messaging_product must be whatsapp")
+                if isinstance(file, str) or file is None:
+                    raise ApiError(100, "Invalid parameter", "file is required")
+                declared = str(form.get("type") or "")
+                content_type = (file.content_type or "").split(";")[0].strip()
+                if not declared or declared != content_type:
+                    raise ApiError(100, "Invalid parameter", "type must be the file's MIME type")
+                kinds = [k for k, (types, _) in MEDIA_TYPES.items() if declared in types]
+                if not kinds:
+                    raise ApiError(131053, "Media upload error", f"Unsupported type {declared}")
+                limit = MEDIA_TYPES[kinds[0]][1]
+                data = await file.read()
+                if not data or len(data) > limit:
+                    raise ApiError(
+                        131053, "Media upload error", f"File size {len(data)} over {limit}"
+                    )
+                filename = file.filename or ""
+        except ApiError as error:
+            self.errors[error.code] += 1
+            self.record(WhatsAppCall("media", "", {}, ok=False, error=str(error.code)))
+            return JSONResponse(error.body(), status_code=error.status)
+        media_id = f"{next(self._ids):016d}"
+        self.media[media_id] = (declared, filename, data)
+        self.record(
+            WhatsAppCall("media", "", {"type": declared, "filename": filename, "size": len(data)})
+        )
+        return JSONResponse({"id": media_id})
+
+    def _check_document(self, document: dict[str, Any]) -> None:
+        if "link" in document:
+            raise _invalid("Only uploaded media (an id) is accepted here")
+        found = self.media.get(str(document.get("id", "")))
+        if found is None:
+            raise ApiError(131053, "Media upload error", "Media id not found")
+        if found[0] not in MEDIA_TYPES["document"][0]:
+            raise ApiError(131053, "Media upload error", "The media is not a document")
+        if "caption" in document:
+            _length(document["caption"], 1, 1024, "Caption")
+        if "filename" in document:
+            _length(document["filename"], 1, 240, "Filename")
+
     def _check(self, payload: dict[str, Any]) -> None:
         if payload.get("messaging_product") != "whatsapp":
             raise ApiError(100, "Invalid parameter", "messaging_product must be whatsapp")
@@ -220,6 +307,8 @@ class FakeWhatsApp(Recorder):
             _length((payload.get("text") or {}).get("body"), 1, 4096, "Text body")
         elif kind == "interactive":
             self._check_interactive(payload.get("interactive") or {})
+        elif kind == "document":
+            self._check_document(payload.get("document") or {})
         elif kind == "template":
             template = payload.get("template") or {}
             if template.get("name") not in self.templates or not (

@@ -67,7 +67,10 @@ async def start_indaba_http(h: Harness) -> str:
     while not server.started:  # noqa: ASYNC110  (uvicorn offers a flag, not an event)
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    base = f"http://127.0.0.1:{port}"
+    if h.indaba.links is not None:
+        h.indaba.links.base_url = base  # the meeting pack's signed links (posters) point here
+    return base
 
 
 @pytest.fixture
