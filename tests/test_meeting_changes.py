@@ -60,7 +60,10 @@ async def test_a_cancelled_meeting_sends_nothing_more(harness: Harness) -> None:
     assert "Cancelled: #1" in to(told, "fatima")[0]
     assert "est annulée" in to(told, "amina")[0]
     assert "is cancelled" in to(told, "kwame")[0]
-    assert "is cancelled" in to(told, "#cop")[0]
+    assert "is cancelled" in to(told, "#cop")[0] and "attached" not in to(told, "#cop")[0]
+    # The direct messages carry the invitation, marked cancelled for calendars.
+    cancelled = ics_of(to_one(told, "kwame")).events[0]
+    assert cancelled["STATUS"] == "CANCELLED" and "attached file" in to(told, "kwame")[0]
 
     # Nothing more: no question for Thandi (her notice waits for her morning), no
     # reminder, brief or take-away question.

@@ -41,6 +41,8 @@ async def _tell(
         return messenger.texts.render(
             text_key,
             language,
+            # Only direct messages carry the file.
+            file=member is not None and attachment is not None,
             id=meeting.id,
             title=meeting.title,
             when=_when(community, member, old or meeting.starts_at, language),
@@ -99,6 +101,7 @@ async def tell_cancelled(
         "meeting.cancelled_notice",
         meeting,
         now,
+        attachment=invitations.attachment(community, meeting, now),
         but=but,
     )
 
