@@ -143,3 +143,17 @@ async def test_a_press_indaba_does_not_answer_gets_its_label(story: TelegramStor
         await asyncio.sleep(0.1)
     [answer] = fake.callback_answers
     assert answer["text"] == "✓ 3. Budget literacy"
+
+
+async def test_an_item_proposed_while_voting_joins_the_groups_ballot_by_an_edit(
+    story: TelegramStory,
+) -> None:
+    ballot = await voting(story, agenda_results_while_voting=False)
+    sent = len(story.fake.sent_to(GROUP))
+    await story.say(KWAME, "/agenda add Mapping water points", GROUP)
+    # No new message in the group: the ballot itself now carries item 4, as a button.
+    assert len(story.fake.sent_to(GROUP)) == sent
+    shown = current(story, ballot)
+    assert "4. Mapping water points" in shown["text"]
+    assert [label for label, _ in buttons(shown)] == [*ITEMS, "Mapping water points"]
+    assert await press(story, AMINA, shown, "Mapping water points") == "Voted for 4"
