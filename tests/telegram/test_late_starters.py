@@ -210,3 +210,15 @@ async def test_voting_in_the_group_poll_does_not_start_the_bot(story: TelegramSt
     assert gone is not None
     assert fake.forbidden == refused  # nothing was tried on her private chat
     assert await prompts_of(story, THANDI) == [PromptStatus.QUEUED] * 3
+
+
+async def test_a_member_who_stopped_is_not_asked_by_the_link(story: TelegramStory) -> None:
+    fake = story.fake
+    code = await community(story)
+    await story.say(AMINA, f"/start {code}")
+    await story.say(AMINA, "/stop")
+    await story.say(FATIMA, MEETING, GROUP)
+    await story.advance(days=11, hours=3)
+    await story.say(AMINA, f"/start {code}")
+    assert count(fake, AMINA, "Question 1 of 3") == 0
+    assert fake.texts_to(AMINA)[-1] == "You are already a member of Lagos Civic Tech."

@@ -100,7 +100,7 @@ async def catch_up(turn: Turn, community: Community, member: Member, now: dateti
             session, community, member, f"welcome:{member.id}:{stamp}", text
         )
     meeting = await onboarding.still_asking(session, community.id, now)
-    if meeting is not None:
+    if meeting is not None and not member.opted_out:
         sent |= await turn.services.questions.catch_up(session, community, meeting, member, now) > 0
     entry = await wall.entry_of(session, member)
     invited = await onboarding.had(session, f"wall-invite:{member.id}")
