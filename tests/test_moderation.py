@@ -238,3 +238,32 @@ async def test_a_hidden_wall_entry_is_quoted_in_no_introduction(harness: Harness
     await h.say("amina", "/wall me needs Scraping procurement data", "#cop")
     async with h.indaba.sessions() as session:
         assert (await session.scalars(select(Introduction))).all() == []
+
+
+async def test_the_same_verbs_on_agenda_and_wall(harness: Harness) -> None:
+    h = harness
+    await h.setup_community(members=("amina", "kwame"))
+    for text in ("Open contracting", "Python training", "Funding"):
+        await h.say("amina", text)
+    await h.say("fatima", "/meeting add 2026-11-20 14:00 November meeting", "#cop")
+    await h.advance(days=4, hours=3)
+    await h.say("amina", "/agenda add Open data in procurement", "#cop")
+    await h.say("kwame", "/agenda add Funding the data desk", "#cop")
+    refused = to(await h.say("kwame", "/agenda remove 1", "#cop"), "kwame")
+    assert refused[0].startswith("Only a facilitator can use /moderate remove.")
+    removed = to(await h.say("fatima", "/agenda remove 1", "#cop"), "fatima")
+    assert removed == ["Removed for good: agenda item #1."]
+    listing = to(await h.say("kwame", "/agenda", "#cop"), "kwame")[0]
+    assert "Open data in procurement" not in listing and "Funding the data desk" in listing
+    async with h.indaba.sessions() as session:
+        community = await session.scalar(select(Community))
+        assert community is not None
+        [entry] = await wall.entries(session, community)
+    assert to(await h.say("fatima", f"/wall hide {entry.id}", "#cop"), "fatima")[0].startswith(
+        f"Hidden: wall entry #{entry.id}."
+    )
+    shown = to(await h.say("kwame", "/wall", "#cop"), "kwame")[0]
+    assert "Python training" not in shown
+    restored = to(await h.say("fatima", f"/wall restore {entry.id}", "#cop"), "fatima")
+    assert restored == [f"Restored: wall entry #{entry.id}."]
+    assert "Python training" in to(await h.say("kwame", "/wall", "#cop"), "kwame")[0]

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from bot.engine import i18n
 from bot.engine.commands.access import require_facilitator
+from bot.engine.commands.moderation import moderate
 from bot.engine.community_settings import CommunitySettings
 from bot.engine.registry import Registry
 from bot.engine.services import actions, agenda
@@ -16,9 +17,12 @@ from bot.engine.services.meetings import latest_meeting, next_meeting
 from bot.engine.turn import Turn
 from bot.messages import ChoiceSelected
 from storage.models import AgendaRound, Meeting, OutboxMessage
-from storage.statuses import ContextKind, RoundStatus
+from storage.statuses import ContextKind, ItemKind, ModerationAction, RoundStatus
 
-USAGE = "/agenda [add TITLE | withdraw N | vote N... | open | close | merge A B]"
+USAGE = (
+    "/agenda [add TITLE | withdraw N | vote N... | open | close | merge A B"
+    " | hide|remove|restore N]"
+)
 
 
 async def _show(turn: Turn, meeting: Meeting, found: AgendaRound | None, changed: str = "") -> None:
@@ -129,6 +133,11 @@ async def agenda_command(turn: Turn, args: str) -> None:
             await agenda.set_votes(turn.session, found, settings, turn.member, dots, now)
             await _voted(turn, found)
             await _refresh(turn, found)
+        elif action in set(ModerationAction):
+            # /agenda hide|remove|restore N: moderation, by the number members see.
+            if not rest.strip().isdigit():
+                raise AgendaError("agenda.usage")
+            await moderate(turn, ModerationAction(action), ItemKind.AGENDA, int(rest))
         elif action in ("open", "close", "merge"):
             if not await require_facilitator(turn, f"/agenda {action}"):
                 return

@@ -46,6 +46,13 @@ async def wall_command(turn: Turn, args: str) -> None:
                 alone=[(name, e.passions, e.contributes, e.needs) for name, e in rows],
             )
             return
+        if words[0].lower() in set(ModerationAction) and len(words) == 2:
+            # /wall hide|remove|restore N: moderation, by the number /moderate list shows.
+            if not words[1].lstrip("#").isdigit():
+                raise WallError("wall.usage")
+            action = ModerationAction(words[0].lower())
+            await moderate(turn, action, ItemKind.WALL, int(words[1].lstrip("#")))
+            return
         if words[0].lower() == "link" and len(words) == 1:
             await wall_link(turn)
             return
@@ -199,7 +206,10 @@ def register(registry: Registry) -> None:
     registry.command(
         "wall",
         wall_command,
-        usage="/wall [me | me edit | me remove | me passions|contributes|needs TEXT | link]",
+        usage=(
+            "/wall [me | me edit | me remove | me passions|contributes|needs TEXT | link"
+            " | hide|remove|restore N]"
+        ),
     )
     registry.awaiting(wall_answer)
     registry.on_join(invite_to_wall)
