@@ -177,6 +177,10 @@ async def test_place_invitation_and_list(harness: Harness) -> None:
     everything = to(await h.say("amina", "/meeting list all"), "amina")[0]
     assert "#2 **December meeting**" in everything and "cancelled" in everything
 
+    no_id = await h.say("fatima", "/meeting cancel next", "#cop")
+    assert "e.g. /meeting cancel 3" in to(no_id, "fatima")[0]
+    no_id = await h.say("fatima", "/attended Amina", "#cop")
+    assert "e.g. /attended 3" in to(no_id, "fatima")[0]
     unknown = await h.say("fatima", "/meeting move 9 2026-12-04 14:00", "#cop")
     assert "no meeting #9" in to(unknown, "fatima")[0]
     past = await h.say("fatima", "/meeting move 1 2026-10-04 14:00", "#cop")

@@ -76,12 +76,13 @@ async def _with_file(turn: Turn, key: str, text: str, attachment: Attachment) ->
     )
 
 
-async def _named_meeting(turn: Turn, words: list[str], action: str) -> Meeting | None:
-    """The meeting ``words[0]`` names (``3`` or ``#3``) in this community; answered when none."""
+async def _named_meeting(turn: Turn, words: list[str], command: str) -> Meeting | None:
+    """The meeting ``words[0]`` names (``3`` or ``#3``) in this community; answered, with
+    ``command`` as the example, when none."""
     assert turn.community is not None
     typed = words[0].lstrip("#") if words else ""
     if not typed.isdigit():
-        await turn.say("meeting.id_usage", private=True, action=action)
+        await turn.say("meeting.id_usage", private=True, command=command)
         return None
     found = await find_meeting(turn.session, turn.community.id, int(typed))
     if found is None:
@@ -168,7 +169,7 @@ async def add(turn: Turn, words: list[str]) -> None:
 
 async def move(turn: Turn, words: list[str]) -> None:
     assert turn.community is not None
-    found = await _named_meeting(turn, words, "move")
+    found = await _named_meeting(turn, words, "/meeting move")
     if found is None:
         return
     if len(words) != 3:
@@ -193,7 +194,7 @@ async def move(turn: Turn, words: list[str]) -> None:
 
 async def cancel(turn: Turn, words: list[str]) -> None:
     assert turn.community is not None
-    found = await _named_meeting(turn, words, "cancel")
+    found = await _named_meeting(turn, words, "/meeting cancel")
     if found is None:
         return
     now = turn.services.clock.now()
@@ -211,7 +212,7 @@ async def cancel(turn: Turn, words: list[str]) -> None:
 
 
 async def place(turn: Turn, words: list[str]) -> None:
-    found = await _named_meeting(turn, words, "place")
+    found = await _named_meeting(turn, words, "/meeting place")
     if found is None:
         return
     set_place(found, " ".join(words[1:]))
@@ -227,7 +228,7 @@ async def place(turn: Turn, words: list[str]) -> None:
 
 async def ics(turn: Turn, words: list[str]) -> None:
     assert turn.community is not None
-    found = await _named_meeting(turn, words, "ics")
+    found = await _named_meeting(turn, words, "/meeting ics")
     if found is None:
         return
     now = turn.services.clock.now()
@@ -305,9 +306,10 @@ async def attended(turn: Turn, args: str) -> None:
     as choices, those who said they would come first."""
     assert turn.community is not None
     words = args.split()
-    found = await _named_meeting(turn, words, "attended") if words else None
     if not words:
         await turn.say("attended.usage", private=True)
+        return
+    found = await _named_meeting(turn, words, "/attended")
     if found is None:
         return
     now = turn.services.clock.now()
