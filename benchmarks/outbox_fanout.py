@@ -1,8 +1,10 @@
 """Fan-out through the outbox: the questions step for N members, then delivery to a null adapter.
 
-Prints, per database: the time to write the fan-out (prompts + outbox rows, one
-transaction), the delivery rate through the real delivery loop, and the peak memory
-(RSS) of the process. Each database runs in a fresh process so peaks do not mix.
+Prints, per database: the time to write the fan-out (the questions step: prompts and
+outbox rows) and the peak memory (RSS) of the process that wrote it; then, in a fresh
+process that only delivers, the messages delivered through the real delivery loop, the
+rate, and that process's peak RSS (so the delivery's memory is not hidden under the
+writing's).
 
     python benchmarks/outbox_fanout.py                 # 10,000 members, SQLite and PostgreSQL
     python benchmarks/outbox_fanout.py --members 2000 --database sqlite
@@ -43,6 +45,7 @@ from storage.migrate import upgrade  # noqa: E402
 
 PG_URL = os.environ.get("INDABA_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 START = datetime(2027, 3, 1, 6, 0, tzinfo=UTC)
+PAST_THE_QUESTIONS = timedelta(days=1, hours=4)
 
 
 class NullAdapter:
@@ -86,8 +89,8 @@ async def seed(indaba: Indaba, members: int) -> None:
         )
 
 
-async def run_one(database: str, members: int) -> dict[str, float | int | str]:
-    schema = None
+async def write_fan_out(database: str, members: int) -> dict[str, float | int | str]:
+    """A fresh database, the members, and the questions step's fan-out written."""
     tmp = tempfile.mkdtemp()
     if database == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp}/bench.db"
@@ -98,81 +101,93 @@ async def run_one(database: str, members: int) -> dict[str, float | int | str]:
             await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
         await admin.dispose()
         url = f"{PG_URL}?search_path={schema}"
-    adapter = NullAdapter()
     clock = VirtualClock(START)
-    indaba = Indaba(Settings(database_url=url, data_dir=Path(tmp)), [adapter], clock=clock)
+    indaba = Indaba(Settings(database_url=url, data_dir=Path(tmp)), [NullAdapter()], clock=clock)
     try:
         await upgrade(indaba.db)
         await seed(indaba, members)
-        baseline = rss_mib()
-        clock._offset += timedelta(days=1, hours=4)  # past the questions step
+        clock._offset += PAST_THE_QUESTIONS
         started = time.perf_counter()
         await indaba.timetable.run_due()
         enqueue_s = time.perf_counter() - started
-        enqueued_rss = rss_mib()
+    finally:
+        await indaba.aclose()
+    return {
+        "url": url,
+        "enqueue_s": round(enqueue_s, 2),
+        "enqueue_per_s": round(members / enqueue_s),
+        "rss_write_mib": round(rss_mib(), 1),
+    }
+
+
+async def deliver(url: str, members: int) -> dict[str, float | int | str]:
+    """Everything due delivered to the null adapter, in a process that wrote nothing."""
+    adapter = NullAdapter()
+    # The writing process's clock ran on while it worked: an hour later, all is due.
+    clock = VirtualClock(START + PAST_THE_QUESTIONS + timedelta(hours=1))
+    tmp = tempfile.mkdtemp()
+    indaba = Indaba(Settings(database_url=url, data_dir=Path(tmp)), [adapter], clock=clock)
+    try:
+        baseline = rss_mib()
         started = time.perf_counter()
-        delivered = await indaba.delivery.drain(max_passes=100_000)
+        delivered = await indaba.delivery.drain(max_passes=1_000_000)
         deliver_s = time.perf_counter() - started
         # Every member's questions (one message each, or more as the step writes them).
         assert adapter.count == delivered >= members, (adapter.count, delivered)
         return {
-            "database": database,
-            "members": members,
-            "enqueue_s": round(enqueue_s, 2),
-            "enqueue_per_s": round(members / enqueue_s),
             "deliver_s": round(deliver_s, 2),
             "messages": delivered,
             "deliver_per_s": round(delivered / deliver_s),
-            "rss_before_mib": round(baseline, 1),
-            "rss_enqueued_mib": round(enqueued_rss, 1),
-            "rss_peak_mib": round(rss_mib(), 1),
+            "rss_deliver_start_mib": round(baseline, 1),
+            "rss_deliver_peak_mib": round(rss_mib(), 1),
         }
     finally:
         await indaba.aclose()
-        if schema:
+        if "search_path=" in url:
+            schema = url.split("search_path=")[1]
             admin = create_engine(PG_URL)
             async with admin.begin() as connection:
                 await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             await admin.dispose()
 
 
+def phase(*args: str) -> dict[str, float | int | str]:
+    out = subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    loaded: dict[str, float | int | str] = json.loads(out.splitlines()[-1])
+    return loaded
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--members", type=int, default=10_000)
     parser.add_argument("--database", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--json", action="store_true", help="print one JSON line (used internally)")
+    parser.add_argument("--phase", choices=["write", "deliver"], help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.database != "both":
-        result = asyncio.run(run_one(args.database, args.members))
-        print(json.dumps(result) if args.json else result)
+    if args.phase == "write":
+        print(json.dumps(asyncio.run(write_fan_out(args.database, args.members))))
+        return
+    if args.phase == "deliver":
+        print(json.dumps(asyncio.run(deliver(args.url, args.members))))
         return
     print(
-        f"{'database':<10}{'members':>8}{'enqueue s':>11}{'enqueue/s':>11}"
-        f"{'deliver s':>11}{'deliver/s':>11}{'RSS peak MiB':>14}"
+        f"{'database':<10}{'members':>8}{'written s':>11}{'RSS MiB':>9}"
+        f"{'messages':>10}{'deliver s':>11}{'deliver/s':>11}{'RSS MiB':>9}"
     )
-    for database in ("sqlite", "postgres"):
-        out = (
-            subprocess.run(
-                [
-                    sys.executable,
-                    __file__,
-                    "--members",
-                    str(args.members),
-                    "--database",
-                    database,
-                    "--json",
-                ],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            .stdout.strip()
-            .splitlines()[-1]
+    for database in ("sqlite", "postgres") if args.database == "both" else (args.database,):
+        members = str(args.members)
+        written = phase("--phase", "write", "--database", database, "--members", members)
+        url = str(written["url"])
+        sent = phase(
+            "--phase", "deliver", "--database", database, "--members", members, "--url", url
         )
-        r = json.loads(out)
         print(
-            f"{r['database']:<10}{r['members']:>8}{r['enqueue_s']:>11}{r['enqueue_per_s']:>11}"
-            f"{r['deliver_s']:>11}{r['deliver_per_s']:>11}{r['rss_peak_mib']:>14}"
+            f"{database:<10}{args.members:>8}{written['enqueue_s']:>11}"
+            f"{written['rss_write_mib']:>9}{sent['messages']:>10}{sent['deliver_s']:>11}"
+            f"{sent['deliver_per_s']:>11}{sent['rss_deliver_peak_mib']:>9}",
+            flush=True,
         )
 
 
