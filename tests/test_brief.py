@@ -245,3 +245,31 @@ async def test_a_large_meeting_is_one_message_and_a_file_with_everything(
         assert len(missing) == sum(3 - i % 4 for i in range(MEMBERS)) + 3 + 2
     finally:
         await h.aclose()
+
+
+async def test_the_brief_shows_who_is_coming_and_the_open_actions(harness: Harness) -> None:
+    from datetime import date
+
+    from bot.engine.services import actions, attendance
+    from storage.statuses import AttendanceIntent
+
+    h = harness
+    await _november(h)
+    now = h.clock.now()
+    async with h.indaba.sessions() as session, session.begin():
+        meeting = await session.scalar(select(Meeting))
+        assert meeting is not None
+        members = {m.display_name: m for m in (await session.scalars(select(Member))).all()}
+        amina, kwame, thandi = members["Amina"], members["Kwame"], members["Thandi"]
+        await attendance.record_intent(session, meeting, amina, AttendanceIntent.YES, now)
+        await attendance.record_intent(session, meeting, kwame, AttendanceIntent.MAYBE, now)
+        await attendance.record_intent(session, meeting, thandi, AttendanceIntent.NO, now)
+        await actions.add_action(
+            session, meeting, kwame, "Draft the data policy", date(2026, 11, 30),
+            members["Fatima"], now, date(2026, 11, 13),
+        )  # fmt: skip
+    text = await _brief(h)
+    assert "**Coming (1)**: Amina · **maybe (1)**: Kwame · **not coming (1)**: Thandi" in text
+    assert (
+        "**Open actions (1)**\n- #1 Draft the data policy · Kwame · by Monday 30 November" in text
+    )

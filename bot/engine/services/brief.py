@@ -17,7 +17,7 @@ import io
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import (
@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine import i18n
-from bot.engine.services import dots, theme_texts
+from bot.engine.services import actions, dots, theme_texts
 from bot.engine.services.links import Links
 from bot.engine.services.meetings import local_time
 from bot.engine.services.moderation import visible
@@ -44,6 +44,7 @@ from bot.engine.services.themes import Answer, Theme
 from bot.engine.texts import Markup, Texts
 from bot.messages import Attachment
 from storage.models import (
+    Attendance,
     Community,
     Identity,
     Meeting,
@@ -53,7 +54,7 @@ from storage.models import (
     Prompt,
     Reply,
 )
-from storage.statuses import OutboxStatus, PromptStatus
+from storage.statuses import AttendanceIntent, OutboxStatus, PromptStatus
 
 # Answers quoted in the brief, shared by its questions (at least MIN_QUOTES each, at most
 # QUOTES), and the characters of each quote; the rest is in the file.
@@ -69,6 +70,8 @@ NAMES = 25
 # past that, a sample of each question's answers.
 THEME_BUDGET = 1000
 THEME_SAMPLE = 300
+# Open actions listed in the brief.
+SHOWN_ACTIONS = 10
 # Rows fetched per round trip when answers are streamed.
 PAGE = 2000
 # The largest brief file sent inside its message when no web server serves it (bytes).
@@ -180,6 +183,14 @@ class Brief:
     unreachable: list[Person] = field(default_factory=list)
     received: list[Person] = field(default_factory=list)
     read: list[Person] = field(default_factory=list)
+    # Who said they will come (yes, maybe, no), by name.
+    coming: list[Person] = field(default_factory=list)
+    maybe: list[Person] = field(default_factory=list)
+    not_coming: list[Person] = field(default_factory=list)
+    # The community's open actions (the first SHOWN_ACTIONS: number, text, owner, due)
+    # and how many there are.
+    open_actions: list[tuple[int, str, str, datetime]] = field(default_factory=list)
+    open_count: int = 0
     # Themes, recurring themes, agenda proposals and quiet voices (see services.dots).
     connected: dots.Dots | None = None
 
@@ -218,7 +229,17 @@ class Brief:
         return (
             any(q.more or len(q.missing) < q.missing_count or q.trimmed for q in self.questions)
             or len(self.completion) > NAMES
-            or any(len(found) > NAMES for found in (self.unreachable, self.received, self.read))
+            or any(
+                len(found) > NAMES
+                for found in (
+                    self.unreachable,
+                    self.received,
+                    self.read,
+                    self.coming,
+                    self.maybe,
+                    self.not_coming,
+                )
+            )
         )
 
 
@@ -466,6 +487,29 @@ async def _delivery(
     return by_name(received), by_name(read), by_name(lost)
 
 
+async def _attendance(
+    session: AsyncSession, texts: Texts, meeting: Meeting, language: str
+) -> dict[str, list[Person]]:
+    """Who said yes, maybe or no to coming, by name."""
+    shown = Names(texts, language)
+    rows = await session.execute(
+        select(Attendance.intent, Member.id, Member.display_name, Member.anonymous)
+        .join(Member, Member.id == Attendance.member_id)
+        .where(Attendance.meeting_id == meeting.id, Attendance.intent.is_not(None))
+    )
+    found: dict[str, list[Person]] = {intent: [] for intent in AttendanceIntent}
+    for intent, member_id, name, anonymous in rows:
+        found.setdefault(str(intent), []).append(Person(member_id, shown(name, anonymous)))
+    for people in found.values():
+        people.sort(key=lambda p: (p.name.casefold(), p.id))
+    return found
+
+
+def noon(day: date) -> datetime:
+    """A day as a moment the date filters take (the day itself is what they show)."""
+    return datetime.combine(day, time(12), tzinfo=UTC)
+
+
 async def build_brief(
     session: AsyncSession,
     texts: Texts,
@@ -474,8 +518,10 @@ async def build_brief(
     language: str,
     *,
     themes: bool = True,
+    delivery: bool = True,
 ) -> Brief:
-    """The brief; with ``themes``, also what connects the answers (:mod:`.dots`)."""
+    """The brief; with ``themes``, also what connects the answers (:mod:`.dots`); with
+    ``delivery``, who received, read or could not be reached."""
     questions = await question_set(session, texts, meeting)
     counted = await _count(session, texts, meeting, questions, language)
     people = {p.id: p for p, _ in counted.completion}
@@ -504,12 +550,26 @@ async def build_brief(
             size,
             language,
         )
-    received, read, unreachable = await _delivery(session, texts, meeting, people, language)
+    received: list[Person] = []
+    read: list[Person] = []
+    unreachable: list[Person] = []
+    if delivery:
+        received, read, unreachable = await _delivery(session, texts, meeting, people, language)
+    intents = await _attendance(session, texts, meeting, language)
+    still_open = await actions.open_actions(session, community.id)
     brief = Brief(
         meeting=meeting,
         total=len(questions),
         questions=sections,
         completion=counted.completion,
+        coming=intents[AttendanceIntent.YES],
+        maybe=intents[AttendanceIntent.MAYBE],
+        not_coming=intents[AttendanceIntent.NO],
+        open_actions=[
+            (a.number, a.action.text, shown_name(a.owner, texts, language), noon(a.action.due_on))
+            for a in still_open[:SHOWN_ACTIONS]
+        ],
+        open_count=len(still_open),
         received=received,
         read=read,
         unreachable=unreachable,
@@ -568,6 +628,11 @@ def render_brief(
         unreachable=[p.name for p in brief.unreachable],
         received=[p.name for p in brief.received],
         read=[p.name for p in brief.read],
+        coming=[p.name for p in brief.coming],
+        maybe=[p.name for p in brief.maybe],
+        not_coming=[p.name for p in brief.not_coming],
+        open_actions=brief.open_actions,
+        open_count=brief.open_count,
         file=Markup(file) if brief.cut else "",
         overview=theme_texts.overview(
             texts, brief.connected.meeting if brief.connected else [], language
@@ -685,6 +750,9 @@ async def csv_chunks(
         ("received", brief.received),
         ("read", brief.read),
         ("unreachable", brief.unreachable),
+        ("coming", brief.coming),
+        ("maybe", brief.maybe),
+        ("not_coming", brief.not_coming),
     ):
         writer.writerows([section_name, "", p.name, "", ""] for p in found)
     yield buffer.take()

@@ -157,7 +157,7 @@ async def build_harvest(
 ) -> Harvest:
     """The harvest, with the answers the brief quotes (or, with ``every_answer``, all
     of them held in memory: the exports stream them instead)."""
-    brief = await build_brief(session, texts, community, meeting, language)
+    brief = await build_brief(session, texts, community, meeting, language, delivery=False)
     since, until = await _window(session, meeting)
 
     def named(member: Member) -> str:
