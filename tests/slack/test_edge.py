@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 from adapters.slack.normalise import Malformed, actor, normalise, payload_kind
 from adapters.slack.webhook import parse_body
 from bot.adapter import AdapterContext
-from bot.messages import CommandInvoked, Sender
+from bot.messages import Address, CommandInvoked, ConversationKind, OutgoingMessage, Sender
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
-from tests.slack.conftest import FORM, SIGNING_SECRET, Edge, make_adapter, sign
+from tests.slack.conftest import CHANNEL, FORM, SIGNING_SECRET, Edge, make_adapter, sign
 
 
 async def test_a_body_over_the_limit_is_413_unread(edge: Edge) -> None:
@@ -171,6 +171,41 @@ async def test_no_secret_in_any_log(
         assert secret not in logged
     assert "test-signing-secret" not in repr(edge.adapter.settings)
     assert BOT_TOKEN not in repr(edge.adapter.settings)
+
+
+async def test_no_response_url_in_any_log(edge: Edge, caplog: pytest.LogCaptureFixture) -> None:
+    """A response_url is a capability to post as Indaba: neither bolt, slack_sdk nor
+    Indaba logs one, at any level, whether the request is read, ignored or answered."""
+    # Bolt sets each of its loggers to the root's level when it makes them: at DEBUG too.
+    bolts = [
+        logging.getLogger(name)
+        for name in list(logging.root.manager.loggerDict)
+        if name.startswith("slack_bolt")
+    ]
+    levels = [b.level for b in bolts]
+    for bolt in bolts:
+        bolt.setLevel(logging.DEBUG)
+    with caplog.at_level(logging.DEBUG):
+        await edge.post(edge.command("help"), FORM)
+        shortcut = {
+            "type": "shortcut",
+            "callback_id": "x",
+            "user": {"id": "U0AMINA"},
+            "trigger_id": edge.fake.trigger(),
+            "response_url": edge.fake.response_url(CHANNEL, "U0AMINA"),
+        }
+        await edge.post(urlencode({"payload": json.dumps(shortcut)}).encode(), FORM)
+        only_her = Address("slack", ConversationKind.GROUP, CHANNEL, ephemeral_to="U0AMINA")
+        await edge.adapter.send(OutgoingMessage(only_her, "Only for you"))
+    assert [c.ok for c in edge.fake.calls("response_url")] == [True]
+    logged = "\n".join(
+        f"{r.name} {r.getMessage()}" for r in caplog.records if r.name != "aiohttp.access"
+    )
+    for bolt, level in zip(bolts, levels, strict=True):
+        bolt.setLevel(level)
+    # The log ran at DEBUG, bolt's and the SDK's lines included.
+    assert "slack_bolt" in logged and "slack_sdk" in logged
+    assert "/hooks/" not in logged
 
 
 # -- property-based ---------------------------------------------------------------------------
