@@ -20,15 +20,19 @@ from tests.harness import Harness, to
 _presses = itertools.count(1)
 
 
-async def press(h: Harness, user: str, sent: Sent, choice: str) -> list[Sent]:
-    """``user`` presses the button ``choice`` of a message they were sent."""
+async def press(
+    h: Harness, user: str, sent: Sent, *choices: str, toggle: bool = False
+) -> list[Sent]:
+    """``user`` chooses ``choices`` on a message they were sent: their whole selection
+    (a poll's answer), or with ``toggle`` a button press flipping each."""
     assert sent.message.choices, "no choices on that message"
     event = ChoiceSelected(
         h.conversation("dm", user),
         Sender(h.adapter.name, user, user.capitalize()),
         f"press{next(_presses)}",
         choice_message_id=sent.ref.message_id,
-        choice_ids=(choice,),
+        choice_ids=choices,
+        toggle=toggle,
     )
     await h.adapter.push(event)
     return await h.settle()
@@ -100,6 +104,20 @@ async def test_attendance_asked_with_the_questions_and_the_takeaway_to_who_came(
     async with h.indaba.sessions() as session:
         asked = (await session.scalars(select(PracticeAsk.member_id))).all()
     assert len(asked) == 3
+
+    # A poll's answer is the whole selection; a button press flips one member.
+    ids = {c.label: c.id for c in pick.message.choices}
+    await press(h, "fatima", pick, ids["Amina"], ids["Kwame"])
+    assert await present(h) == ["Amina", "Kwame"]
+    await press(h, "fatima", pick, ids["Kwame"], toggle=True)
+    assert await present(h) == ["Amina"]
+    await press(h, "fatima", pick, ids["Thandi"], toggle=True)
+    assert await present(h) == ["Amina", "Thandi"]
+
+
+async def present(h: Harness) -> list[str]:
+    async with h.indaba.sessions() as session:
+        return [m.display_name for m in await attendance.who_came(session, 1)]
 
 
 async def test_questions_edit_and_move_until_they_go_out(harness: Harness) -> None:

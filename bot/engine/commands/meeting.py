@@ -342,27 +342,32 @@ async def attended(turn: Turn, args: str) -> None:
 
 
 async def attended_chosen(turn: Turn, row: OutboxMessage, choice_ids: tuple[str, ...]) -> None:
-    """The facilitator picked who came from the list."""
+    """The facilitator picked who came from the list: a button press flips one member,
+    a poll's answer is the whole selection, typed numbers add the members they name."""
     if turn.community is None or turn.member is None or not turn.member.is_facilitator:
         return
     found = await find_meeting(
         turn.session, turn.community.id, int((row.context or {}).get("meeting_id") or 0)
     )
-    if found is None or not choice_ids:
+    if found is None:
         return
     picked = {int(i) for i in choice_ids if i.isdigit()}
+    offered = {int(c["id"]) for c in row.choices or [] if str(c.get("id", "")).isdigit()}
     members = [
         m
         for m in await attendance.community_members(turn.session, turn.community.id)
         if m.id in picked
     ]
-    if isinstance(turn.event, ChoiceSelected) and turn.event.toggle:
-        # A button press flips one member: pressed again, it is taken back.
-        came = {m.id for m in await attendance.who_came(turn.session, found.id)}
-        again = [m for m in members if m.id in came]
-        if again:
-            await attendance.unmark(turn.session, found, [m.id for m in again])
+    came = {m.id for m in await attendance.who_came(turn.session, found.id)}
+    event = turn.event
+    if isinstance(event, ChoiceSelected) and event.toggle:
+        # Pressed again, a member's button takes the mark back.
+        await attendance.unmark(turn.session, found, [m.id for m in members if m.id in came])
         members = [m for m in members if m.id not in came]
+    elif isinstance(event, ChoiceSelected):
+        await attendance.unmark(turn.session, found, (came & offered) - picked)
+    elif not members:
+        return
     await _mark(turn, found, members, [])
 
 
