@@ -15,6 +15,7 @@ takes it back after a restart too.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -31,6 +32,8 @@ from storage.statuses import ItemKind
 
 # Longer than this, a text is taken as meant, even with a question mark.
 CHATTER_WORDS = 8
+# A word: letters only, as the text model reads them.
+WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
 class Verdict(StrEnum):
@@ -44,6 +47,8 @@ class Verdict(StrEnum):
 class Words:
     skip: frozenset[str]
     greetings: frozenset[str]
+    # Every language's stop words: a text of only these and greetings carries nothing.
+    empty: frozenset[str]
 
 
 def _read(path: Path) -> set[str]:
@@ -62,7 +67,8 @@ def words(prompts_dir: Path = text_model.PROMPTS_DIR) -> Words:
         skip |= _read(path)
     for path in sorted(prompts_dir.glob("*/greetings")):
         greetings |= _read(path)
-    return Words(frozenset(skip), frozenset(greetings))
+    stop = set().union(*text_model.default().stop_words.values())
+    return Words(frozenset(skip), frozenset(greetings), frozenset(greetings | stop))
 
 
 def is_skip(text: str) -> bool:
@@ -80,8 +86,7 @@ def classify(text: str, *, question: bool = False) -> Verdict:
         return Verdict.COMMAND
     if is_skip(stripped):
         return Verdict.SKIP
-    model = text_model.default()
-    tokens, _ = model.analyse(stripped)
+    tokens = WORD.findall(stripped)
     if not tokens:
         # Only punctuation or emoji ("?", "👍"); a number is an answer.
         return Verdict.KEEP if any(c.isdigit() for c in stripped) else Verdict.CHATTER
@@ -89,9 +94,8 @@ def classify(text: str, *, question: bool = False) -> Verdict:
         return Verdict.KEEP
     if stripped.endswith("?") and not question:
         return Verdict.CHATTER
-    greetings = words().greetings
-    stop = set().union(*model.stop_words.values())
-    if all((key := fold(token)) in greetings or key in stop for token in tokens):
+    empty = words().empty
+    if all(fold(token) in empty for token in tokens):
         return Verdict.CHATTER
     return Verdict.KEEP
 
