@@ -341,6 +341,8 @@ class OutboxMessage(Base):
         ),
         Index("ix_outbox_platform_message", "platform", "platform_message_id"),
         Index("ix_outbox_member", "member_id", "status"),
+        # A community's messages this month (what WhatsApp bills, and its monthly cap).
+        Index("ix_outbox_community_sent", "community_id", "sent_at"),
     )
 
 
