@@ -193,6 +193,9 @@ class Brief:
     open_count: int = 0
     # Themes, recurring themes, agenda proposals and quiet voices (see services.dots).
     connected: dots.Dots | None = None
+    # Each member asked, with the bits of the questions they answered (question k is
+    # bit k), for the file's list of who has not answered what.
+    masks: list[tuple[Person, int]] = field(default_factory=list)
 
     @property
     def asked(self) -> list[Person]:
@@ -251,6 +254,8 @@ class _Counted:
     # names when there are no more than NAMES of them, else only the count).
     answered: dict[int, int]
     missing: dict[int, tuple[int, list[Person]]]
+    # Each member asked, with the bits of the questions they answered.
+    masks: list[tuple[Person, int]] = field(default_factory=list)
 
 
 async def _count(
@@ -314,7 +319,8 @@ async def _count(
                 key=lambda p: (p.name.casefold(), p.id),
             )
         missing[question_id] = (absent, names)
-    return _Counted(completion, answered, missing)
+    masks.sort(key=lambda row: (row[0].name.casefold(), row[0].id))
+    return _Counted(completion, answered, missing, masks)
 
 
 async def participation(session: AsyncSession, meeting: Meeting, total: int) -> tuple[int, int]:
@@ -337,10 +343,6 @@ async def participation(session: AsyncSession, meeting: Meeting, total: int) -> 
         )
     ).one()
     return int(row[0] or 0), int(row[1] or 0)
-
-
-def _asked_members(meeting_id: int) -> Any:
-    return select(Prompt.member_id).where(Prompt.meeting_id == meeting_id, asked_clause())
 
 
 def _answers_query(question_id: int) -> Any:
@@ -562,6 +564,7 @@ async def build_brief(
         total=len(questions),
         questions=sections,
         completion=counted.completion,
+        masks=counted.masks,
         coming=intents[AttendanceIntent.YES],
         maybe=intents[AttendanceIntent.MAYBE],
         not_coming=intents[AttendanceIntent.NO],
@@ -714,7 +717,6 @@ async def csv_chunks(
     question, who received, read or could not be reached. One row per fact: section,
     question, member, text, figure."""
     brief = await build_brief(session, texts, community, meeting, language, themes=False)
-    people = {p.id: p for p in brief.asked}
     buffer = Buffer()
     writer = buffer.writer
     shown = Names(texts, language)
@@ -731,19 +733,13 @@ async def csv_chunks(
                 ["answer", section.number, shown(name, anon), text, ""] for name, anon, text in rows
             )
             yield buffer.take()
-    missing = await session.stream(
-        _live_prompts(meeting.id)
-        .add_columns(Prompt.question_id, Prompt.member_id)
-        .where(~answered_clause(), Prompt.member_id.in_(_asked_members(meeting.id)))
-        .order_by(Prompt.question_id, Prompt.member_id)
-        .execution_options(yield_per=PAGE)
-    )
-    numbers = {s.question.id: s.number for s in brief.questions}
-    async for page in missing.partitions():
+    # Who has not answered each question, from the bits the brief counted them by.
+    for k, section in enumerate(brief.questions):
+        flag = 1 << k
         writer.writerows(
-            ["not_answered", numbers[q], people[m].name, "", ""]
-            for q, m in page
-            if q in numbers and m in people
+            ["not_answered", section.number, person.name, "", ""]
+            for person, mask in brief.masks
+            if not mask & flag
         )
         yield buffer.take()
     for section_name, found in (
