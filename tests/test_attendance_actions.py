@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from adapters.memory.adapter import Sent
 from bot.engine.services import actions, attendance
+from bot.engine.services.questions import question_set, question_text
 from bot.engine.texts import Texts
 from bot.messages import ChoiceSelected, Sender
 from storage.models import Action, Meeting, PracticeAsk
@@ -272,3 +273,42 @@ def test_choice_labels_fit_a_whatsapp_reply_button() -> None:
     for language in texts.languages:
         for key in keys:
             assert len(texts.render(key, language)) <= 20, (language, key)
+
+
+async def test_a_communitys_own_question_set_for_later_meetings(harness: Harness) -> None:
+    h = harness
+    await h.setup_community(members=("amina",))
+    await add_meeting(h)
+    await h.say("fatima", "/questions move 3 1", "#cop")
+    await h.say("fatima", "/questions edit 2 fr Qu'est-ce qui a marché ?", "#cop")
+    await h.say("fatima", "/questions add Who should we invite next time?", "#cop")
+    saved = await h.say("fatima", "/questions save", "#cop")
+    assert (
+        "From now on every meeting of Lagos Civic Tech starts from these 4 questions"
+        in to(saved, "fatima")[0]
+    )
+    refused = await h.say("amina", "/questions save", "#cop")
+    assert "Only a facilitator" in to(refused, "amina")[0]
+    await h.say("fatima", "/meeting add 2026-12-18 14:00 December meeting", "#cop")
+
+    texts = h.indaba.texts
+    async with h.indaba.sessions() as session, session.begin():
+        first, second = (await session.get(Meeting, 1)), (await session.get(Meeting, 2))
+        assert first is not None and second is not None
+        ours = await question_set(session, texts, first)
+        later = await question_set(session, texts, second)
+        for language in ("en", "fr"):
+            assert [question_text(texts, q, language) for q in later] == [
+                question_text(texts, q, language) for q in ours
+            ]
+        assert question_text(texts, later[1], "fr") == "Qu'est-ce qui a marché ?"
+        assert question_text(texts, later[3], "sw") == "Who should we invite next time?"
+
+    reset = await h.say("fatima", "/questions reset", "#cop")
+    assert "start from Indaba's library again" in to(reset, "fatima")[0]
+    await h.say("fatima", "/meeting add 2027-01-15 14:00 January meeting", "#cop")
+    async with h.indaba.sessions() as session, session.begin():
+        third = await session.get(Meeting, 3)
+        assert third is not None
+        library = [q.library_key for q in await question_set(session, texts, third)]
+    assert library == [q.key for q in texts.questions["meeting"]]

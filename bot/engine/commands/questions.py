@@ -19,6 +19,7 @@ from bot.engine.services.questions import (
     question_text,
     questions_out,
     remove_question,
+    save_library,
 )
 from bot.engine.turn import Turn
 from storage.models import Meeting
@@ -35,6 +36,19 @@ async def questions(turn: Turn, args: str) -> None:
     texts = turn.services.texts
     action, _, rest = args.strip().partition(" ")
     action = action.lower()
+    if action in ("save", "reset"):
+        if not await require_facilitator(turn, f"/questions {action}"):
+            return
+        live = await question_set(turn.session, texts, meeting)
+        save_library(turn.community, meeting.kind, live if action == "save" else None)
+        await turn.say(
+            "questions.library_saved" if action == "save" else "questions.library_reset",
+            private=True,
+            count=len(live),
+            community=turn.community.name,
+            workshop=meeting.kind == "workshop",
+        )
+        return
     if action in ("edit", "move"):
         if not await require_facilitator(turn, f"/questions {action}"):
             return
@@ -216,7 +230,10 @@ def register(registry: Registry) -> None:
     registry.command(
         "questions",
         questions,
-        usage="/questions [add [LANGUAGE] TEXT | remove N | edit N [LANGUAGE] TEXT | move N M]",
+        usage=(
+            "/questions [add [LANGUAGE] TEXT | remove N | edit N [LANGUAGE] TEXT | move N M"
+            " | save | reset]"
+        ),
     )
     registry.command("remind", remind, usage="/remind now", facilitator_only=True)
     registry.command("answers", answers, usage="/answers [remove N]", group=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -65,14 +66,59 @@ async def question_set(
         ).all()
     )
     if not rows:
-        for position, library in enumerate(texts.questions.get(meeting.kind, []), start=1):
-            question = MeetingQuestion(
-                meeting_id=meeting.id, position=position, library_key=library.key
-            )
-            session.add(question)
-            rows.append(question)
+        community = await session.get(Community, meeting.community_id)
+        own = community_library(community, meeting.kind) if community is not None else None
+        if own is not None:
+            for position, saved in enumerate(own, start=1):
+                question = MeetingQuestion(
+                    meeting_id=meeting.id,
+                    position=position,
+                    library_key=saved.get("key"),
+                    text=saved.get("text"),
+                    texts=dict(saved.get("texts") or {}),
+                )
+                session.add(question)
+                rows.append(question)
+        else:
+            for position, library in enumerate(texts.questions.get(meeting.kind, []), start=1):
+                question = MeetingQuestion(
+                    meeting_id=meeting.id, position=position, library_key=library.key
+                )
+                session.add(question)
+                rows.append(question)
         await session.flush()
     return [row for row in rows if row.removed_at is None]
+
+
+# Where a community keeps its own question set per meeting kind, in its settings.
+LIBRARY_SETTING = "question_library"
+
+
+def community_library(community: Community, kind: str) -> list[dict[str, Any]] | None:
+    """The community's own questions for meetings of ``kind`` (``/questions save``), or
+    None when it uses Indaba's library."""
+    saved = (community.settings or {}).get(LIBRARY_SETTING) or {}
+    questions = saved.get(kind)
+    return list(questions) if isinstance(questions, list) and questions else None
+
+
+def save_library(
+    community: Community, kind: str, questions: Sequence[MeetingQuestion] | None
+) -> None:
+    """Keep ``questions`` (their library keys and the facilitators' wordings, in every
+    language) as the community's set for later meetings of ``kind``; None goes back to
+    Indaba's library."""
+    settings = dict(community.settings or {})
+    saved = dict(settings.get(LIBRARY_SETTING) or {})
+    if questions is None:
+        saved.pop(kind, None)
+    else:
+        saved[kind] = [
+            {"key": q.library_key, "text": q.text, "texts": dict(q.texts or {})} for q in questions
+        ]
+    settings[LIBRARY_SETTING] = saved
+    # A new dict, so the JSON column is seen as changed.
+    community.settings = settings
 
 
 async def add_question(
