@@ -14,7 +14,8 @@ from bot.app.cli import app
 README = Path(__file__).resolve().parent.parent / "README.md"
 # "indaba community create" in prose, code and tables; not "/indaba" (Slack's command)
 # nor a container named indaba ("docker exec -it indaba indaba ...").
-MENTION = re.compile(r"(?<![/\w-])indaba((?: [a-z][a-z-]*)+)")
+# A command may wrap onto the next line ("`indaba db\nupgrade`").
+MENTION = re.compile(r"(?<![/\w-])indaba( [a-z][a-z-]*(?:[ \n][a-z][a-z-]*)*)")
 
 
 def commands(group: TyperGroup, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], bool]:
