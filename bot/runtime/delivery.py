@@ -432,6 +432,9 @@ class DeliveryLoop:
                 # One executemany for the common case: every message accepted.
                 await session.execute(update(OutboxMessage), sent)
             for row, outcome in outcomes:
+                if outcome.status is Outcome.SENT and (row.options or {}).get("reopener"):
+                    self._metrics.templates.labels(row.platform, str(row.community_id or "")).inc()
+            for row, outcome in outcomes:
                 if outcome.status is Outcome.SENT:
                     continue
                 await session.execute(

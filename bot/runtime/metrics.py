@@ -14,6 +14,13 @@ class Metrics:
             ["platform"],
             registry=self.registry,
         )
+        # Re-opening templates (what WhatsApp bills per message), by community.
+        self.templates = Counter(
+            "indaba_templates_sent",
+            "Re-opening templates delivered (billed messages on WhatsApp)",
+            ["platform", "community"],
+            registry=self.registry,
+        )
         self.retried = Counter(
             "indaba_outbox_retried",
             "Deliveries that failed and will be retried",

@@ -74,6 +74,8 @@ async def test_past_the_monthly_cap_templates_wait_and_nothing_is_lost(world: Wo
     await news(w, "More news")
     assert await w.settle() == []
     assert w.fake.billed["utility"] == 2
+    metrics = w.h.indaba.metrics.render().decode()
+    assert 'indaba_templates_sent_total{community="1",platform="whatsapp"} 2.0' in metrics
     lines = (await status(w)).splitlines()
     assert "  whatsapp in November: 2 templates (billed, cap 2), " in "\n".join(lines)
 
