@@ -86,6 +86,18 @@ async def test_a_cancelled_meeting_sends_nothing_more(harness: Harness) -> None:
     assert "cancelled already" in to(again, "fatima")[0]
 
 
+async def test_moved_then_cancelled_a_waiting_move_notice_is_not_sent(harness: Harness) -> None:
+    h = harness
+    await h.setup_community(members=("amina", "thandi"))
+    await h.say("thandi", "/tz America/New_York")  # 01:00 there: her notices wait
+    await add_meeting(h)
+    moved = await h.say("fatima", "/meeting move 1 2026-12-04 14:00", "#cop")
+    assert to(moved, "amina") and not to(moved, "thandi")
+    await h.say("fatima", "/meeting cancel 1", "#cop")
+    morning = await h.advance(hours=12)
+    assert len(to(morning, "thandi")) == 1 and "is cancelled" in to(morning, "thandi")[0]
+
+
 async def test_a_moved_meetings_questions_go_out_once_at_the_new_time(harness: Harness) -> None:
     h = harness
     await h.setup_community()

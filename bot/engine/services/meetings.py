@@ -34,6 +34,8 @@ MEETING_KEYS = (
     "agenda-ranking",
     "practice-ask",
     "wall-refresh",
+    # A move's notice still waiting (quiet hours) says nothing true once it is cancelled.
+    "meeting-moved",
 )
 WAITING = (OutboxStatus.PENDING, OutboxStatus.HELD)
 
