@@ -28,7 +28,7 @@ class Coming:
 
 
 def where_text(messenger: Messenger, meeting: Meeting, language: str) -> str:
-    """ "Place: … Video link: …", or "" when the meeting has neither."""
+    """The meeting's place and video link as a sentence, or "" when it has neither."""
     if not meeting.place and not meeting.video_link:
         return ""
     return messenger.texts.render(
@@ -39,8 +39,8 @@ def where_text(messenger: Messenger, meeting: Meeting, language: str) -> str:
 def ask_envelope(
     messenger: Messenger, community: Community, meeting: Meeting, member: Member
 ) -> Envelope | None:
-    """ "Will you come?" with yes / no / maybe as choices (numbered where there are no
-    buttons); None when the member cannot be reached."""
+    """The question whether the member will come, with yes / no / maybe as choices
+    (numbered where there are no buttons); None when the member cannot be reached."""
     language = messenger.language(community, member)
     texts = messenger.texts
     return messenger.member_envelope(
