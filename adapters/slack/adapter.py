@@ -66,10 +66,13 @@ log = logging.getLogger(__name__)
 PLATFORM = "slack"
 EVENTS_PATH = "/slack/events"
 TYPED_IN_KEPT = 10_000
-# The engine's answers to a command carry no link to it: a member's DM messages this soon
-# after a command they typed in someone else's DM are its answers (they are delivered in
-# seconds), and are shown there; later ones go to Indaba's DM as usual.
-ANSWER_WINDOW_SECONDS = 60.0
+# The engine's answers to a command carry no link to it: the first DM message to a member
+# this soon after a command they typed in someone else's DM is its answer (answers are
+# delivered in seconds), and is shown there; the rest go to Indaba's DM as usual.
+ANSWER_WINDOW_SECONDS = 15.0
+# Commands that set off DMs of their own (the next question, a welcome and its questions):
+# answered in Indaba's DM, where the member answers those, so nothing is sent elsewhere.
+SETS_OFF_DMS = frozenset({"answer", "join", "start", "setup", "stop", "undo", "questions"})
 # A profile lookup that takes longer than this is skipped: the answer must go out.
 PROFILE_WAIT_SECONDS = 1.0
 
@@ -161,16 +164,21 @@ class SlackAdapter:
         """The answer to a command typed in a DM that is not Indaba's (between two
         people): shown there, only to the member, through the command's response_url.
         What cannot be shown so — a file, buttons, more than one message — goes to
-        Indaba's DM, and a short note where the command was typed says so."""
+        Indaba's DM, and a short note where the command was typed says so.
+
+        Only the first message after the command is its answer: what the command set
+        off next (the next question after ``/indaba answer``, a welcome's questions) is
+        for Indaba's DM, where the member answers it."""
+        self._typed_in.pop(user, None)
         if channel == await self.client.open_dm(user):
             return None  # typed in Indaba's own DM: answered there as a message
         if message.attachment is None and not message.choices and len(render(message)) == 1:
             return await self.client.reply_where_typed(channel, user, message)
         ref = await self.client.send(message)
         say = await self._say(user)
-        note = OutgoingMessage(message.address, say("slack.sent_to_dm"))
-        if await self.client.reply_where_typed(channel, user, note) is not None:
-            self._typed_in.pop(user, None)  # said once; what follows goes to the DM
+        await self.client.reply_where_typed(
+            channel, user, OutgoingMessage(message.address, say("slack.sent_to_dm"))
+        )
         return ref
 
     async def aclose(self) -> None:
@@ -219,7 +227,10 @@ class SlackAdapter:
         if result.reply_url is not None:
             self.client.reply_urls.remember(result.reply_url)
             if kind == "command" and any(
-                e.conversation.kind is ConversationKind.DM for e in result.events
+                isinstance(e, CommandInvoked)
+                and e.conversation.kind is ConversationKind.DM
+                and e.command not in SETS_OFF_DMS
+                for e in result.events
             ):
                 self._typed_in[user] = (result.reply_url.channel_id, time.monotonic())
                 self._typed_in.move_to_end(user)

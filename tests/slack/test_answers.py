@@ -111,3 +111,20 @@ async def test_a_command_in_a_dm_between_people_is_answered_there(workspace: Wor
     await ws.command(AMINA, "/indaba wall", channel=fake.dm_channel(AMINA))
     [own] = fake.to_user(AMINA)
     assert own.via == "api" and own.ephemeral_to is None
+
+
+async def test_a_command_that_sets_off_questions_is_answered_in_indabas_dm(
+    workspace: Workspace,
+) -> None:
+    ws, fake = workspace, workspace.fake
+    await setup_cop(ws)
+    await ws.h.advance(days=11, hours=3)  # the questions went out
+    between = "D0AMINAKWAME"
+    fake.posted.clear()
+    await ws.command(AMINA, "/indaba answer 1 Ward maps of every borehole", channel=between)
+    # The next question follows the answer: both are in Indaba's DM, where she answers;
+    # nothing is shown where she typed it, where Indaba would not see a reply.
+    assert fake.in_channel(between) == []
+    mine = [p.text for p in fake.to_user(AMINA)]
+    assert any("Saved as your answer to question 1" in t for t in mine)
+    assert any("*Question 2 of 3*" in t for t in mine)
