@@ -167,7 +167,8 @@ async def test_place_invitation_and_list(harness: Harness) -> None:
     refused = await h.say("amina", "/meeting place 1 My kitchen", "#cop")
     assert "Only a facilitator" in to(refused, "amina")[0]
 
-    sent = await h.say("amina", "/meeting ics 1")
+    sent = await h.say("amina", "/meeting ics 1", "#cop")  # asked in the group: to her DM
+    assert not to(sent, "#cop")
     calendar = ics_of(to_one(sent, "amina"))
     assert calendar["VERSION"] == "2.0" and "PRODID" in calendar
     event = calendar.events[0]

@@ -56,17 +56,25 @@ def _when(turn: Turn, moment: datetime) -> str:
     return i18n.format_datetime(local, turn.language, year=True)
 
 
-async def _with_file(turn: Turn, key: str, text: str, attachment: Attachment) -> None:
-    """Answer where the event came from, publicly, with a file (an ephemeral group
-    answer cannot carry one on every platform)."""
+async def _with_file(
+    turn: Turn, key: str, text: str, attachment: Attachment, *, to_sender: bool = False
+) -> None:
+    """Answer with a file where the event came from, publicly, or in the sender's direct
+    messages with ``to_sender`` (an ephemeral group answer cannot carry a file on every
+    platform)."""
     event = turn.event
-    kind = ConversationKind.GROUP if turn.in_group else ConversationKind.DM
+    if turn.in_group and not to_sender:
+        address = Address(event.platform, ConversationKind.GROUP, event.conversation.id)
+    else:
+        # This direct chat, or the sender's own when asked in a group.
+        dm = event.sender.user_id if turn.in_group else event.conversation.id
+        address = Address(event.platform, ConversationKind.DM, dm)
     await turn.services.outbox.put_one(
         turn.session,
         Envelope(
             f"{key}:{event.platform}:{event.conversation.id}:{event.message_id or ''}",
             OutgoingMessage(
-                address=Address(event.platform, kind, event.conversation.id),
+                address=address,
                 text=text,
                 attachment=attachment,
             ),
@@ -237,6 +245,7 @@ async def ics(turn: Turn, words: list[str]) -> None:
         f"meeting-ics:{found.id}:{int(now.timestamp())}",
         turn.t("meeting.ics", id=found.id, title=found.title, when=_when(turn, found.starts_at)),
         invitations.attachment(turn.community, found, now),
+        to_sender=True,
     )
 
 
