@@ -15,10 +15,20 @@ from typer.testing import CliRunner
 
 from bot.app.cli import app
 from bot.engine.services import wall
+from bot.engine.services.harvest import build_harvest
 from bot.engine.services.moderation import shown_ranking
 from storage.db import create_engine
 from storage.migrate import upgrade
-from storage.models import AgendaItem, AuditEntry, Community, Introduction, Practice, Prompt, Reply
+from storage.models import (
+    AgendaItem,
+    AuditEntry,
+    Community,
+    Introduction,
+    Meeting,
+    Practice,
+    Prompt,
+    Reply,
+)
 from storage.statuses import PromptStatus
 from tests.harness import Harness, to
 
@@ -267,3 +277,23 @@ async def test_the_same_verbs_on_agenda_and_wall(harness: Harness) -> None:
     restored = to(await h.say("fatima", f"/wall restore {entry.id}", "#cop"), "fatima")
     assert restored == [f"Restored: wall entry #{entry.id}."]
     assert "Python training" in to(await h.say("kwame", "/wall", "#cop"), "kwame")[0]
+
+
+async def test_removed_or_hidden_items_leave_a_closed_rounds_harvest(harness: Harness) -> None:
+    h = harness
+    await h.setup_community(members=("amina", "kwame"))
+    await h.say("fatima", "/meeting add 2026-11-20 14:00 November meeting", "#cop")
+    await h.advance(days=4, hours=3)
+    for who, title in (("amina", "Open data"), ("kwame", "Funding"), ("amina", "Maps")):
+        await h.say(who, f"/agenda add {title}", "#cop")
+    await h.say("fatima", "/agenda open", "#cop")
+    await h.say("amina", "/agenda vote 2", "#cop")
+    await h.say("fatima", "/agenda close", "#cop")
+    await h.say("fatima", "/agenda remove 1", "#cop")
+    await h.say("fatima", "/agenda hide 3", "#cop")
+    async with h.indaba.sessions() as session:
+        community = await session.scalar(select(Community))
+        meeting = await session.scalar(select(Meeting))
+        assert community is not None and meeting is not None
+        found = await build_harvest(session, h.indaba.texts, community, meeting, "en")
+    assert [title for _, title, _ in found.agenda] == ["Funding"]

@@ -36,10 +36,10 @@ from bot.engine.services.brief import (
     stream_answers,
 )
 from bot.engine.services.meetings import local_time
-from bot.engine.services.moderation import visible
+from bot.engine.services.moderation import shown_ranking, visible
 from bot.engine.services.themes import Theme
 from bot.engine.texts import Markup, Texts
-from storage.models import AgendaItem, Community, Meeting, Member, WallEntry
+from storage.models import Community, Meeting, Member, WallEntry
 
 
 class HarvestFormat(StrEnum):
@@ -168,22 +168,9 @@ async def build_harvest(
         return named(member) if member else "?"
 
     found = await round_for(session, meeting)
-    hidden: set[int] = set()
-    if found is not None:
-        hidden = set(
-            (
-                await session.scalars(
-                    select(AgendaItem.id).where(
-                        AgendaItem.round_id == found.id, ~visible(AgendaItem)
-                    )
-                )
-            ).all()
-        )
-    agenda = [
-        (r["rank"], r["title"], r["votes"])
-        for r in (found.ranking if found else [])
-        if r.get("item_id") not in hidden
-    ]
+    # The ranking kept at close, without the items hidden or removed since.
+    shown = await shown_ranking(session, found.ranking) if found is not None else []
+    agenda = [(r["rank"], r["title"], r["votes"]) for r in shown]
     walls = (
         await session.execute(
             select(WallEntry.member_id, WallEntry.completed_at, WallEntry.refreshed_at).where(
