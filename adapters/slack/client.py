@@ -46,7 +46,6 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from adapters.slack.normalise import ReplyUrl
 from adapters.slack.render import (
     SlackMessage,
     home_view,
@@ -55,6 +54,7 @@ from adapters.slack.render import (
     reply_body,
     to_mrkdwn,
 )
+from adapters.slack.reply_urls import ReplyUrls
 from bot.adapter import (
     AccountGone,
     PermanentError,
@@ -94,10 +94,6 @@ TRANSIENT_ERRORS = frozenset(
 )
 CONTINUATION_RETRIES = 5
 PROFILE_TTL_SECONDS = 24 * 3600.0
-# Slack's response_url: five posts within thirty minutes.
-REPLY_URL_USES = 5
-REPLY_URL_SECONDS = 30 * 60.0
-REPLY_URLS_KEPT = 10_000
 DM_PAGE = 200
 HOMES_KEPT = 50_000
 
@@ -141,52 +137,6 @@ def _retry_after(error: SlackApiError) -> float:
         return max(float(headers.get("Retry-After", 1)), 0.0)
     except (TypeError, ValueError):
         return 1.0
-
-
-@dataclass(slots=True)
-class _ReplyUrl:
-    url: str
-    received: float
-    uses: int = 0
-
-
-class ReplyUrls:
-    """The ``response_url`` of each member's latest commands and presses, per channel,
-    while Slack still accepts posts to it."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._urls: OrderedDict[tuple[str, str], list[_ReplyUrl]] = OrderedDict()
-
-    def remember(self, reply: ReplyUrl) -> None:
-        key = (reply.channel_id, reply.user_id)
-        kept = [u for u in self._urls.pop(key, []) if self._usable(u) and u.url != reply.url]
-        self._urls[key] = [*kept, _ReplyUrl(reply.url, self._clock())][-REPLY_URL_USES:]
-        while len(self._urls) > REPLY_URLS_KEPT:
-            self._urls.popitem(last=False)
-
-    def _usable(self, url: _ReplyUrl) -> bool:
-        return url.uses < REPLY_URL_USES and self._clock() - url.received < REPLY_URL_SECONDS
-
-    def take(self, channel_id: str, user_id: str | None = None) -> _ReplyUrl | None:
-        """A usable URL for an answer to ``user_id`` in the channel (to anyone's there
-        when ``user_id`` is None), newest first; it counts as used."""
-        keys = (
-            [(channel_id, user_id)]
-            if user_id is not None
-            else [key for key in reversed(self._urls) if key[0] == channel_id]
-        )
-        for key in keys:
-            for url in reversed(self._urls.get(key, [])):
-                if self._usable(url):
-                    url.uses += 1
-                    return url
-        return None
-
-    @staticmethod
-    def spend(url: _ReplyUrl) -> None:
-        """Slack refused it (expired or used up): never try it again."""
-        url.uses = REPLY_URL_USES
 
 
 class SlackClient:
