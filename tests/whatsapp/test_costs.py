@@ -3,17 +3,22 @@ status``, and a monthly cap past which templates wait and nothing is lost."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import select
 
+from adapters.memory import MemoryAdapter
+from adapters.whatsapp import WhatsAppAdapter
 from bot.app import admin
 from bot.messages import Address, ConversationKind, OutgoingMessage
 from bot.runtime.outbox import Envelope
-from storage.models import Community, OutboxMessage
+from storage.models import Community, Identity, OutboxMessage
 from storage.statuses import OutboxStatus
-from tests.fakes.whatsapp_api import WhatsAppCall
-from tests.whatsapp.conftest import World
+from tests.fakes.whatsapp_api import FakeWhatsApp, WhatsAppCall
+from tests.harness import Harness
+from tests.whatsapp.conftest import World, adapter_settings, start_indaba_http
 
 FATIMA = "2348030000009"
 MEMBERS = [f"27710000{i:03d}" for i in range(1, 5)]
@@ -109,3 +114,73 @@ async def held_for(w: World) -> set[str]:
             select(OutboxMessage.conversation_id).where(OutboxMessage.status == OutboxStatus.HELD)
         )
         return set(rows.all())
+
+
+async def test_past_the_cap_a_member_linked_elsewhere_gets_it_there(
+    database_url: str, tmp_path: Path, fake: FakeWhatsApp
+) -> None:
+    memory = MemoryAdapter()
+    h = await Harness.create(
+        database_url, tmp_path, adapters=[WhatsAppAdapter(adapter_settings(fake)), memory],
+        http_port=0,
+    )  # fmt: skip
+    try:
+        fake.clock = h.clock.now
+        fake.webhook_url = f"{await start_indaba_http(h)}/whatsapp/webhook"
+        w = World(h, fake, next(a for a in h.indaba.adapters.values() if a.name == "whatsapp"))
+        kwame, amina = MEMBERS[0], MEMBERS[1]
+        setup, join = await h.create_community()
+        await w.say(FATIMA, f"/setup {setup}", name="Fatima")
+        await w.say(kwame, f"/join {join}", name="Kwame")
+        await w.say(amina, f"/join {join}", name="Amina")
+        [code] = re.findall(
+            r"\*([A-Z0-9-]{4,})\*", next(c.text for c in await w.say(amina, "/link"))
+        )
+        linked = await h.say("amina", f"/link {code}")
+        assert any("linked" in s.message.text.lower() for s in linked)
+        async with h.indaba.sessions() as session, session.begin():
+            community = await session.scalar(select(Community))
+            assert community is not None
+            community.settings = {**community.settings, "monthly_template_cap": 1}
+        await w.advance(days=2)
+        h.adapter.pop()
+        for wa_id in (kwame, amina):  # to their WhatsApp: the cap lets one template go
+            async with h.indaba.sessions() as session, session.begin():
+                await h.indaba.outbox.put_one(
+                    session,
+                    Envelope(
+                        f"news:{wa_id}",
+                        OutgoingMessage(Address("whatsapp", ConversationKind.DM, wa_id), "News"),
+                        community_id=community.id,
+                        member_id=await member_of(h, wa_id),
+                    ),
+                )
+        sent = await w.settle()
+        assert [c.to for c in sent if c.type == "template"] == [kwame]
+        # Amina's news goes to her other platform instead of waiting for next month.
+        async with h.indaba.sessions() as session:
+            there = await session.scalar(
+                select(OutboxMessage).where(
+                    OutboxMessage.idempotency_key == f"news:{amina}:via:memory"
+                )
+            )
+            assert there is not None and there.status == OutboxStatus.SENT
+            assert (there.conversation_id, there.text) == ("amina", "News")
+        assert to(sent, amina) == []
+        async with h.indaba.sessions() as session:
+            row = await session.scalar(
+                select(OutboxMessage).where(OutboxMessage.idempotency_key == f"news:{amina}")
+            )
+            assert row is not None and row.status == OutboxStatus.EXPIRED
+            assert row.last_error == "sent on memory: the monthly template cap is reached"
+        assert amina not in await held_for(w)
+        assert kwame in await held_for(w)
+    finally:
+        await h.aclose()
+
+
+async def member_of(h: Harness, wa_id: str) -> int:
+    async with h.indaba.sessions() as session:
+        found = await session.scalar(select(Identity.member_id).where(Identity.user_id == wa_id))
+        assert found is not None
+        return found

@@ -201,6 +201,8 @@ class Reachability:
             )
         arrangement = Arrangement()
         capped: dict[int, int] = {}
+        # Conversations whose template waits for the cap: what they hold may go elsewhere.
+        waits_for_cap: dict[tuple[str, str], list[OutboxMessage]] = {}
         for key, group in groups.items():
             live = []
             for row in group:
@@ -227,7 +229,8 @@ class Reachability:
                         (latest[0], costs.next_month(now), "the monthly template cap is reached")
                     )
                     capped[community_id] = allowance[community_id][1]
-                    latest = []
+                    waits_for_cap[key] = others
+                    continue
                 elif community_id in allowance:
                     left, cap = allowance[community_id]
                     allowance[community_id] = (left - 1, cap)
@@ -240,6 +243,13 @@ class Reachability:
                 arrangement.send.append(self._merge_released(others, arrangement.carried))
         if capped:
             async with self._sessions() as session, session.begin():
+                moved = await self._elsewhere(session, waits_for_cap, now)
+                for rows_waiting in waits_for_cap.values():
+                    for row in rows_waiting:
+                        if row.id in moved:
+                            arrangement.expire.append((row, moved[row.id]))
+                        else:
+                            arrangement.hold.append(row)
                 for community_id, cap in capped.items():
                     await costs.tell_cap_reached(
                         session,
@@ -251,6 +261,72 @@ class Reachability:
                         now,
                     )
         return arrangement
+
+    async def _elsewhere(
+        self,
+        session: AsyncSession,
+        conversations: Mapping[tuple[str, str], list[OutboxMessage]],
+        now: datetime,
+    ) -> dict[int, str]:
+        """Past the month's template cap, a member's waiting messages go on their other
+        linked platform without a reply window, where they have one: each is written
+        there (as a re-routed copy, like for an unreachable address) and recorded
+        ``expired`` here. Returns the ids of this batch's rows that went, with the reason."""
+        moved: dict[int, str] = {}
+        for (platform, conversation_id), batch in conversations.items():
+            member_id = next((row.member_id for row in batch if row.member_id), None)
+            held = (
+                await session.scalars(
+                    select(OutboxMessage)
+                    .where(
+                        OutboxMessage.status == OutboxStatus.HELD,
+                        OutboxMessage.platform == platform,
+                        OutboxMessage.conversation_id == conversation_id,
+                    )
+                    .order_by(OutboxMessage.id)
+                )
+            ).all()
+            member_id = member_id or next((row.member_id for row in held if row.member_id), None)
+            member = await session.get(Member, member_id) if member_id else None
+            if member is None:
+                continue
+            await session.refresh(member, ["identities"])
+            other = next(
+                (
+                    identity
+                    for identity in directory.reachable_identities(member, self._capabilities)
+                    if identity.platform != platform and self._window(identity.platform) is None
+                ),
+                None,
+            )
+            if other is None:
+                continue
+            reason = f"sent on {other.platform}: the monthly template cap is reached"
+            rows = {row.id: row for row in [*held, *batch] if not is_reopener(row)}
+            for row in sorted(rows.values(), key=lambda r: r.id):
+                message = row_to_message(row)
+                await self._outbox.put_one(
+                    session,
+                    Envelope(
+                        f"{row.idempotency_key}:via:{other.platform}",
+                        OutgoingMessage(
+                            address=directory.dm_address(other),
+                            text=message.text,
+                            choices=message.choices,
+                            multi_select=message.multi_select,
+                            poll=message.poll,
+                            attachment=message.attachment,
+                        ),
+                        community_id=row.community_id,
+                        member_id=row.member_id,
+                        context=row.context,
+                    ),
+                )
+            for row in held:
+                if row.id in rows:
+                    row.status, row.last_error = OutboxStatus.EXPIRED, reason
+            moved.update({row.id: reason for row in batch if row.id in rows})
+        return moved
 
     def _merge_released(
         self, rows: list[OutboxMessage], carried: dict[int, list[OutboxMessage]]
