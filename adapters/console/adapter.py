@@ -43,7 +43,8 @@ Console commands (the console's own; everything else goes to Indaba):
   /dm                  speak in your direct messages with the bot
   /reply N TEXT        reply to the bot's message [N] (like reply-to on a phone)
   /clock               show the virtual clock; /clock +7d, +12h, +30m moves it forward
-  /clock YYYY-MM-DD [HH:MM]  jump forward to that time (UTC)
+  /clock YYYY-MM-DD [HH:MM]  jump forward to that time (UTC); each step the jump ran
+                       or skipped is listed, and the clock is kept for the next start
   /community new NAME [TIMEZONE] [LANGUAGE]  create a community (prints its codes;
                        later lines may type them as $SETUP_CODE and $JOIN_CODE)
   /status              communities, next meetings, timetable, outbox
