@@ -262,8 +262,16 @@ class Prompt(Base):
     __table_args__ = (
         UniqueConstraint("question_id", "member_id", name="uq_prompts_question_member"),
         Index("ix_prompts_member_status", "member_id", "status"),
-        # The brief's and the harvest's counts: a meeting's prompts, per question.
-        Index("ix_prompts_meeting_question", "meeting_id", "question_id"),
+        # The brief's, harvest's and digest's counts: a meeting's prompts member by
+        # member, with what the counts read (no table lookups, no sort for the GROUP BY).
+        Index(
+            "ix_prompts_meeting_member",
+            "meeting_id",
+            "member_id",
+            "question_id",
+            "status",
+            "asked_at",
+        ),
     )
 
 

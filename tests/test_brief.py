@@ -273,3 +273,29 @@ async def test_the_brief_shows_who_is_coming_and_the_open_actions(harness: Harne
     assert (
         "**Open actions (1)**\n- #1 Draft the data policy · Kwame · by Monday 30 November" in text
     )
+
+
+async def test_without_a_web_server_the_file_travels_inside_the_message(harness: Harness) -> None:
+    import base64
+
+    from bot.engine.services.brief import brief_message
+
+    h = harness
+    await _november(h)
+    await _crowd(h)
+    async with h.indaba.sessions() as session:
+        community = await session.scalar(select(Community))
+        meeting = await session.scalar(select(Meeting))
+        assert community is not None and meeting is not None
+        found = await brief_message(
+            session, h.indaba.texts, community, meeting, "en", None, h.clock.now()
+        )
+    attachment = found.attachment
+    assert attachment is not None and attachment.media_type == "text/csv"
+    assert f"in the attached file, {attachment.filename}." in found.text
+    assert "data:" not in found.text
+    header, _, body = attachment.url.partition(",")
+    assert header == "data:text/csv;base64"
+    data = base64.b64decode(body)
+    assert data.startswith("\ufeffsection,question,member,text,figure".encode())
+    assert ("answer,2,Member 007," + _answer(7, 2)).encode() in data

@@ -1,6 +1,7 @@
 """indexes for the brief, harvest and digest counted by the database
 
-A meeting's prompts by question (the brief's and the harvest's GROUP BY queries), and
+A meeting's prompts member by member with the columns the counts read (the brief's,
+the harvest's and the digest's GROUP BY queries, without table lookups or a sort), and
 answers by the time they came in (the digest's week).
 
 Revision ID: 0008
@@ -19,11 +20,14 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_index(
-        "ix_prompts_meeting_question", "prompts", ["meeting_id", "question_id"], unique=False
+        "ix_prompts_meeting_member",
+        "prompts",
+        ["meeting_id", "member_id", "question_id", "status", "asked_at"],
+        unique=False,
     )
     op.create_index("ix_replies_received", "replies", ["received_at"], unique=False)
 
 
 def downgrade() -> None:
     op.drop_index("ix_replies_received", table_name="replies")
-    op.drop_index("ix_prompts_meeting_question", table_name="prompts")
+    op.drop_index("ix_prompts_meeting_member", table_name="prompts")
