@@ -123,6 +123,28 @@ async def test_a_moved_meetings_questions_go_out_once_at_the_new_time(harness: H
     assert len(prompts) == 3
 
 
+async def test_a_question_still_waiting_for_a_members_hour_follows_the_move(
+    harness: Harness,
+) -> None:
+    h = harness
+    await h.setup_community(members=("amina", "thandi"))
+    # Thandi is in New York: her question waits for 09:00 there (14:00 UTC).
+    await h.say("thandi", "/tz America/New_York")
+    await add_meeting(h)
+    sent = await h.advance(days=11, hours=3)  # 13 November, 09:00 UTC
+    assert to(sent, "amina") and not to(sent, "thandi")
+    await h.say("fatima", "/meeting move 1 2026-11-27 14:00", "#cop")
+    # Not at 09:00 in New York on the old questions day...
+    old_day = await h.advance(hours=6)
+    assert [t for t in to(old_day, "thandi") if "Question 1 of 3" in t] == []
+    # ...but on the new one, once, with whether she will come.
+    new_day = await h.advance(days=7)
+    assert len([t for t in to(new_day, "thandi") if "Question 1 of 3" in t]) == 1
+    assert len([t for t in to(new_day, "thandi") if "Will you come" in t]) == 1
+    assert "Friday 27 November, 08:00 (New York)" in to(new_day, "thandi")[0]
+    assert not [t for t in to(new_day, "amina") if "Question 1 of 3" in t]
+
+
 async def test_moved_after_the_questions_nothing_goes_out_twice(harness: Harness) -> None:
     h = harness
     await h.setup_community(members=("amina",))

@@ -15,6 +15,7 @@ from bot.app.cli.common import in_session, on_database, read_settings
 from bot.engine.services import invitations, meeting_notices, meetings
 from bot.engine.services.meetings import MeetingKind
 from bot.engine.services.messenger import Messenger
+from bot.engine.services.questions import QuestionService
 from bot.engine.texts import Texts
 from bot.runtime.clock import SystemClock
 from bot.runtime.outbox import Outbox
@@ -140,6 +141,7 @@ def meeting_move(
             starts_at = meetings.parse_local(community, date, clock_time or "00:00")
             old = await meetings.move_meeting(session, meeting, starts_at, now)
             messenger = await _messenger(session, community, texts)
+            await QuestionService(messenger).follow_move(session, community, meeting, now)
             told = await meeting_notices.tell_moved(
                 session, messenger, community, meeting, old, now
             )

@@ -187,6 +187,7 @@ async def move(turn: Turn, words: list[str]) -> None:
     old = await move_meeting(
         turn.session, found, parse_local(turn.community, words[1], words[2]), now
     )
+    await turn.services.questions.follow_move(turn.session, turn.community, found, now)
     await meeting_notices.tell_moved(
         turn.session, turn.services.messenger, turn.community, found, old, now, turn.member
     )

@@ -216,7 +216,8 @@ async def move_meeting(
     """Move a meeting that has not started to ``starts_at``; returns the old start.
 
     Its timetable follows (each step once per meeting), so what went out already is
-    not sent again and what had not is sent at the new time.
+    not sent again and what had not is sent at the new time (questions still waiting
+    for a member's own hour: :meth:`QuestionService.follow_move`).
     """
     if is_cancelled(meeting):
         raise MeetingError("meeting.already_cancelled")

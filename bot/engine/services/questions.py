@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine import i18n
@@ -23,8 +24,16 @@ from bot.engine.services.timing import LocalTime
 from bot.engine.texts import Texts
 from bot.runtime.outbox import Envelope
 from storage.bulk import insert_ignore
-from storage.models import Community, Meeting, MeetingQuestion, Member, Prompt, Reply
-from storage.statuses import ContextKind, PromptStatus
+from storage.models import (
+    Community,
+    Meeting,
+    MeetingQuestion,
+    Member,
+    OutboxMessage,
+    Prompt,
+    Reply,
+)
+from storage.statuses import ContextKind, OutboxStatus, PromptStatus
 
 MAX_ANSWER_LENGTH = 4000
 
@@ -434,6 +443,58 @@ class QuestionService:
         await self.messenger.outbox.put_one(session, envelope)
         await self._mark_asked(session, [queued.id], now)
         return True
+
+    async def follow_move(
+        self, session: AsyncSession, community: Community, meeting: Meeting, now: datetime
+    ) -> int:
+        """The meeting moved: first questions still waiting in the outbox for a member's
+        own hour (with their will-you-come question) are asked again for the new
+        questions day, worded for the new date. Returns how many members."""
+        settings = CommunitySettings.of(community.settings)
+        zone = ZoneInfo(community.timezone)
+        day = meeting.starts_at.astimezone(zone).date() - timedelta(
+            days=settings.questions_days_before
+        )
+        step = LocalTime(day, settings.send_at, meeting.starts_at)
+        asked = {
+            p.id: p
+            for p in await self._prompts(session, meeting, [])
+            if p.status == PromptStatus.ASKED
+        }
+        waiting = (
+            await session.scalars(
+                select(OutboxMessage).where(
+                    OutboxMessage.community_id == community.id,
+                    OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.HELD)),
+                    OutboxMessage.sent_at.is_(None),
+                    or_(
+                        OutboxMessage.idempotency_key.startswith("prompt:"),
+                        OutboxMessage.idempotency_key.startswith(
+                            f"attendance:{meeting.id}:", autoescape=True
+                        ),
+                    ),
+                )
+            )
+        ).all()
+        keys = {f"prompt:{pid}": prompt for pid, prompt in asked.items()}
+        again: set[int] = set()
+        for row in waiting:
+            prompt = keys.get(row.idempotency_key)
+            if prompt is not None:
+                # Never sent: the question waits, queued, to be asked for the new day.
+                prompt.status = PromptStatus.QUEUED
+                prompt.asked_at = None
+                again.add(prompt.member_id)
+        for row in waiting:
+            if row.idempotency_key in keys or row.member_id in again:
+                await session.delete(row)
+        await session.flush()
+        if not again:
+            return 0
+        members = [
+            m for m in await directory.active_members(session, community.id) if m.id in again
+        ]
+        return await self._ask_members(session, community, meeting, members, now, step)
 
     # -- replies --------------------------------------------------------------------
 
