@@ -345,6 +345,7 @@ class Reachability:
             if (
                 head is not None
                 and _mergeable(row)
+                and _released(row)
                 and row.next_attempt_at == head.next_attempt_at
                 and length + len(MERGE_SEPARATOR) + len(row.text) <= limit
             ):
