@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import date, datetime
 
 from bot.engine import i18n
 from bot.engine.commands.access import require_facilitator
 from bot.engine.registry import Registry
 from bot.engine.services import actions
-from bot.engine.services.actions import ActionError, OwnedAction
+from bot.engine.services.actions import ActionError, OwnedAction, due_text
 from bot.engine.services.meetings import latest_meeting
 from bot.engine.services.mentions import find_named
 from bot.engine.turn import Turn
-from storage.models import Community, Meeting, Member, OutboxMessage
+from storage.models import Community, Meeting, OutboxMessage
 from storage.statuses import ActionStatus, ContextKind
 
 # "… by 2026-12-15" (or the date alone) at the end of /action add.
@@ -22,12 +22,6 @@ DUE = re.compile(r"(?:\s+by)?\s+(\d{4}-\d{2}-\d{2})\s*$", re.IGNORECASE)
 
 def community_today(community: Community, now: datetime) -> date:
     return i18n.local(now, community, None).date()
-
-
-def due_text(community: Community, member: Member | None, due: date, language: str) -> str:
-    """A due date as the member reads dates (noon, so no timezone moves its day)."""
-    moment = datetime.combine(due, time(12), tzinfo=i18n.zone_of(community, member))
-    return i18n.format_date(moment, language, year=True)
 
 
 async def _meeting(turn: Turn) -> Meeting | None:

@@ -191,7 +191,8 @@ async def due_for_check(
     )
 
 
-def _due_text(community: Community, member: Member | None, due: date, language: str) -> str:
+def due_text(community: Community, member: Member | None, due: date, language: str) -> str:
+    """A due date as the member reads dates (at noon, so no timezone moves its day)."""
     moment = datetime.combine(due, time(12), tzinfo=i18n.zone_of(community, member))
     return i18n.format_date(moment, language, year=True)
 
@@ -222,7 +223,7 @@ async def ask_owners(
             language,
             number=action.number,
             text=action.text,
-            due=_due_text(community, owner, action.due_on, language),
+            due=due_text(community, owner, action.due_on, language),
         )
         choices = tuple(
             Choice(status.value, texts.render(f"action.choice_{status.value}", language))
@@ -264,7 +265,7 @@ async def follow_up_text(
                 "number": row.number,
                 "text": row.action.text,
                 "owner": row.owner.display_name,
-                "due": _due_text(community, member or row.owner, row.action.due_on, language),
+                "due": due_text(community, member or row.owner, row.action.due_on, language),
                 "working": row.status is ActionStatus.WORKING,
             }
             for row in rows
