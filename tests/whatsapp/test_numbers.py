@@ -3,12 +3,17 @@ number that could answer the open question or vote on the ballot is asked back."
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import select
 
+from adapters.whatsapp import WhatsAppAdapter
 from storage.models import AgendaItem, AgendaVote, OutboxMessage, Reply
 from storage.statuses import ContextKind
-from tests.fakes.whatsapp_api import WhatsAppCall
-from tests.whatsapp.conftest import World
+from tests.fakes.whatsapp_api import FakeWhatsApp, WhatsAppCall
+from tests.harness import Harness
+from tests.whatsapp.conftest import World, adapter_settings, start_indaba_http
+from tests.whatsapp.test_window import restart
 
 FATIMA, AMINA, KWAME = "2348030000009", "2348030000001", "2348030000002"
 TITLES = [f"Topic {n:02d}" for n in range(1, 13)]
@@ -120,3 +125,25 @@ async def test_a_number_outside_the_ballot_is_an_answer_at_once(world: World) ->
     assert await replies(w) == ["40"]
     assert any("Question 2 of 3" in c.text for c in got)
     assert await votes(w) == []
+
+
+async def test_the_question_back_is_answered_after_a_restart(
+    database_url: str, tmp_path: Path, fake: FakeWhatsApp
+) -> None:
+    adapter = WhatsAppAdapter(adapter_settings(fake))
+    h = await Harness.create(database_url, tmp_path, adapters=[adapter], http_port=0)
+    fake.clock = h.clock.now
+    fake.webhook_url = f"{await start_indaba_http(h)}/whatsapp/webhook"
+    w = World(h, fake, adapter)
+    try:
+        await questions_day_with_twelve_items(w)
+        await w.say(AMINA, "/agenda")
+        [asked] = to(await w.say(AMINA, "12"), AMINA)
+        assert asked.text.startswith("Is 12 your answer to question 1, or a vote for item 12?")
+        w = await restart(w, database_url, tmp_path)
+        assert asked.wamid is not None
+        [confirmation] = to(await w.tap(AMINA, asked.wamid, "choice"), AMINA)
+        assert confirmation.text.startswith("Your votes: 12.")
+        assert await votes(w) == ["Topic 12"] and await replies(w) == []
+    finally:
+        await w.h.aclose()
