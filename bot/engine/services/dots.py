@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine.community_settings import CommunitySettings
-from bot.engine.services import directory, text_model
+from bot.engine.services import text_model
 from bot.engine.services.moderation import visible
 from bot.engine.services.themes import LABEL_TERMS, MIN_SIZE, Answer, Theme, find_themes
 from storage.models import (
@@ -213,15 +213,19 @@ async def quiet_members(
         .join(Practice, Practice.id == PracticeVote.practice_id)
         .where(Practice.meeting_id.in_(ids)),
     )
-    heard: set[int] = set()
-    for query in queries:
-        heard.update((await session.scalars(query.distinct())).all())
-    quiet = [
-        m
-        for m in await directory.active_members(session, community.id)
-        if m.role == "member" and m.id not in heard and m.joined_at <= oldest
-    ]
-    return quiet, count
+    # Asked of the database, so that only the quiet members are loaded, not everyone.
+    quiet = await session.scalars(
+        select(Member)
+        .where(
+            Member.community_id == community.id,
+            Member.opted_out.is_(False),
+            Member.role == "member",
+            Member.joined_at <= oldest,
+            *(Member.id.not_in(query) for query in queries),
+        )
+        .order_by(Member.id)
+    )
+    return list(quiet.all()), count
 
 
 async def connect(
