@@ -25,6 +25,10 @@ from storage.statuses import ContextKind, OutboxStatus, PromptStatus, RoundStatu
 # How far back the last message offering choices is looked for.
 RECENT = 20
 AS_ANSWER, AS_CHOICE = "answer", "choice"
+# Choices a member asked for themselves, by a command, just now (/forget's confirmation,
+# the facilitator's /attended list): a number typed next is meant for them, even while
+# a question is open.
+ASKED_FOR = frozenset({ContextKind.FORGET, ContextKind.ATTENDED})
 
 
 def typed_numbers(text: str) -> list[int] | None:
@@ -143,7 +147,7 @@ async def typed(turn: Turn, text: str, registry: Registry) -> bool:
     for number in numbers:
         row, choice_id = shown[number]
         picks.setdefault(row.id, []).append(choice_id)
-    if prompt is None:
+    if prompt is None or kind in ASKED_FOR:
         await _choose(turn, registry, picks)
         return True
     await _ask_back(turn, text, numbers, rows, picks, prompt)
