@@ -50,7 +50,6 @@ async def store_history(connection: AsyncConnection, now: Any) -> None:
         )
         await connection.execute(insert(table).from_select(columns, copied))
     await connection.execute(insert(table), events(WAITING, "pending", 0))
-    await connection.execute(text("ANALYZE"))
 
 
 def nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
@@ -82,6 +81,16 @@ async def test_the_claim_reads_the_waiting_events_not_the_history(harness: Harne
         )
     assert len(claimed) == LIMIT and all(row.id >= first_waiting for row in claimed)
     assert len(seen) == 2
+    # SQLite has no statistics of the table unless ANALYZE runs (PostgreSQL's autovacuum
+    # gathers them by itself): its plans must hold without them too.
+    if h.indaba.db.dialect.name == "sqlite":
+        await check_plans(h, seen)
+    async with h.indaba.db.begin() as connection:
+        await connection.execute(text("ANALYZE"))
+    await check_plans(h, seen)
+
+
+async def check_plans(h: Harness, seen: list[tuple[str, Any]]) -> None:
     postgres = h.indaba.db.dialect.name == "postgresql"
     async with h.indaba.db.connect() as connection:
         for statement, parameters in seen:
@@ -113,4 +122,9 @@ async def test_the_claim_reads_the_waiting_events_not_the_history(harness: Harne
                     ).all()
                 ]
                 assert not any(step.startswith("SCAN") for step in steps), steps
+                if statement is seen[1][0]:
+                    # Due events read in id order from the oldest waiting one, not all
+                    # of them found by status and sorted.
+                    assert any("INTEGER PRIMARY KEY" in step for step in steps), steps
+                    assert not any("TEMP B-TREE" in step for step in steps), steps
         await connection.rollback()

@@ -93,7 +93,6 @@ async def queue_rows(connection: AsyncConnection, now: Any) -> None:
         .where(c.id > middle, c.id % 997 == 5)
         .values(status="sending", lease_until=now + timedelta(seconds=30))
     )
-    await connection.execute(text("ANALYZE"))
 
 
 async def claim_capturing(harness: Harness) -> tuple[list[Any], list[tuple[str, Any]]]:
@@ -134,6 +133,17 @@ async def test_the_claim_reads_the_batch_not_the_queue(harness: Harness) -> None
     assert len(claimed) == LIMIT
     assert all(row.platform == "memory" and row.status == "sending" for row in claimed)
     stale, due = seen[:2]
+    # SQLite has no statistics of the table unless ANALYZE runs (PostgreSQL's autovacuum
+    # gathers them by itself): its plans must hold without them too.
+    if h.indaba.db.dialect.name == "sqlite":
+        await check_plans(h, [stale, due])
+    async with h.indaba.db.begin() as connection:
+        await connection.execute(text("ANALYZE"))
+    await check_plans(h, [stale, due])
+
+
+async def check_plans(h: Harness, statements: list[tuple[str, Any]]) -> None:
+    stale, due = statements
     postgres = h.indaba.db.dialect.name == "postgresql"
     async with h.indaba.db.connect() as connection:
         for statement, parameters in (stale, due):

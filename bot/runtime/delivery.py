@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.adapter import (
@@ -42,6 +42,7 @@ from bot.runtime.metrics import Metrics
 from bot.runtime.outbox import Outbox, row_to_message
 from storage.models import OutboxMessage
 from storage.statuses import OutboxStatus
+from storage.types import UTCDateTime
 
 log = logging.getLogger(__name__)
 
@@ -294,11 +295,18 @@ class DeliveryLoop:
             OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now
         )
         stale = and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_until < now)
-        # Ordered by an expression for the stale rows: otherwise SQLite walks the whole
-        # table in id order to save sorting the handful of rows it would find.
-        orders = ((stale, OutboxMessage.id + 0), (due, OutboxMessage.id))
         claimed: list[OutboxMessage] = []
         async with self._sessions() as session, session.begin():
+            due_now = due
+            if session.get_bind().dialect.name == "sqlite":
+                # SQLite has no statistics unless ANALYZE ran: it would read every due
+                # row from ix_outbox_due and sort them all. A unary plus keeps the time
+                # out of the index's reach, so it reads ix_outbox_pending in id order.
+                attempt_at = literal_column("+outbox.next_attempt_at", UTCDateTime())
+                due_now = and_(OutboxMessage.status == OutboxStatus.PENDING, attempt_at <= now)
+            # Ordered by an expression for the stale rows: otherwise SQLite walks the
+            # whole table in id order to save sorting the handful of rows it would find.
+            orders = ((stale, OutboxMessage.id + 0), (due_now, OutboxMessage.id))
             for platform in self._adapters:
                 rows: list[OutboxMessage] = []
                 for condition, order in orders:

@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, or_, select, update
+from sqlalchemy import String, and_, exists, func, insert, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -42,6 +42,7 @@ from bot.runtime.clock import Clock
 from bot.runtime.metrics import Metrics
 from storage.models import InboxEvent, ProcessedEvent
 from storage.statuses import InboxStatus
+from storage.types import UTCDateTime
 
 log = logging.getLogger(__name__)
 
@@ -348,9 +349,18 @@ class Inbox:
             )
             # A leased event stands first in its conversation (it was claimed so): no
             # need to look for earlier ones, which would make SQLite scan the table.
+            due_now = due
+            if session.get_bind().dialect.name == "sqlite":
+                # Without statistics (unless ANALYZE ran) SQLite would read every due
+                # event from the status index and sort them: unary pluses keep status
+                # and time out of that index's reach, so it reads on in id order from
+                # the oldest waiting event.
+                status = literal_column("+inbox.status", String())
+                attempt_at = literal_column("+inbox.next_attempt_at", UTCDateTime())
+                due_now = and_(status == InboxStatus.PENDING, attempt_at <= now)
             lookups = (
                 (stale, InboxEvent.id + 0),
-                (and_(due, InboxEvent.id >= oldest, ~waiting), InboxEvent.id),
+                (and_(due_now, InboxEvent.id >= oldest, ~waiting), InboxEvent.id),
             )
             for condition, order in lookups:
                 rows.extend(
