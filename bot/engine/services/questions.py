@@ -7,7 +7,7 @@ open question) and the next question follows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -259,12 +259,16 @@ class QuestionService:
         meeting: Meeting,
         now: datetime,
         step: LocalTime | None = None,
+        only: Callable[[Member], bool] | None = None,
     ) -> int:
-        """The questions step: queue every question for every active member, ask the first
-        (at the step's local time for each member, see :func:`timing.deliver_at`)."""
+        """The questions step: queue every question for every active member (those
+        ``only`` accepts, when given), ask the first (at the step's local time for each
+        member, see :func:`timing.deliver_at`)."""
         members = await directory.active_members(session, community.id)
         if not CommunitySettings.of(community.settings).ask_facilitators:
             members = [m for m in members if not m.is_facilitator]
+        if only is not None:
+            members = [m for m in members if only(m)]
         return await self._ask_members(session, community, meeting, members, now, step)
 
     async def catch_up(
@@ -642,10 +646,12 @@ class QuestionService:
         meeting: Meeting,
         now: datetime,
         step: LocalTime | None = None,
+        only: Callable[[Member], bool] | None = None,
     ) -> list[Member]:
-        """Remind every member who has questions left, repeating the open one; never
-        twice for one meeting (a reminder sent with /remind now counts). Returns the
-        members reminded."""
+        """Remind every member who has questions left (of those ``only`` accepts, when
+        given), repeating the open one; never twice for one meeting (a reminder sent
+        with /remind now counts), never before the question it repeats reached them.
+        Returns the members reminded."""
         questions = await question_set(session, self.texts, meeting)
         if not questions:
             return []
@@ -659,7 +665,9 @@ class QuestionService:
         if not left:
             return []
         members = {
-            m.id: m for m in await directory.active_members(session, community.id) if m.id in left
+            m.id: m
+            for m in await directory.active_members(session, community.id)
+            if m.id in left and (only is None or only(m))
         }
         envelopes: list[Envelope] = []
         reminded: list[int] = []
@@ -691,6 +699,9 @@ class QuestionService:
             )
             if envelope is not None:
                 at = timing.deliver_at(community, member, now, step)
+                if current.asked_at is not None and current.asked_at > at:
+                    # The question still waits for the member's hour: not reminded first.
+                    at = current.asked_at
                 envelopes.append(replace(envelope, not_before=at) if at > now else envelope)
                 reminded.extend(p.id for p in pending)
                 if current.status == PromptStatus.QUEUED:
