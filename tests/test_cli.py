@@ -153,7 +153,8 @@ def test_community_meeting_and_status(tmp_path: Path, database_url: str) -> None
     status = indaba("status", env=env)
     assert status.returncode == 0, status.stderr
     assert "Nairobi Data" in status.stdout
-    assert f"questions:1 at {day - timedelta(days=10)} 06:00 UTC" in status.stdout
+    # The questions' first run, for members east of Nairobi: when 09:00 first comes.
+    assert f"questions:1:east at {day - timedelta(days=11)} 19:00 UTC" in status.stdout
     assert "outbox: empty" in status.stdout
 
 

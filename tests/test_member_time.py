@@ -106,7 +106,8 @@ async def test_quiet_hours_keep_a_late_step_for_the_morning(
         async with h.indaba.sessions() as session, session.begin():
             community = await session.scalar(select(Community))
             assert community is not None
-            # A late send time: 20:30 in Nairobi is 21:30 in Dubai, inside quiet hours.
+            # A late send time, 20:30; the clock jumps past Leila's (16:30 UTC in Dubai)
+            # to 17:31 UTC, 21:31 in Dubai: caught up inside her quiet hours.
             community.settings = {**community.settings, "send_time": "20:30"}
         await h.say("fatima", "/meeting add 2026-11-19 14:00 November meeting", "#cop")
         sent = await h.advance(days=10, hours=11, minutes=31)  # 17:31 UTC on the 12th

@@ -44,6 +44,13 @@ def in_community(community: Community, step: LocalTime) -> datetime:
     return datetime.combine(step.day, step.at, tzinfo=zone).astimezone(UTC)
 
 
+def east_of_community(community: Community, member: Member, step: LocalTime) -> bool:
+    """Whether the step's hour comes for ``member`` before it comes in the community's
+    timezone (they live east of it, on the step's day: daylight saving may change that)."""
+    zone = i18n.zone_of(community, member)
+    return datetime.combine(step.day, step.at, tzinfo=zone) < in_community(community, step)
+
+
 def out_of_quiet(moment: datetime, quiet: tuple[time, time] | None) -> datetime:
     """``moment`` (aware, in the member's zone), or the end of the quiet hours it falls in."""
     if quiet is None:

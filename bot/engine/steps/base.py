@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine.community_settings import CommunitySettings
+from bot.engine.services import timing
 from bot.engine.services.timing import LocalTime
 from bot.runtime.timetable import Occurrence
-from storage.models import Community, Meeting
+from storage.models import Community, Meeting, Member
+
+# The key's suffix of a member-time step's run for the members east of the community.
+EAST = "east"
 
 
 def local_instant(day: date, at: time, timezone: str) -> datetime:
@@ -76,3 +80,65 @@ class MeetingStep:
         if meeting is None:
             return "meeting gone"
         return await self.run_for(session, community, meeting, now)
+
+
+class MemberTimeStep(MeetingStep):
+    """A once-per-meeting step whose direct messages reach each member at the step's
+    hour in their own timezone (questions, reminder, brief).
+
+    It runs twice. ``<name>:<meeting id>:east`` comes due when the hour first comes
+    anywhere (:func:`timing.first_comes`) and reaches the members east of the community,
+    whose hour comes before the community's: each DM waits for its member's hour. Then
+    ``<name>:<meeting id>`` comes due at the community's hour, as the step always did,
+    for everyone else (a member west of it waiting for their hour): what most members
+    get is made then, with every answer given so far, and the keys other parts read to
+    know the step ran (``questions:<id>``, ``brief:<id>``) keep their meaning. Each run
+    is recorded under its key; what the first sent, the second does not send again.
+    """
+
+    async def reach(
+        self,
+        session: AsyncSession,
+        community: Community,
+        meeting: Meeting,
+        now: datetime,
+        only: Callable[[Member], bool] | None,
+    ) -> str:
+        """Do the step for the members ``only`` accepts (every member when None)."""
+        raise NotImplementedError
+
+    async def run_for(
+        self, session: AsyncSession, community: Community, meeting: Meeting, now: datetime
+    ) -> str:
+        return await self.reach(session, community, meeting, now, None)
+
+    def occurrences(
+        self, community: Community, meetings: Sequence[Meeting], now: datetime
+    ) -> Iterable[Occurrence]:
+        settings = CommunitySettings.of(community.settings)
+        zone = ZoneInfo(community.timezone)
+        for meeting in meetings:
+            due, expires = self.window(meeting, community, settings)
+            local = due.astimezone(zone)
+            early = timing.first_comes(LocalTime(local.date(), local.time(), expires))
+            key = f"{self.name}:{meeting.id}"
+            if early < due:
+                yield Occurrence(
+                    f"{key}:{EAST}", self.name, community.id, early, expires, meeting.id
+                )
+            yield Occurrence(key, self.name, community.id, due, expires, meeting.id)
+
+    async def run(
+        self, session: AsyncSession, community: Community, occurrence: Occurrence, now: datetime
+    ) -> str:
+        if not occurrence.key.endswith(f":{EAST}"):
+            return await MeetingStep.run(self, session, community, occurrence, now)
+        meeting = await live_meeting(session, occurrence)
+        if meeting is None:
+            return "meeting gone"
+        step = self.local_time(meeting, community)
+
+        def east(member: Member) -> bool:
+            return timing.east_of_community(community, member, step)
+
+        return await self.reach(session, community, meeting, now, east)

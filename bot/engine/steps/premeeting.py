@@ -1,7 +1,14 @@
-"""Pre-meeting steps: questions out, reminder to who has not answered, brief to facilitators."""
+"""Pre-meeting steps: questions out, reminder to who has not answered, brief to facilitators.
+
+Each reaches every member (the brief, every facilitator) at ``send_time`` in their own
+timezone on its day, out of their quiet hours: members east of the community from a
+first run when that hour first comes anywhere, everyone else from the run at the
+community's hour (:class:`MemberTimeStep`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -13,12 +20,12 @@ from bot.engine.services.brief import brief_message
 from bot.engine.services.links import Links
 from bot.engine.services.messenger import Messenger
 from bot.engine.services.questions import QuestionService
-from bot.engine.steps.base import MeetingStep, days_before
-from storage.models import Community, Meeting
+from bot.engine.steps.base import MemberTimeStep, days_before
+from storage.models import Community, Meeting, Member
 
 
 @dataclass(slots=True)
-class QuestionsStep(MeetingStep):
+class QuestionsStep(MemberTimeStep):
     questions: QuestionService
     name: str = "questions"
 
@@ -28,17 +35,22 @@ class QuestionsStep(MeetingStep):
         due = days_before(meeting, community, settings.questions_days_before, settings.send_at)
         return due, meeting.starts_at
 
-    async def run_for(
-        self, session: AsyncSession, community: Community, meeting: Meeting, now: datetime
+    async def reach(
+        self,
+        session: AsyncSession,
+        community: Community,
+        meeting: Meeting,
+        now: datetime,
+        only: Callable[[Member], bool] | None,
     ) -> str:
         asked = await self.questions.ask_all(
-            session, community, meeting, now, self.local_time(meeting, community)
+            session, community, meeting, now, self.local_time(meeting, community), only
         )
         return f"asked {asked} members"
 
 
 @dataclass(slots=True)
-class ReminderStep(MeetingStep):
+class ReminderStep(MemberTimeStep):
     questions: QuestionService
     name: str = "reminder"
 
@@ -50,17 +62,22 @@ class ReminderStep(MeetingStep):
         # A reminder after the brief went out would change nothing for the meeting.
         return due, min(max(brief, due + (meeting.starts_at - due) / 2), meeting.starts_at)
 
-    async def run_for(
-        self, session: AsyncSession, community: Community, meeting: Meeting, now: datetime
+    async def reach(
+        self,
+        session: AsyncSession,
+        community: Community,
+        meeting: Meeting,
+        now: datetime,
+        only: Callable[[Member], bool] | None,
     ) -> str:
         reminded = await self.questions.remind(
-            session, community, meeting, now, self.local_time(meeting, community)
+            session, community, meeting, now, self.local_time(meeting, community), only
         )
         return f"reminded {len(reminded)} members"
 
 
 @dataclass(slots=True)
-class BriefStep(MeetingStep):
+class BriefStep(MemberTimeStep):
     messenger: Messenger
     name: str = "brief"
     # Where a large meeting's brief file is served from (None: sent in the message).
@@ -72,11 +89,18 @@ class BriefStep(MeetingStep):
         due = days_before(meeting, community, settings.brief_days_before, settings.send_at)
         return due, meeting.starts_at
 
-    async def run_for(
-        self, session: AsyncSession, community: Community, meeting: Meeting, now: datetime
+    async def reach(
+        self,
+        session: AsyncSession,
+        community: Community,
+        meeting: Meeting,
+        now: datetime,
+        only: Callable[[Member], bool] | None,
     ) -> str:
         sent = 0
         for facilitator in await directory.facilitators(session, community.id):
+            if only is not None and not only(facilitator):
+                continue
             language = self.messenger.language(community, facilitator)
             found = await brief_message(
                 session, self.messenger.texts, community, meeting, language, self.links, now
