@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.models import InboxEvent
 from tests.harness import Harness
+from tests.test_outbox_claim import check_updated_by_id
 
 HANDLED = 100_000
 WAITING = 2_000
@@ -66,7 +67,7 @@ async def test_the_claim_reads_the_waiting_events_not_the_history(harness: Harne
     seen: list[tuple[str, Any]] = []
 
     def before(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
+        if statement.lstrip().upper().startswith(("SELECT", "UPDATE")):
             seen.append((statement, parameters))
 
     engine = h.indaba.db.sync_engine
@@ -80,14 +81,17 @@ async def test_the_claim_reads_the_waiting_events_not_the_history(harness: Harne
             select(func.min(InboxEvent.id)).where(InboxEvent.status != "done")
         )
     assert len(claimed) == LIMIT and all(row.id >= first_waiting for row in claimed)
-    assert len(seen) == 2
+    assert len(seen) == 3
+    *seen, by_id = seen
     # SQLite has no statistics of the table unless ANALYZE runs (PostgreSQL's autovacuum
     # gathers them by itself): its plans must hold without them too.
     if h.indaba.db.dialect.name == "sqlite":
         await check_plans(h, seen)
+        await check_updated_by_id(h, *by_id, "pk_inbox")
     async with h.indaba.db.begin() as connection:
         await connection.execute(text("ANALYZE"))
     await check_plans(h, seen)
+    await check_updated_by_id(h, *by_id, "pk_inbox")
 
 
 async def check_plans(h: Harness, seen: list[tuple[str, Any]]) -> None:

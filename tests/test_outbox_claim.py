@@ -100,7 +100,8 @@ async def claim_capturing(harness: Harness) -> tuple[list[Any], list[tuple[str, 
     seen: list[tuple[str, Any]] = []
 
     def before(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "FROM outbox" in statement:
+        head = statement.lstrip().upper()
+        if head.startswith(("SELECT", "UPDATE")) and "outbox" in statement:
             seen.append((statement, parameters))
 
     engine = harness.indaba.db.sync_engine
@@ -132,14 +133,17 @@ async def test_the_claim_reads_the_batch_not_the_queue(harness: Harness) -> None
     claimed, seen = await claim_capturing(h)
     assert len(claimed) == LIMIT
     assert all(row.platform == "memory" and row.status == "sending" for row in claimed)
-    stale, due = seen[:2]
+    stale, due, by_id = seen[:3]
+    assert by_id[0].lstrip().upper().startswith("UPDATE")
     # SQLite has no statistics of the table unless ANALYZE runs (PostgreSQL's autovacuum
     # gathers them by itself): its plans must hold without them too.
     if h.indaba.db.dialect.name == "sqlite":
         await check_plans(h, [stale, due])
+        await check_updated_by_id(h, *by_id, "pk_outbox")
     async with h.indaba.db.begin() as connection:
         await connection.execute(text("ANALYZE"))
     await check_plans(h, [stale, due])
+    await check_updated_by_id(h, *by_id, "pk_outbox")
 
 
 async def check_plans(h: Harness, statements: list[tuple[str, Any]]) -> None:
@@ -177,4 +181,26 @@ async def check_plans(h: Harness, statements: list[tuple[str, Any]]) -> None:
                     assert not any("TEMP B-TREE" in step for step in steps), steps
                 else:
                     assert any("ix_outbox_due" in step for step in steps), steps
+        await connection.rollback()
+
+
+async def check_updated_by_id(h: Harness, statement: str, parameters: Any, pk: str) -> None:
+    """The claim's UPDATE finds its rows by id, whatever else it checks again."""
+    async with h.indaba.db.connect() as connection:
+        if h.indaba.db.dialect.name == "postgresql":
+            raw = (
+                await connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters)
+            ).scalar()
+            plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
+            found = pg_nodes(plan)
+            assert "Seq Scan" not in [node["Node Type"] for node in found]
+            assert pk in [node.get("Index Name") for node in found], found
+        else:
+            steps = [
+                row[3]
+                for row in (
+                    await connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+                ).all()
+            ]
+            assert steps and all("INTEGER PRIMARY KEY" in step for step in steps), steps
         await connection.rollback()

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from sqlalchemy import and_, literal_column, or_, select, update
+from sqlalchemy import ColumnElement, String, and_, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.adapter import (
@@ -291,19 +291,28 @@ class DeliveryLoop:
         processes that died) from ``ix_outbox_due`` on their status, sorted after.
         """
         now = self._clock.now()
-        due = and_(
-            OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now
-        )
         stale = and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_until < now)
         claimed: list[OutboxMessage] = []
         async with self._sessions() as session, session.begin():
-            due_now = due
+            # SQLite has no statistics unless ANALYZE ran, and without them it goes to
+            # ix_outbox_due for any condition on the status and time: reading, and
+            # sorting, every due row, even to update rows it could find by id. Unary
+            # pluses keep those columns out of the index's reach where it must not be
+            # used: due rows are then read from ix_outbox_pending (whose condition, the
+            # status, stays as it is), and updated by id.
+            status: ColumnElement[str] = OutboxMessage.status.expression
+            attempt_at: ColumnElement[datetime] = OutboxMessage.next_attempt_at.expression
+            leased_until: ColumnElement[datetime | None] = OutboxMessage.lease_until.expression
             if session.get_bind().dialect.name == "sqlite":
-                # SQLite has no statistics unless ANALYZE ran: it would read every due
-                # row from ix_outbox_due and sort them all. A unary plus keeps the time
-                # out of the index's reach, so it reads ix_outbox_pending in id order.
+                status = literal_column("+outbox.status", String())
                 attempt_at = literal_column("+outbox.next_attempt_at", UTCDateTime())
-                due_now = and_(OutboxMessage.status == OutboxStatus.PENDING, attempt_at <= now)
+                leased_until = literal_column("+outbox.lease_until", UTCDateTime())
+            due_now = and_(OutboxMessage.status == OutboxStatus.PENDING, attempt_at <= now)
+            # The condition checked again in the UPDATE, which finds the rows by id.
+            claimable = or_(
+                and_(status == OutboxStatus.PENDING, attempt_at <= now),
+                and_(status == OutboxStatus.SENDING, leased_until < now),
+            )
             # Ordered by an expression for the stale rows: otherwise SQLite walks the
             # whole table in id order to save sorting the handful of rows it would find.
             orders = ((stale, OutboxMessage.id + 0), (due_now, OutboxMessage.id))
@@ -329,7 +338,7 @@ class DeliveryLoop:
                     (
                         await session.scalars(
                             update(OutboxMessage)
-                            .where(OutboxMessage.id.in_([row.id for row in rows]), or_(due, stale))
+                            .where(OutboxMessage.id.in_([row.id for row in rows]), claimable)
                             .values(status=OutboxStatus.SENDING, lease_until=now + self._lease)
                             .returning(OutboxMessage.id)
                         )

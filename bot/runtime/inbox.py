@@ -349,15 +349,20 @@ class Inbox:
             )
             # A leased event stands first in its conversation (it was claimed so): no
             # need to look for earlier ones, which would make SQLite scan the table.
-            due_now = due
+            due_now, claimable_by_id = due, claimable
             if session.get_bind().dialect.name == "sqlite":
                 # Without statistics (unless ANALYZE ran) SQLite would read every due
-                # event from the status index and sort them: unary pluses keep status
-                # and time out of that index's reach, so it reads on in id order from
-                # the oldest waiting event.
+                # event from the status index and sort them, even to update events it
+                # could find by id: unary pluses keep status and times out of that
+                # index's reach, so it reads on in id order from the oldest waiting
+                # event, and updates by id.
                 status = literal_column("+inbox.status", String())
                 attempt_at = literal_column("+inbox.next_attempt_at", UTCDateTime())
+                leased_until = literal_column("+inbox.lease_until", UTCDateTime())
                 due_now = and_(status == InboxStatus.PENDING, attempt_at <= now)
+                claimable_by_id = or_(
+                    due_now, and_(status == InboxStatus.HANDLING, leased_until < now)
+                )
             lookups = (
                 (stale, InboxEvent.id + 0),
                 (and_(due_now, InboxEvent.id >= oldest, ~waiting), InboxEvent.id),
@@ -384,7 +389,7 @@ class Inbox:
                 (
                     await session.scalars(
                         update(InboxEvent)
-                        .where(InboxEvent.id.in_([row.id for row in rows]), claimable)
+                        .where(InboxEvent.id.in_([row.id for row in rows]), claimable_by_id)
                         .values(status=InboxStatus.HANDLING, lease_until=now + self._lease)
                         .returning(InboxEvent.id)
                     )
