@@ -45,6 +45,14 @@ async def sent_rows(h: Harness, prefix: str) -> list[OutboxMessage]:
         return list(rows.all())
 
 
+async def prompt_rows(h: Harness) -> list[OutboxMessage]:
+    async with h.indaba.sessions() as session:
+        rows = await session.scalars(
+            select(OutboxMessage).where(OutboxMessage.idempotency_key.startswith("prompt:"))
+        )
+        return list(rows.all())
+
+
 async def at(h: Harness, moment: datetime) -> list[Sent]:
     await h.indaba.clock.set(moment)
     return await h.settle()
@@ -175,3 +183,39 @@ async def test_a_member_daylight_saving_puts_east_of_the_community_keeps_their_h
     assert dms(await at(h, datetime(2027, 4, 5, 6, 59, tzinfo=UTC)), REMINDER) == set()
     assert dms(await h.advance(minutes=2), REMINDER) == {"amelie"}
     assert dms(await h.advance(hours=1), REMINDER) == {"kwame"}
+
+
+async def test_a_meeting_moved_between_the_two_runs_asks_each_member_once_for_the_new_day(
+    harness: Harness,
+) -> None:
+    h = harness
+    await lagos_by_dm(h, MEMBERS)
+    await h.say("fatima", "/meeting add 2026-11-20 14:00 November meeting")
+    # Friday 13 November, 05:00 UTC: Wanjiru's question waits for 09:00 in Nairobi, the
+    # others' run has not come; the meeting moves a week later.
+    await at(h, datetime(2026, 11, 13, 5, 0, tzinfo=UTC))
+    await h.say("fatima", "/meeting move 1 2026-11-27 14:00")
+    assert dms(await at(h, datetime(2026, 11, 19, 23, 0, tzinfo=UTC)), QUESTION) == set()
+    # A week before the new date, each at their 09:00, the question worded for it.
+    sent = await at(h, datetime(2026, 11, 20, 6, 1, tzinfo=UTC))
+    assert dms(sent, QUESTION) == {"wanjiru"}
+    assert "is on Friday 27 November, 16:00 (Nairobi)" in to(sent, "wanjiru")[0]
+    assert dms(await at(h, datetime(2026, 11, 20, 8, 1, tzinfo=UTC)), QUESTION) == {"kwame"}
+    assert dms(await at(h, datetime(2026, 11, 20, 9, 1, tzinfo=UTC)), QUESTION) == {"joao"}
+    assert dms(await h.advance(days=6), QUESTION) == set()
+    assert len(await sent_rows(h, "prompt:")) == 3
+
+
+async def test_a_meeting_cancelled_before_an_eastern_members_hour_asks_her_nothing(
+    harness: Harness,
+) -> None:
+    h = harness
+    await lagos_by_dm(h, MEMBERS)
+    await h.say("fatima", "/meeting add 2026-11-20 14:00 November meeting")
+    await at(h, datetime(2026, 11, 13, 5, 0, tzinfo=UTC))
+    assert [r.status for r in await prompt_rows(h)] == [OutboxStatus.PENDING]  # Wanjiru's
+    await h.say("fatima", "/meeting cancel 1")
+    assert dms(await h.advance(days=8), QUESTION) == set()
+    assert [(r.status, r.last_error) for r in await prompt_rows(h)] == [
+        (OutboxStatus.EXPIRED, "meeting cancelled")
+    ]

@@ -28,6 +28,12 @@ def days_before(meeting: Meeting, community: Community, days: int, at: time) -> 
     return local_instant(local_day - timedelta(days=days), at, community.timezone)
 
 
+def _local(due: datetime, expires: datetime, timezone: str) -> LocalTime:
+    """The day and hour ``due`` is in ``timezone``, as a step's local time."""
+    local = due.astimezone(ZoneInfo(timezone))
+    return LocalTime(local.date(), local.time(), expires)
+
+
 async def live_meeting(session: AsyncSession, occurrence: Occurrence) -> Meeting | None:
     """The meeting an occurrence belongs to, unless it was deleted or cancelled since."""
     if occurrence.meeting_id is None:
@@ -60,8 +66,7 @@ class MeetingStep:
         """The step's day and hour, for each member in their own timezone: the day it is
         due in the community's timezone, at the same hour, while the step is useful."""
         due, expires = self.window(meeting, community, CommunitySettings.of(community.settings))
-        local = due.astimezone(ZoneInfo(community.timezone))
-        return LocalTime(local.date(), local.time(), expires)
+        return _local(due, expires, community.timezone)
 
     def occurrences(
         self, community: Community, meetings: Sequence[Meeting], now: datetime
@@ -116,11 +121,9 @@ class MemberTimeStep(MeetingStep):
         self, community: Community, meetings: Sequence[Meeting], now: datetime
     ) -> Iterable[Occurrence]:
         settings = CommunitySettings.of(community.settings)
-        zone = ZoneInfo(community.timezone)
         for meeting in meetings:
             due, expires = self.window(meeting, community, settings)
-            local = due.astimezone(zone)
-            early = timing.first_comes(LocalTime(local.date(), local.time(), expires))
+            early = timing.first_comes(_local(due, expires, community.timezone))
             key = f"{self.name}:{meeting.id}"
             if early < due:
                 yield Occurrence(
