@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine.community_settings import CommunitySettings
@@ -21,7 +22,7 @@ from bot.engine.services.links import Links
 from bot.engine.services.messenger import Messenger
 from bot.engine.services.questions import QuestionService
 from bot.engine.steps.base import MemberTimeStep, days_before
-from storage.models import Community, Meeting, Member
+from storage.models import Community, Meeting, Member, OutboxMessage
 
 
 @dataclass(slots=True)
@@ -97,9 +98,25 @@ class BriefStep(MemberTimeStep):
         now: datetime,
         only: Callable[[Member], bool] | None,
     ) -> str:
+        facilitators = [
+            f
+            for f in await directory.facilitators(session, community.id)
+            if only is None or only(f)
+        ]
+        keys = {f.id: f"brief:{meeting.id}:{f.id}" for f in facilitators}
+        # Those east of the community had theirs from the first run: not made again.
+        made = set(
+            (
+                await session.scalars(
+                    select(OutboxMessage.idempotency_key).where(
+                        OutboxMessage.idempotency_key.in_(list(keys.values()))
+                    )
+                )
+            ).all()
+        )
         sent = 0
-        for facilitator in await directory.facilitators(session, community.id):
-            if only is not None and not only(facilitator):
+        for facilitator in facilitators:
+            if keys[facilitator.id] in made:
                 continue
             language = self.messenger.language(community, facilitator)
             found = await brief_message(
@@ -107,7 +124,7 @@ class BriefStep(MemberTimeStep):
             )
             at = timing.deliver_at(community, facilitator, now, self.local_time(meeting, community))
             envelope = self.messenger.member_envelope(
-                community, facilitator, f"brief:{meeting.id}:{facilitator.id}", found.text
+                community, facilitator, keys[facilitator.id], found.text
             )
             if envelope is None:
                 continue
