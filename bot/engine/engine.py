@@ -11,12 +11,13 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.adapter import CommandInfo
 from bot.engine.commands import filing, numbers
 from bot.engine.commands.access import require_facilitator
-from bot.engine.registry import Awaiting, ChoiceHandler, Registry
+from bot.engine.registry import Awaiting, AwaitingProbe, ChoiceHandler, Registry
 from bot.engine.services import directory, onboarding
 from bot.engine.services.links import Links
 from bot.engine.services.messenger import Messenger
@@ -115,9 +116,9 @@ class Engine:
             for account in await directory.apply_conversation(session, event.conversation, now):
                 await self._reachable_again(session, *account)
             return
-        await directory.touch_inbound(session, event.platform, event.sender.user_id, now)
+        writer = await directory.touch_inbound(session, event.platform, event.sender.user_id, now)
         await self.outbox.release_held(session, event.platform, event.sender.user_id)
-        turn = await self._turn(session, event)
+        turn = await self._turn(session, event, writer)
         if isinstance(event, CommandInvoked):
             await self._command(turn, event.command, event.args)
         elif isinstance(event, MessageReceived):
@@ -139,25 +140,30 @@ class Engine:
         for account in directory.reached_again(session):
             await self._reachable_again(session, *account)
 
-    async def _turn(self, session: AsyncSession, event: InboundEvent) -> Turn:
-        space = await directory.ensure_space(session, event.conversation)
+    async def _turn(
+        self, session: AsyncSession, event: InboundEvent, account: directory.Account
+    ) -> Turn:
+        """Who wrote where, from the sender's account as loaded once for the turn."""
+        sender, conversation = event.sender, event.conversation
+        # A private chat's id is its account's: what the account's identities say of
+        # being reachable is known already.
+        own = conversation.platform == sender.platform and conversation.id == sender.user_id
+        space = await directory.ensure_space(
+            session, conversation, account.identities if own else None
+        )
         community: Community | None = None
         member = None
         if space.community_id is not None:
-            community = await session.get(Community, space.community_id)
-            if community is not None:
-                member = await directory.member_in(
-                    session, community.id, event.platform, event.sender.user_id
-                )
-        else:
-            memberships = await directory.members_of_account(
-                session, event.platform, event.sender.user_id
+            community = account.communities.get(space.community_id) or await session.get(
+                Community, space.community_id
             )
-            if memberships:
-                member = memberships[0]
-                community = await session.get(Community, member.community_id)
-                if event.conversation.kind is ConversationKind.DM and space.community_id is None:
-                    space.community_id = member.community_id
+            if community is not None:
+                member = account.member_in(community.id)
+        elif account.members:
+            member = account.members[0]
+            community = account.communities[member.community_id]
+            if conversation.kind is ConversationKind.DM:
+                space.community_id = member.community_id
         return Turn(self, session, event, space, community, member)
 
     # -- commands -----------------------------------------------------------------------
@@ -242,8 +248,25 @@ class Engine:
 
     async def _awaiting(self, turn: Turn) -> Awaiting | None:
         """The most recent non-prompt question waiting for this member's text, if any."""
-        found = [a for a in [await probe(turn) for probe in self.registry.probes] if a is not None]
+        may_find = await self._may_find(turn)
+        probes = [probe for probe in self.registry.probes if may_find.get(probe, True)]
+        found = [a for a in [await probe(turn) for probe in probes] if a is not None]
         return max(found, key=lambda a: a.asked_at, default=None)
+
+    async def _may_find(self, turn: Turn) -> dict[AwaitingProbe, bool]:
+        """Which probes may find something, asked of the database in one query."""
+        answers: dict[AwaitingProbe, bool] = {}
+        conditions: dict[AwaitingProbe, ColumnElement[bool]] = {}
+        for probe, may_find in self.registry.probe_filters.items():
+            condition = may_find(turn)
+            if isinstance(condition, bool):
+                answers[probe] = condition
+            else:
+                conditions[probe] = condition
+        if conditions:
+            row = (await turn.session.execute(select(*conditions.values()))).one()
+            answers.update(zip(conditions, (bool(value) for value in row), strict=True))
+        return answers
 
     async def _numbered_choice(self, turn: Turn, text: str) -> bool:
         """A typed number: a choice, or a question back when it could also be an answer."""

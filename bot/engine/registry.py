@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.adapter import CommandInfo
@@ -49,6 +50,11 @@ class Awaiting:
 # Each probe looks at the turn's member and returns what it awaits from them, if anything.
 AwaitingProbe = Callable[[Turn], Awaitable[Awaiting | None]]
 
+# Whether a probe may find something: a condition its own lookup implies (an EXISTS),
+# asked of the database for every probe in one query, or a plain yes or no. A probe
+# is only run when it may find something.
+ProbeFilter = Callable[[Turn], ColumnElement[bool] | bool]
+
 
 @dataclass(frozen=True, slots=True)
 class Command:
@@ -66,6 +72,7 @@ class Registry:
     choice_handlers: dict[ContextKind, ChoiceHandler] = field(default_factory=dict)
     join_hooks: list[JoinHook] = field(default_factory=list)
     probes: list[AwaitingProbe] = field(default_factory=list)
+    probe_filters: dict[AwaitingProbe, ProbeFilter] = field(default_factory=dict)
 
     def command(
         self,
@@ -113,8 +120,10 @@ class Registry:
     def on_join(self, hook: JoinHook) -> None:
         self.join_hooks.append(hook)
 
-    def awaiting(self, probe: AwaitingProbe) -> None:
+    def awaiting(self, probe: AwaitingProbe, *, may_find: ProbeFilter | None = None) -> None:
         self.probes.append(probe)
+        if may_find is not None:
+            self.probe_filters[probe] = may_find
 
     def find(self, name: str) -> Command | None:
         return self.commands.get(name)

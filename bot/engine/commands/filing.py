@@ -23,6 +23,7 @@ from bot.engine.turn import Turn
 from bot.messages import Choice
 from storage.models import (
     Meeting,
+    MeetingQuestion,
     OutboxMessage,
     Practice,
     PracticeAsk,
@@ -94,11 +95,21 @@ async def keep(
 
 
 async def _position(turn: Turn, prompt: Prompt) -> tuple[Meeting, int, int]:
+    meeting, live = await _questions_of(turn, prompt)
+    return meeting, *_number(prompt, live)
+
+
+async def _questions_of(turn: Turn, prompt: Prompt) -> tuple[Meeting, list[MeetingQuestion]]:
+    """The prompt's meeting and that meeting's live questions."""
     meeting = await turn.session.get(Meeting, prompt.meeting_id)
     assert meeting is not None
-    live = [q.id for q in await question_set(turn.session, turn.services.texts, meeting)]
-    number = live.index(prompt.question_id) + 1 if prompt.question_id in live else 0
-    return meeting, number, len(live)
+    return meeting, await question_set(turn.session, turn.services.texts, meeting)
+
+
+def _number(prompt: Prompt, live: list[MeetingQuestion]) -> tuple[int, int]:
+    """The prompt's question's number among the ``live`` questions, and how many there are."""
+    ids = [q.id for q in live]
+    return (ids.index(prompt.question_id) + 1 if prompt.question_id in ids else 0), len(ids)
 
 
 async def _keep_answer(
@@ -106,7 +117,8 @@ async def _keep_answer(
 ) -> None:
     assert turn.community is not None and turn.member is not None
     now = turn.services.clock.now()
-    meeting, number, total = await _position(turn, prompt)
+    meeting, live = await _questions_of(turn, prompt)
+    number, total = _number(prompt, live)
     if meeting.starts_at <= now:
         await turn.say("questions.closed")
         return
@@ -121,11 +133,19 @@ async def _keep_answer(
         number=number,
         total=total,
     )
-    await turn.services.questions.record_reply(
-        turn.session, turn.community, turn.member, prompt, text, platform, message_id, now
+    reply = await turn.services.questions.keep_reply(
+        turn.session,
+        turn.community,
+        meeting,
+        turn.member,
+        prompt,
+        existing,
+        text,
+        platform,
+        message_id,
+        now,
+        live,
     )
-    reply = await turn.session.scalar(select(Reply).where(Reply.prompt_id == prompt.id))
-    assert reply is not None
     await filing.record(
         turn.session, turn.member, ItemKind.ANSWER, reply.id, now, previous=previous
     )

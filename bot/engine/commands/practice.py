@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import ColumnElement
+
 from bot.engine.commands.moderation import moderate
 from bot.engine.registry import Awaiting, Registry
 from bot.engine.services import filing, practices
@@ -59,6 +61,13 @@ async def practice_command(turn: Turn, args: str) -> None:
         await turn.say(error.key, private=True, **dict(error.values))
 
 
+def may_take_away(turn: Turn) -> ColumnElement[bool] | bool:
+    """Whether :func:`takeaway` may find an ask (for the engine's one query)."""
+    if turn.member is None or turn.community is None:
+        return False
+    return practices.any_open_ask(turn.member, turn.services.clock.now())
+
+
 async def takeaway(turn: Turn) -> Awaiting | None:
     """A plain reply to "which practice do you take away from the meeting?"."""
     if turn.member is None or turn.community is None:
@@ -87,4 +96,4 @@ async def takeaway(turn: Turn) -> Awaiting | None:
 
 def register(registry: Registry) -> None:
     registry.command("practice", practice_command, usage=USAGE, aliases=("practices",))
-    registry.awaiting(takeaway)
+    registry.awaiting(takeaway, may_find=may_take_away)

@@ -60,6 +60,13 @@ async def _answered(turn: Turn, row: OutboxMessage) -> None:
         await turn.say("reopener.nothing_waiting")
 
 
+def may_reopen(turn: Turn) -> bool:
+    """Re-openers are only sent where the platform has a reply window."""
+    if turn.in_group or turn.member is None:
+        return False
+    return turn.services.outbox.capabilities(turn.event.platform).reply_window is not None
+
+
 async def reopener_awaiting(turn: Turn) -> Awaiting | None:
     """The member's text answers the re-opener when that is the last thing they got."""
     if turn.in_group or turn.member is None:
@@ -82,5 +89,5 @@ async def reopener_pressed(turn: Turn, row: OutboxMessage, _choices: tuple[str, 
 
 
 def register(registry: Registry) -> None:
-    registry.awaiting(reopener_awaiting)
+    registry.awaiting(reopener_awaiting, may_find=may_reopen)
     registry.on_choice(ContextKind.REOPENER, reopener_pressed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import ColumnElement, exists
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine.commands.access import require_facilitator
@@ -123,6 +124,20 @@ async def wall_link(turn: Turn) -> None:
     await turn.say("wall.link", private=True, days=links.default_days, url=url)
 
 
+def may_answer(turn: Turn) -> ColumnElement[bool] | bool:
+    """Whether :func:`wall_answer` may find a wall question open (for the engine's one
+    query): the member's entry asks a field, since less than :data:`OPEN_FOR`."""
+    if turn.member is None or turn.community is None:
+        return False
+    now = turn.services.clock.now()
+    return exists().where(
+        WallEntry.member_id == turn.member.id,
+        WallEntry.pending_field.is_not(None),
+        WallEntry.pending_since >= now - OPEN_FOR,
+        WallEntry.pending_since <= now,
+    )
+
+
 async def wall_answer(turn: Turn) -> Awaiting | None:
     if turn.member is None or turn.community is None:
         return None
@@ -211,6 +226,6 @@ def register(registry: Registry) -> None:
             " | hide|remove|restore N]"
         ),
     )
-    registry.awaiting(wall_answer)
+    registry.awaiting(wall_answer, may_find=may_answer)
     registry.on_join(invite_to_wall)
     registry.on_choice(ContextKind.INTRODUCTION, introduction_answered)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import ColumnElement
+
 from bot.engine.commands.filing import WEEKLY_QUESTION
 from bot.engine.registry import Awaiting, Registry
 from bot.engine.services import rotation
@@ -21,6 +23,13 @@ async def invitation_answered(turn: Turn, row: OutboxMessage, choice_ids: tuple[
     )
     if key:
         await turn.say(key, private=True)
+
+
+def may_post(turn: Turn) -> ColumnElement[bool] | bool:
+    """Whether :func:`weekly_question` may find a turn (for the engine's one query)."""
+    if turn.member is None or turn.community is None:
+        return False
+    return rotation.any_awaited_turn(turn.member, turn.services.clock.now())
 
 
 async def weekly_question(turn: Turn) -> Awaiting | None:
@@ -43,4 +52,4 @@ async def weekly_question(turn: Turn) -> Awaiting | None:
 
 def register(registry: Registry) -> None:
     registry.on_choice(ContextKind.WEEKLY_QUESTION, invitation_answered)
-    registry.awaiting(weekly_question)
+    registry.awaiting(weekly_question, may_find=may_post)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, delete, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, joinedload
 
 from bot.adapter import BLOCKED
 from bot.messages import (
@@ -54,14 +55,19 @@ def _in_group(column: InstrumentedAttribute[str], group: str) -> ColumnElement[b
     return or_(column == group, column.startswith(group + PART_SEPARATOR, autoescape=True))
 
 
-async def ensure_space(session: AsyncSession, conversation: Conversation) -> Space:
+async def ensure_space(
+    session: AsyncSession,
+    conversation: Conversation,
+    account: Sequence[Identity] | None = None,
+) -> Space:
     """The space an event came from, created when new.
 
     A part of a group (a forum topic, ``GROUP/PART``) belongs to the group's linked
     space when it has none of its own, so members writing in any topic are the
     community's. The conversation also says whether it moved to a new id (the space,
     with its community and queued messages, follows) and whether the bot can still
-    write there (removed, blocked) or can again.
+    write there (removed, blocked) or can again. ``account``: the identities of a
+    private chat's account, when loaded already (none unreachable: nothing to restore).
     """
     if conversation.previous_id and conversation.kind is ConversationKind.GROUP:
         await move_space(session, conversation.platform, conversation.previous_id, conversation.id)
@@ -82,7 +88,7 @@ async def ensure_space(session: AsyncSession, conversation: Conversation) -> Spa
         space.title = conversation.title
     if conversation.kind is ConversationKind.DM:
         if not conversation.inferred:
-            await _dm_access(session, conversation)
+            await _dm_access(session, conversation, account)
     elif not conversation.reachable:
         await _group_access(session, conversation.platform, conversation.id, _now(session))
     elif space.unreachable_at is not None:
@@ -120,9 +126,18 @@ async def _group_access(
     )
 
 
-async def _dm_access(session: AsyncSession, conversation: Conversation) -> None:
+async def _dm_access(
+    session: AsyncSession, conversation: Conversation, known: Sequence[Identity] | None
+) -> None:
     """A private chat that says the bot is blocked marks the account unreachable; any
-    other event from it makes it reachable again and sends what it missed."""
+    other event from it makes it reachable again and sends what it missed (``known``:
+    the account's identities, when loaded already)."""
+    if (
+        conversation.reachable
+        and known is not None
+        and all(identity.unreachable_at is None for identity in known)
+    ):
+        return
     now = _now(session)
     account = (Identity.platform == conversation.platform) & (Identity.user_id == conversation.id)
     if not conversation.reachable:
@@ -446,15 +461,53 @@ async def mark_unreachable(
         await _group_access(session, address.platform, address.conversation_id, now)
 
 
-async def touch_inbound(session: AsyncSession, platform: str, user_id: str, now: datetime) -> None:
-    """Record that this account just wrote (its reply window is open).
+@dataclass(frozen=True, slots=True)
+class Account:
+    """One platform account that just wrote: its identities (one per community), the
+    members they are (most recently active first) and those members' communities."""
+
+    identities: list[Identity]
+    members: list[Member]
+    communities: dict[int, Community]
+
+    def member_in(self, community_id: int) -> Member | None:
+        owner = next((i.member_id for i in self.identities if i.community_id == community_id), 0)
+        return next((m for m in self.members if m.id == owner), None)
+
+
+async def touch_inbound(
+    session: AsyncSession, platform: str, user_id: str, now: datetime
+) -> Account:
+    """Record that this account just wrote (its reply window is open); returns it, its
+    members with their identities and their communities (one query for all a turn
+    needs to know of its sender).
 
     Whether the bot can write to them privately again is learnt from their private
     chat (:func:`ensure_space`): on Telegram, writing in a group does not start the bot.
     """
     session.info["indaba.now"] = now
-    await session.execute(
-        update(Identity)
-        .where(Identity.platform == platform, Identity.user_id == user_id)
-        .values(last_inbound_at=now)
+    rows = (
+        (
+            await session.execute(
+                select(Member, Community)
+                .join(Identity, Identity.member_id == Member.id)
+                .join(Community, Community.id == Member.community_id)
+                .where(Identity.platform == platform, Identity.user_id == user_id)
+                # Every identity of the account is now the most recently active: newest first.
+                .order_by(Identity.id.desc())
+                .options(joinedload(Member.identities))
+            )
+        )
+        .unique()
+        .all()
     )
+    members = [member for member, _ in rows]
+    identities = [
+        identity
+        for member in members
+        for identity in member.identities
+        if identity.platform == platform and identity.user_id == user_id
+    ]
+    for identity in identities:
+        identity.last_inbound_at = now
+    return Account(identities, members, {community.id: community for _, community in rows})

@@ -23,6 +23,8 @@ from functools import cache
 from pathlib import Path
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine.services import text_model
@@ -113,14 +115,17 @@ async def record(
     field: str | None = None,
     previous: str | None = None,
 ) -> None:
-    """Remember what the member's text was kept as (only the last one can be undone)."""
-    filing = await last(session, member)
-    if filing is None:
-        filing = Filing(member_id=member.id)
-        session.add(filing)
-    filing.kind, filing.item_id, filing.field = kind, item_id, field
-    filing.previous, filing.filed_at = previous, now
-    await session.flush()
+    """Remember what the member's text was kept as (only the last one can be undone).
+
+    One statement: the member's row is written over, or written when they have none.
+    """
+    inserter = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    values = {"kind": kind, "item_id": item_id, "field": field, "previous": previous}
+    await session.execute(
+        inserter(Filing)
+        .values(member_id=member.id, filed_at=now, **values)
+        .on_conflict_do_update(index_elements=["member_id"], set_={**values, "filed_at": now})
+    )
 
 
 async def last(session: AsyncSession, member: Member) -> Filing | None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine.services import attendance, directory
@@ -162,14 +162,23 @@ async def ask_takeaways(
     return asked
 
 
+def _open_asks(member: Member, now: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        PracticeAsk.member_id == member.id,
+        PracticeAsk.answered_at.is_(None),
+        PracticeAsk.asked_at > now - timedelta(days=ASK_OPEN_DAYS),
+    )
+
+
 async def open_ask(session: AsyncSession, member: Member, now: datetime) -> PracticeAsk | None:
     return await session.scalar(
         select(PracticeAsk)
-        .where(
-            PracticeAsk.member_id == member.id,
-            PracticeAsk.answered_at.is_(None),
-            PracticeAsk.asked_at > now - timedelta(days=ASK_OPEN_DAYS),
-        )
+        .where(*_open_asks(member, now))
         .order_by(PracticeAsk.asked_at.desc())
         .limit(1)
     )
+
+
+def any_open_ask(member: Member, now: datetime) -> ColumnElement[bool]:
+    """Whether :func:`open_ask` finds one, as a condition."""
+    return exists().where(*_open_asks(member, now))

@@ -36,6 +36,8 @@ from storage.models import (
 from storage.statuses import ContextKind, OutboxStatus, PromptStatus
 
 MAX_ANSWER_LENGTH = 4000
+# Rows a turn loaded alongside what it asked for, kept alive in ``session.info``.
+_LOADED = "indaba.loaded"
 
 
 class QuestionError(Exception):
@@ -415,9 +417,14 @@ class QuestionService:
         meeting: Meeting,
         member: Member,
         now: datetime,
+        questions: list[MeetingQuestion] | None = None,
     ) -> bool:
-        """Ask the member's next queued question; thank them when none is left."""
-        questions = await question_set(session, self.texts, meeting)
+        """Ask the member's next queued question; thank them when none is left.
+
+        ``questions``: the meeting's live questions, when read already this turn.
+        """
+        if questions is None:
+            questions = await question_set(session, self.texts, meeting)
         prompts = await self._prompts(session, meeting, [member.id])
         if any(p.status == PromptStatus.ASKED for p in prompts):
             return False
@@ -505,20 +512,31 @@ class QuestionService:
     async def open_prompt(
         self, session: AsyncSession, member: Member, now: datetime
     ) -> Prompt | None:
-        """The question the member was asked last and has not answered, if its meeting is ahead."""
-        return await session.scalar(
-            select(Prompt)
-            .join(Meeting, Meeting.id == Prompt.meeting_id)
-            .where(
-                Prompt.member_id == member.id,
-                Prompt.status == PromptStatus.ASKED,
-                Prompt.asked_at <= now,
-                Meeting.starts_at > now,
-                Meeting.cancelled_at.is_(None),
+        """The question the member was asked last and has not answered, if its meeting is ahead.
+
+        Its meeting is loaded with it (``session.get`` finds it then without a query).
+        """
+        found = (
+            await session.execute(
+                select(Prompt, Meeting)
+                .join(Meeting, Meeting.id == Prompt.meeting_id)
+                .where(
+                    Prompt.member_id == member.id,
+                    Prompt.status == PromptStatus.ASKED,
+                    Prompt.asked_at <= now,
+                    Meeting.starts_at > now,
+                    Meeting.cancelled_at.is_(None),
+                )
+                .order_by(Prompt.asked_at.desc(), Prompt.id.desc())
+                .limit(1)
             )
-            .order_by(Prompt.asked_at.desc(), Prompt.id.desc())
-            .limit(1)
-        )
+        ).first()
+        if found is None:
+            return None
+        prompt, meeting = found
+        # Held by the session while the prompt is (the identity map keeps objects weakly).
+        session.info.setdefault(_LOADED, []).append(meeting)
+        return prompt
 
     async def record_reply(
         self,
@@ -539,28 +557,49 @@ class QuestionService:
         if meeting.starts_at <= now:
             return "questions.closed"
         reply = await session.scalar(select(Reply).where(Reply.prompt_id == prompt.id))
+        await self.keep_reply(
+            session, community, meeting, member, prompt, reply, text, platform, message_id, now
+        )
+        return "questions.updated" if reply is not None else ""
+
+    async def keep_reply(
+        self,
+        session: AsyncSession,
+        community: Community,
+        meeting: Meeting,
+        member: Member,
+        prompt: Prompt,
+        reply: Reply | None,
+        text: str,
+        platform: str,
+        message_id: str | None,
+        now: datetime,
+        questions: list[MeetingQuestion] | None = None,
+    ) -> Reply:
+        """Store the answer to ``prompt`` (``reply``: the one stored before, which it
+        replaces) and ask the next question of ``meeting``'s live ``questions`` (read
+        when not given); returns the stored reply."""
         if reply is not None:
             reply.text = text
             reply.edited_at = now
             reply.platform, reply.message_id = platform, message_id
-            return "questions.updated"
-        session.add(
-            Reply(
-                prompt_id=prompt.id,
-                member_id=member.id,
-                text=text,
-                platform=platform,
-                message_id=message_id,
-                received_at=now,
-            )
+            return reply
+        reply = Reply(
+            prompt_id=prompt.id,
+            member_id=member.id,
+            text=text,
+            platform=platform,
+            message_id=message_id,
+            received_at=now,
         )
+        session.add(reply)
         was_asked = prompt.status == PromptStatus.ASKED
         prompt.status = PromptStatus.ANSWERED
         prompt.answered_at = now
         await session.flush()
         if was_asked:
-            await self.ask_next(session, community, meeting, member, now)
-        return ""
+            await self.ask_next(session, community, meeting, member, now, questions)
+        return reply
 
     async def edit_reply(
         self, session: AsyncSession, platform: str, message_id: str, text: str, now: datetime

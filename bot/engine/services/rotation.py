@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine.services import directory, timing
@@ -156,16 +156,22 @@ async def answer_invitation(
 async def awaited_turn(session: AsyncSession, member: Member, now: datetime) -> QuestionTurn | None:
     """The turn whose question this member accepted to send and has not sent yet."""
     return await session.scalar(
-        select(QuestionTurn)
-        .where(
-            QuestionTurn.member_id == member.id,
-            QuestionTurn.status == TurnStatus.ACCEPTED,
-            QuestionTurn.posted_at.is_(None),
-            QuestionTurn.answered_at >= now - ANSWER_WITHIN,
-        )
-        .order_by(QuestionTurn.id.desc())
-        .limit(1)
+        select(QuestionTurn).where(*_awaited(member, now)).order_by(QuestionTurn.id.desc()).limit(1)
     )
+
+
+def _awaited(member: Member, now: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        QuestionTurn.member_id == member.id,
+        QuestionTurn.status == TurnStatus.ACCEPTED,
+        QuestionTurn.posted_at.is_(None),
+        QuestionTurn.answered_at >= now - ANSWER_WITHIN,
+    )
+
+
+def any_awaited_turn(member: Member, now: datetime) -> ColumnElement[bool]:
+    """Whether :func:`awaited_turn` finds one, as a condition."""
+    return exists().where(*_awaited(member, now))
 
 
 async def post_member_question(
