@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, String, and_, literal_column, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.adapter import (
@@ -42,7 +42,6 @@ from bot.runtime.metrics import Metrics
 from bot.runtime.outbox import Outbox, row_to_message
 from storage.models import OutboxMessage
 from storage.statuses import OutboxStatus
-from storage.types import UTCDateTime
 
 log = logging.getLogger(__name__)
 
@@ -294,34 +293,30 @@ class DeliveryLoop:
         stale = and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_until < now)
         claimed: list[OutboxMessage] = []
         async with self._sessions() as session, session.begin():
-            # SQLite has no statistics unless ANALYZE ran, and without them it goes to
-            # ix_outbox_due for any condition on the status and time: reading, and
-            # sorting, every due row, even to update rows it could find by id. Unary
-            # pluses keep those columns out of the index's reach where it must not be
-            # used: due rows are then read from ix_outbox_pending (whose condition, the
-            # status, stays as it is), and updated by id.
-            status: ColumnElement[str] = OutboxMessage.status.expression
-            attempt_at: ColumnElement[datetime] = OutboxMessage.next_attempt_at.expression
-            leased_until: ColumnElement[datetime | None] = OutboxMessage.lease_until.expression
-            if session.get_bind().dialect.name == "sqlite":
-                status = literal_column("+outbox.status", String())
-                attempt_at = literal_column("+outbox.next_attempt_at", UTCDateTime())
-                leased_until = literal_column("+outbox.lease_until", UTCDateTime())
+            # A database without statistics of the table (SQLite unless ANALYZE ran,
+            # PostgreSQL until autovacuum came by after a large fan-out was written)
+            # reaches for whichever index a condition names: ix_outbox_due for the
+            # status and time (reading and sorting every due row), the platform's index
+            # (every row of the platform), even to update rows it could find by id. So
+            # where an index must not be used, the column is an expression no index
+            # serves (``status || ''``, ``coalesce(t, t)``, ``id + 0``): due rows are read
+            # from ix_outbox_pending in id order (its condition, the status, stays
+            # plain), leased-out ones from ix_outbox_due, and both are updated by id.
+            status = OutboxMessage.status + ""
+            attempt_at = func.coalesce(OutboxMessage.next_attempt_at, OutboxMessage.next_attempt_at)
             due_now = and_(OutboxMessage.status == OutboxStatus.PENDING, attempt_at <= now)
-            # The condition checked again in the UPDATE, which finds the rows by id.
             claimable = or_(
                 and_(status == OutboxStatus.PENDING, attempt_at <= now),
-                and_(status == OutboxStatus.SENDING, leased_until < now),
+                and_(status == OutboxStatus.SENDING, OutboxMessage.lease_until < now),
             )
-            # Ordered by an expression for the stale rows: otherwise SQLite walks the
-            # whole table in id order to save sorting the handful of rows it would find.
             orders = ((stale, OutboxMessage.id + 0), (due_now, OutboxMessage.id))
+            platforms = (OutboxMessage.platform + "", OutboxMessage.platform)
             for platform in self._adapters:
                 rows: list[OutboxMessage] = []
-                for condition, order in orders:
+                for (condition, order), platform_of in zip(orders, platforms, strict=True):
                     query = (
                         select(OutboxMessage)
-                        .where(OutboxMessage.platform == platform, condition)
+                        .where(platform_of == platform, condition)
                         .order_by(order)
                         .limit(limit - len(rows))
                         .with_for_update(skip_locked=True)

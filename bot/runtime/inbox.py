@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, exists, func, insert, literal_column, or_, select, update
+from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -42,7 +42,6 @@ from bot.runtime.clock import Clock
 from bot.runtime.metrics import Metrics
 from storage.models import InboxEvent, ProcessedEvent
 from storage.statuses import InboxStatus
-from storage.types import UTCDateTime
 
 log = logging.getLogger(__name__)
 
@@ -335,8 +334,6 @@ class Inbox:
             earlier.status.in_([InboxStatus.PENDING, InboxStatus.HANDLING]),
         )
         stale = and_(InboxEvent.status == InboxStatus.HANDLING, InboxEvent.lease_until < now)
-        due = and_(InboxEvent.status == InboxStatus.PENDING, InboxEvent.next_attempt_at <= now)
-        claimable = or_(due, stale)
         async with self._sessions() as session, session.begin():
             rows: list[InboxEvent] = []
             # Due events in id order from the oldest waiting one on, not from the first
@@ -347,22 +344,19 @@ class Inbox:
                 .where(InboxEvent.status == InboxStatus.PENDING)
                 .scalar_subquery()
             )
+            # A database without statistics of the table (SQLite unless ANALYZE ran,
+            # PostgreSQL until autovacuum came by) would read every due event from the
+            # status index and sort them, even to update events it could find by id:
+            # as expressions no index serves, status and time leave it to read on in
+            # id order from the oldest waiting event, and to update by id.
+            status = InboxEvent.status + ""
+            attempt_at = func.coalesce(InboxEvent.next_attempt_at, InboxEvent.next_attempt_at)
+            due_now = and_(status == InboxStatus.PENDING, attempt_at <= now)
+            claimable_by_id = or_(
+                due_now, and_(status == InboxStatus.HANDLING, InboxEvent.lease_until < now)
+            )
             # A leased event stands first in its conversation (it was claimed so): no
             # need to look for earlier ones, which would make SQLite scan the table.
-            due_now, claimable_by_id = due, claimable
-            if session.get_bind().dialect.name == "sqlite":
-                # Without statistics (unless ANALYZE ran) SQLite would read every due
-                # event from the status index and sort them, even to update events it
-                # could find by id: unary pluses keep status and times out of that
-                # index's reach, so it reads on in id order from the oldest waiting
-                # event, and updates by id.
-                status = literal_column("+inbox.status", String())
-                attempt_at = literal_column("+inbox.next_attempt_at", UTCDateTime())
-                leased_until = literal_column("+inbox.lease_until", UTCDateTime())
-                due_now = and_(status == InboxStatus.PENDING, attempt_at <= now)
-                claimable_by_id = or_(
-                    due_now, and_(status == InboxStatus.HANDLING, leased_until < now)
-                )
             lookups = (
                 (stale, InboxEvent.id + 0),
                 (and_(due_now, InboxEvent.id >= oldest, ~waiting), InboxEvent.id),
