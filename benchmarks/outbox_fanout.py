@@ -8,6 +8,7 @@ writing's).
 
     python benchmarks/outbox_fanout.py                 # 10,000 members, SQLite and PostgreSQL
     python benchmarks/outbox_fanout.py --members 2000 --database sqlite
+    python benchmarks/outbox_fanout.py --member-zone Asia/Tokyo   # every member east
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import text, update  # noqa: E402
 from starlette.routing import BaseRoute  # noqa: E402
 
 from benchmarks.members import add_members  # noqa: E402
@@ -42,6 +43,7 @@ from bot.messages import MessageRef, OutgoingMessage  # noqa: E402
 from bot.runtime.clock import VirtualClock  # noqa: E402
 from storage.db import create_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
+from storage.models import Member  # noqa: E402
 
 PG_URL = os.environ.get("INDABA_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 START = datetime(2027, 3, 1, 6, 0, tzinfo=UTC)
@@ -75,10 +77,13 @@ def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def seed(indaba: Indaba, members: int) -> None:
+async def seed(indaba: Indaba, members: int, zone: str | None = None) -> None:
     async with indaba.sessions() as session, session.begin():
         community = await onboarding.create_community(session, "Bench CoP", "UTC", "en", START)
         await add_members(session, community, members, "null", lambda i: f"u{i}", START)
+        if zone:
+            # Every member in their own timezone (east of UTC: the questions' first run).
+            await session.execute(update(Member).values(timezone=zone))
         await add_meeting(
             session,
             community,
@@ -89,7 +94,9 @@ async def seed(indaba: Indaba, members: int) -> None:
         )
 
 
-async def write_fan_out(database: str, members: int) -> dict[str, float | int | str]:
+async def write_fan_out(
+    database: str, members: int, zone: str | None = None
+) -> dict[str, float | int | str]:
     """A fresh database, the members, and the questions step's fan-out written."""
     tmp = tempfile.mkdtemp()
     if database == "sqlite":
@@ -105,7 +112,7 @@ async def write_fan_out(database: str, members: int) -> dict[str, float | int | 
     indaba = Indaba(Settings(database_url=url, data_dir=Path(tmp)), [NullAdapter()], clock=clock)
     try:
         await upgrade(indaba.db)
-        await seed(indaba, members)
+        await seed(indaba, members, zone)
         clock._offset += PAST_THE_QUESTIONS
         started = time.perf_counter()
         await indaba.timetable.run_due()
@@ -165,9 +172,11 @@ def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--phase", choices=["write", "deliver"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--member-zone", help="every member's own timezone (default: UTC's)")
     args = parser.parse_args()
     if args.phase == "write":
-        print(json.dumps(asyncio.run(write_fan_out(args.database, args.members))))
+        found = write_fan_out(args.database, args.members, args.member_zone)
+        print(json.dumps(asyncio.run(found)))
         return
     if args.phase == "deliver":
         print(json.dumps(asyncio.run(deliver(args.url, args.members))))
@@ -178,7 +187,8 @@ def main() -> None:
     )
     for database in ("sqlite", "postgres") if args.database == "both" else (args.database,):
         members = str(args.members)
-        written = phase("--phase", "write", "--database", database, "--members", members)
+        zone = ("--member-zone", args.member_zone) if args.member_zone else ()
+        written = phase("--phase", "write", "--database", database, "--members", members, *zone)
         url = str(written["url"])
         sent = phase(
             "--phase", "deliver", "--database", database, "--members", members, "--url", url
