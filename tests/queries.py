@@ -22,7 +22,8 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 ROOT = Path(__file__).resolve().parent.parent
-OURS = tuple(str(ROOT / folder) for folder in ("bot", "storage", "adapters"))
+OURS = tuple(str(ROOT / folder) + "/" for folder in ("bot", "storage", "adapters"))
+PREFIX = len(str(ROOT)) + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +54,7 @@ def _statement(sql: str, frame: FrameType | None, inner: FrameType | None) -> St
     while frame is not None:
         filename = frame.f_code.co_filename
         if filename.startswith(OURS):
-            found.append(f"{Path(filename).relative_to(ROOT)}:{frame.f_code.co_name}")
+            found.append(f"{filename[PREFIX:]}:{frame.f_code.co_name}")
         frame = frame.f_back
     flushed = False
     while inner is not None:
