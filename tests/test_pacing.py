@@ -72,7 +72,7 @@ async def test_places_in_several_windows_are_given_back_whatever_happened() -> N
 
 
 def test_a_shared_window_keeps_a_margin_for_sends_from_other_processes() -> None:
-    assert RateWindow(30).shared_limit == 29
-    assert RateWindow(80).shared_limit == 77
+    assert RateWindow(30).shared_limit == 28
+    assert RateWindow(80).shared_limit == 76
     assert RateWindow(1).shared_limit == 1
     assert (RateWindow(0.5).limit, RateWindow(0.5).per) == (1, 2.0)
