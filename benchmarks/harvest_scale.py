@@ -7,7 +7,9 @@ operation runs in a fresh process, twice (the first run pays for the lazy import
 the first brief of a process does): ``indaba harvest export`` in Markdown, CSV and
 JSON to a file, the brief (its text; the file is a link), the brief's file written
 whole, and the digest. Each line gives both times and the process's peak RSS with the
-RSS it had before the operation.
+RSS it had before the operation. Then ``indaba harvest export`` itself is run in each
+format, as an operator runs it: one fresh process that imports the command line, reads
+the settings, checks the schema and writes the file (wall and CPU seconds, peak RSS).
 
     python benchmarks/harvest_scale.py --database sqlite
     python benchmarks/harvest_scale.py --database postgresql --members 2000
@@ -57,6 +59,22 @@ NOW = datetime(2027, 3, 10, 9, 0, tzinfo=UTC)
 QUESTIONS = 11
 PROMPTS = ROOT / "prompts"
 OPERATIONS = ("export-md", "export-csv", "export-json", "brief", "brief-file", "digest")
+# The command line in a process of its own, which reports its own CPU seconds and peak
+# RSS (VmHWM, from its exec on) when it exits.
+COMMAND = """
+import atexit, json, resource, runpy, sys
+
+def report():
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    with open("/proc/self/status") as status:
+        peak = next(int(l.split()[1]) for l in status if l.startswith("VmHWM:"))
+    print(json.dumps({"cpu_s": used.ru_utime + used.ru_stime, "rss_peak_mib": peak / 1024}),
+          file=sys.stderr)
+
+atexit.register(report)
+sys.argv = ["indaba", *sys.argv[1:]]
+runpy.run_module("bot.app.cli", run_name="__main__")
+"""
 
 # Answers made of a few subjects a CoP talks about, so the themes have something to find.
 SUBJECTS = [
@@ -392,6 +410,29 @@ def main() -> None:
                 f"{operation:<13}{row['run1_s']:>9.3f}{row['run2_s']:>10.3f}"
                 f"{row['run2_cpu_s']:>7.2f}{row['rss_peak_mib']:>14.1f}"
                 f"{row['rss_before_mib']:>12.1f}  {size}"
+            )
+        print(f"{'command':<27}{'wall s':>9}{'CPU s':>7}{'peak RSS MiB':>14}  size")
+        for fmt in ("md", "csv", "json"):
+            out = tmp / f"command-{fmt}.out"
+            started = time.perf_counter()
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    COMMAND,
+                    *("harvest", "export", "--meeting", str(meeting_id), "--format", fmt),
+                    *("--output", str(out)),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+                env={**os.environ, "INDABA_DATABASE_URL": url},
+            )
+            wall = time.perf_counter() - started
+            row = json.loads(done.stderr.strip().splitlines()[-1])
+            print(
+                f"{'indaba harvest export ' + fmt:<27}{wall:>9.3f}{row['cpu_s']:>7.2f}"
+                f"{row['rss_peak_mib']:>14.1f}  bytes {out.stat().st_size:,}"
             )
     finally:
         for out in tmp.glob("*.out"):

@@ -11,22 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app.settings import Settings
-from bot.engine.commands import build_registry
 from bot.engine.community_settings import CommunitySettings
-from bot.engine.engine import Engine
 from bot.engine.services import brief, costs, harvest, meetings, onboarding
-from bot.engine.steps import build_steps
 from bot.engine.texts import Texts
 from bot.runtime.clock import Clock
-from bot.runtime.metrics import Metrics
-from bot.runtime.outbox import Outbox
-from bot.runtime.timetable import Occurrence, Timetable
 from storage.migrate import is_up_to_date
 from storage.models import (
     Community,
@@ -38,6 +32,9 @@ from storage.models import (
     TimetableRun,
 )
 from storage.statuses import InboxStatus, OutboxStatus
+
+if TYPE_CHECKING:
+    from bot.runtime.timetable import Occurrence, Timetable
 
 # Messages the delivery loop gave up on, for an operator to look at and queue again.
 PARKED = (OutboxStatus.DEAD, OutboxStatus.UNREACHABLE)
@@ -264,6 +261,15 @@ def planning_timetable(
     sessions: async_sessionmaker[AsyncSession], settings: Settings, clock: Clock
 ) -> Timetable:
     """Every step of the timetable, to plan with: no adapter, scheduler or delivery."""
+    # The engine, its commands and steps are imported here: the other admin commands
+    # (an export, a listing) need none of them.
+    from bot.engine.commands import build_registry
+    from bot.engine.engine import Engine
+    from bot.engine.steps import build_steps
+    from bot.runtime.metrics import Metrics
+    from bot.runtime.outbox import Outbox
+    from bot.runtime.timetable import Timetable
+
     engine = Engine(
         sessions=sessions,
         clock=clock,

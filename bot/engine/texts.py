@@ -29,6 +29,13 @@ from bot import markup
 from bot.engine import i18n
 
 DEFAULT_LANGUAGE = "en"
+# libyaml's parser where PyYAML has it: every process reads all the texts at start, and
+# the pure-Python parser takes ten times longer over them.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _load(text: str) -> Any:
+    return yaml.load(text, Loader=_LOADER)
 
 
 class Markup(str):
@@ -116,7 +123,7 @@ class Texts:
         """``texts/<language>/*.yaml``, one file per feature, merged per language."""
         sources: dict[str, dict[str, str]] = {}
         for path in sorted((self._dir / "texts").glob("*/*.yaml")):
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = _load(path.read_text(encoding="utf-8")) or {}
             language = sources.setdefault(path.parent.name, {})
             for key, value in data.items():
                 if str(key) in language:
@@ -155,7 +162,7 @@ class Texts:
         merged: dict[str, dict[str, dict[str, str]]] = {}
         order: dict[str, list[str]] = {}
         for path in sorted((self._dir / "questions").glob("*.yaml")):
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = _load(path.read_text(encoding="utf-8")) or {}
             for kind, entries in data.items():
                 for entry in entries:
                     key = str(entry["key"])
@@ -175,7 +182,7 @@ class Texts:
         merged: dict[str, dict[str, str]] = {}
         order: list[str] = []
         for path in sorted((self._dir / "provocations").glob("*.yaml")):
-            for entry in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+            for entry in _load(path.read_text(encoding="utf-8")) or []:
                 key = str(entry["key"])
                 merged.setdefault(key, {})[path.stem] = str(entry["text"]).strip()
                 if path.stem == DEFAULT_LANGUAGE and key not in order:

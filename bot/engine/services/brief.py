@@ -11,6 +11,7 @@ whole.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import csv
 import io
@@ -40,7 +41,7 @@ from bot.engine.services.links import Links
 from bot.engine.services.meetings import local_time
 from bot.engine.services.moderation import visible
 from bot.engine.services.questions import question_set, question_text
-from bot.engine.services.themes import Answer, Theme
+from bot.engine.services.themes import MIN_ANSWERS, Answer, Theme, load_library
 from bot.engine.texts import Markup, Texts
 from bot.messages import Attachment
 from storage.models import (
@@ -521,12 +522,13 @@ async def build_brief(
     *,
     themes: bool = True,
     delivery: bool = True,
+    across_meetings: bool = True,
 ) -> Brief:
-    """The brief; with ``themes``, also what connects the answers (:mod:`.dots`); with
-    ``delivery``, who received, read or could not be reached."""
+    """The brief; with ``themes``, also what connects the answers (:mod:`.dots`: without
+    ``across_meetings``, only this meeting's themes); with ``delivery``, who received,
+    read or could not be reached."""
     questions = await question_set(session, texts, meeting)
     counted = await _count(session, texts, meeting, questions, language)
-    people = {p.id: p for p, _ in counted.completion}
     sections = []
     for number, question in enumerate(questions, start=1):
         absent, names = counted.missing.get(question.id, (0, []))
@@ -541,6 +543,48 @@ async def build_brief(
             )
         )
     size = min(THEME_SAMPLE, THEME_BUDGET // max(len(sections), 1))
+    # Enough answers for themes: their library is imported in a thread while the
+    # database gives the samples and the rest, instead of after.
+    loading = None
+    if themes and sum(counted.answered.values()) >= MIN_ANSWERS:
+        loading = asyncio.create_task(asyncio.to_thread(load_library))
+    try:
+        return await _finish(
+            session,
+            texts,
+            community,
+            meeting,
+            language,
+            questions,
+            counted,
+            sections,
+            size,
+            themes=themes,
+            delivery=delivery,
+            across_meetings=across_meetings,
+        )
+    finally:
+        if loading is not None:
+            await loading
+
+
+async def _finish(
+    session: AsyncSession,
+    texts: Texts,
+    community: Community,
+    meeting: Meeting,
+    language: str,
+    questions: Sequence[MeetingQuestion],
+    counted: _Counted,
+    sections: list[QuestionAnswers],
+    size: int,
+    *,
+    themes: bool,
+    delivery: bool,
+    across_meetings: bool,
+) -> Brief:
+    """The brief from its counts: the samples, delivery, attendance, actions, themes."""
+    people = {p.id: p for p, _ in counted.completion}
     for section in sections:
         section.sample = await _sample(
             session,
@@ -587,6 +631,7 @@ async def build_brief(
             lambda member: shown_name(member, texts, language),
             language,
             split=any(s.sampled for s in sections),
+            across_meetings=across_meetings,
         )
         per_question = brief.connected.questions
     quotes = max(MIN_QUOTES, min(QUOTES, QUOTE_BUDGET // max(len(sections), 1)))

@@ -237,12 +237,14 @@ async def connect(
     language: str,
     *,
     split: bool = False,
+    across_meetings: bool = True,
 ) -> Dots:
     """Everything the brief shows about this meeting's answers and its members.
 
     With ``split`` (a large meeting, whose answers are samples), the themes are found
     once across all the answers and each question's are their answers to it, instead of
-    one search per question.
+    one search per question. Without ``across_meetings``, only this meeting's themes (no
+    recurring themes, proposals or quiet voices, which the harvest does not show).
     """
     everything = [a for answers in questions for a in answers]
     meeting_themes = await themes_of(everything, language)
@@ -258,6 +260,8 @@ async def connect(
     else:
         per_question = [await themes_of(answers, language) for answers in questions]
     dots = Dots(per_question, meeting_themes)
+    if not across_meetings:
+        return dots
     dots.recurring, dots.proposals = await history(session, community, meeting, name, language)
     quiet, dots.quiet_meetings = await quiet_members(session, community, meeting)
     dots.quiet = [name(m) for m in quiet]

@@ -157,7 +157,10 @@ async def build_harvest(
 ) -> Harvest:
     """The harvest, with the answers the brief quotes (or, with ``every_answer``, all
     of them held in memory: the exports stream them instead)."""
-    brief = await build_brief(session, texts, community, meeting, language, delivery=False)
+    # The harvest shows this meeting's themes, not those of the meetings before it.
+    brief = await build_brief(
+        session, texts, community, meeting, language, delivery=False, across_meetings=False
+    )
     since, until = await _window(session, meeting)
 
     def named(member: Member) -> str:

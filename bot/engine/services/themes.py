@@ -14,6 +14,7 @@ and who wrote them.
 
 from __future__ import annotations
 
+import importlib
 from array import array
 from collections import Counter
 from collections.abc import Sequence
@@ -38,6 +39,14 @@ LABEL_TERMS = 3
 TERMS = 5
 # The share of the answers' weight given to character n-grams against words.
 CHARACTER_WEIGHT = 0.6
+# What the themes are found with, imported on first use.
+LIBRARY = (
+    "sklearn.decomposition",
+    "sklearn.feature_extraction.text",
+    "sklearn.preprocessing",
+    "sklearn.utils.extmath",
+    "threadpoolctl",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +262,14 @@ def _label(
         for s in stems
     ]
     return terms, stems
+
+
+def load_library() -> None:
+    """Import what the themes are found with: scikit-learn, with the SciPy it loads, takes
+    most of a second of CPU on first use, which a caller can spend in a thread while it
+    waits on the database instead of before the first theme."""
+    for name in LIBRARY:
+        importlib.import_module(name)
 
 
 def find_themes(model: TextModel, answers: Sequence[Answer], language: str = "en") -> list[Theme]:
