@@ -10,8 +10,8 @@ from pathlib import Path
 from tests.test_cli import db_env, indaba, indaba_process
 from tests.test_harvest_export import _prepare
 
-# The platforms' SDKs, the adapters, the web server, and the engine's commands and
-# timetable steps, which only ``indaba run`` needs.
+# The platforms' SDKs, the adapters, the web server, the engine's commands and timetable
+# steps, which only ``indaba run`` needs, and iCalendar, which only invitations need.
 NOT_FOR_EXPORT = (
     "slack_bolt",
     "slack_sdk",
@@ -24,6 +24,7 @@ NOT_FOR_EXPORT = (
     "bot.engine.steps",
     "bot.engine.engine",
     "bot.app.wiring",
+    "icalendar",
 )
 
 # Runs the command line in this process and, when it exits, lists what it loaded.

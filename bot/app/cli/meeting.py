@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import admin
 from bot.app.cli.common import in_session, on_database, read_settings
-from bot.engine.services import invitations, meeting_notices, meetings
+from bot.engine.services import meetings
 from bot.engine.services.meetings import MeetingKind
 from bot.engine.services.messenger import Messenger
 from bot.engine.services.questions import QuestionService
@@ -114,6 +114,10 @@ def meeting_cancel(meeting_id: MeetingId) -> None:
             now = SystemClock().now()
             withdrawn = await meetings.cancel_meeting(session, meeting, now)
             messenger = await _messenger(session, community, texts)
+            # Notices carry calendar files: iCalendar is loaded only by the commands
+            # that send or write them.
+            from bot.engine.services import meeting_notices
+
             told = await meeting_notices.tell_cancelled(session, messenger, community, meeting, now)
             return (
                 f"meeting {meeting.id} cancelled: {told} member(s) told, "
@@ -142,6 +146,8 @@ def meeting_move(
             old = await meetings.move_meeting(session, meeting, starts_at, now)
             messenger = await _messenger(session, community, texts)
             await QuestionService(messenger).follow_move(session, community, meeting, now)
+            from bot.engine.services import meeting_notices
+
             told = await meeting_notices.tell_moved(
                 session, messenger, community, meeting, old, now
             )
@@ -163,6 +169,8 @@ def meeting_ics(
     """The meeting's calendar invitation (iCalendar, RFC 5545)."""
 
     async def job(session: AsyncSession) -> bytes:
+        from bot.engine.services import invitations
+
         meeting, community = await _find(session, meeting_id)
         return invitations.ics(community, meeting, SystemClock().now())
 
