@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,9 @@ from bot.messages import (
 )
 from bot.runtime.outbox import Envelope
 from storage.models import Community, Member, Space
+
+# What the outbox's idempotency key holds (storage.models.OutboxMessage).
+KEY_LENGTH = 200
 
 
 @dataclass(slots=True)
@@ -54,7 +58,13 @@ class Turn:
     def _key(self, suffix: str) -> str:
         event = self.event
         base = event.message_id or f"{id(event)}:{self.services.clock.now().timestamp()}"
-        return f"reply:{event.platform}:{event.conversation.id}:{base}:{suffix}"
+        key = f"reply:{event.platform}:{event.conversation.id}:{base}:{suffix}"
+        if len(key) <= KEY_LENGTH:
+            return key
+        # Ids longer than any platform's would not fit the outbox's key: their digest
+        # does, the same for each handling of the event.
+        digest = hashlib.sha256(f"{event.conversation.id}:{base}".encode(errors="replace"))
+        return f"reply:{event.platform}:{digest.hexdigest()}:{suffix}"
 
     async def reply(
         self,
