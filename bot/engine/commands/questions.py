@@ -148,7 +148,7 @@ async def remind(turn: Turn, args: str) -> None:
         private=True,
         meeting=meeting.title,
         id=meeting.id,
-        names=[member.display_name for member in reminded],
+        names=reminded,
     )
 
 

@@ -7,13 +7,13 @@ open question) and the next question follows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, inspect, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine import i18n
@@ -36,6 +36,9 @@ from storage.models import (
 from storage.statuses import ContextKind, OutboxStatus, PromptStatus
 
 MAX_ANSWER_LENGTH = 4000
+# Members a step's fan-out handles at once (their prompts and outbox rows, one page):
+# what it holds in memory, whatever the community's size.
+PAGE = 500
 # Rows a turn loaded alongside what it asked for, kept alive in ``session.info``.
 _LOADED = "indaba.loaded"
 
@@ -244,6 +247,43 @@ async def move_question(
     return question
 
 
+async def member_pages(session: AsyncSession, community_id: int) -> AsyncIterator[list[Member]]:
+    """The community's active members by id, :data:`PAGE` at a time.
+
+    Each page leaves the session (is expunged) when the next is asked for, so a step's
+    fan-out holds one page whatever the community's size; members the session held
+    before stay in it, for whoever holds them.
+    """
+    held = set(session.identity_map.keys())
+    # Their ids first, then each page by primary key: a page by "id > last" would be
+    # read through the community's index and sorted, the whole community every page.
+    ids = list(
+        (
+            await session.scalars(
+                select(Member.id)
+                .where(Member.community_id == community_id, Member.opted_out.is_(False))
+                .order_by(Member.id)
+            )
+        ).all()
+    )
+    for start in range(0, len(ids), PAGE):
+        page = list(
+            (
+                await session.scalars(
+                    select(Member)
+                    .where(Member.id.in_(ids[start : start + PAGE]))
+                    .order_by(Member.id)
+                )
+            ).all()
+        )
+        yield page
+        for member in page:
+            # The expunge cascades to the member's identities.
+            owned = [inspect(member).key, *(inspect(i).key for i in member.identities)]
+            if not any(key in held for key in owned):
+                session.expunge(member)
+
+
 @dataclass(slots=True)
 class QuestionService:
     messenger: Messenger
@@ -266,12 +306,19 @@ class QuestionService:
         """The questions step: queue every question for every active member (those
         ``only`` accepts, when given), ask the first (at the step's local time for each
         member, see :func:`timing.deliver_at`)."""
-        members = await directory.active_members(session, community.id)
-        if not CommunitySettings.of(community.settings).ask_facilitators:
-            members = [m for m in members if not m.is_facilitator]
-        if only is not None:
-            members = [m for m in members if only(m)]
-        return await self._ask_members(session, community, meeting, members, now, step)
+        questions = await question_set(session, self.texts, meeting)
+        if not questions:
+            return 0
+        everyone = CommunitySettings.of(community.settings).ask_facilitators
+        asked = 0
+        async for page in member_pages(session, community.id):
+            members = [
+                m for m in page if (everyone or not m.is_facilitator) and (only is None or only(m))
+            ]
+            asked += await self._ask_page(
+                session, community, meeting, questions, members, now, step
+            )
+        return asked
 
     async def catch_up(
         self,
@@ -294,7 +341,26 @@ class QuestionService:
         step: LocalTime | None = None,
     ) -> int:
         questions = await question_set(session, self.texts, meeting)
-        if not questions or not members:
+        if not questions:
+            return 0
+        asked = 0
+        for start in range(0, len(members), PAGE):
+            page = members[start : start + PAGE]
+            asked += await self._ask_page(session, community, meeting, questions, page, now, step)
+        return asked
+
+    async def _ask_page(
+        self,
+        session: AsyncSession,
+        community: Community,
+        meeting: Meeting,
+        questions: Sequence[MeetingQuestion],
+        members: Sequence[Member],
+        now: datetime,
+        step: LocalTime | None,
+    ) -> int:
+        """Queue the questions for one page of members and ask each their first."""
+        if not members:
             return 0
         rows = [
             {
@@ -309,14 +375,24 @@ class QuestionService:
         ]
         await insert_ignore(session, Prompt, rows, ["question_id", "member_id"])
         by_member = {member.id: member for member in members}
-        prompts = await self._prompts(session, meeting, list(by_member))
-        first: dict[int, Prompt] = {}
+        # Rows, not objects: nothing of the page stays in the session's identity map.
+        prompts = await session.execute(
+            select(Prompt.id, Prompt.member_id, Prompt.question_id, Prompt.status)
+            .join(MeetingQuestion, MeetingQuestion.id == Prompt.question_id)
+            .where(
+                Prompt.meeting_id == meeting.id,
+                Prompt.member_id.in_(list(by_member)),
+                MeetingQuestion.removed_at.is_(None),
+            )
+            .order_by(Prompt.member_id, MeetingQuestion.position)
+        )
+        first: dict[int, tuple[int, int]] = {}
         busy: set[int] = set()
-        for prompt in prompts:
-            if prompt.status == PromptStatus.ASKED:
-                busy.add(prompt.member_id)
-            elif prompt.status == PromptStatus.QUEUED and prompt.member_id not in first:
-                first[prompt.member_id] = prompt
+        for prompt_id, member_id, question_id, status in prompts:
+            if status == PromptStatus.ASKED:
+                busy.add(member_id)
+            elif status == PromptStatus.QUEUED and member_id not in first:
+                first[member_id] = (prompt_id, question_id)
         envelopes: list[Envelope] = []
         # A question counts as asked from when it reaches the member, so nothing they
         # write before then is taken as its answer.
@@ -324,7 +400,7 @@ class QuestionService:
         totals = len(questions)
         positions = {q.id: i for i, q in enumerate(questions, start=1)}
         texts_by_id = {q.id: q for q in questions}
-        for member_id, prompt in first.items():
+        for member_id, (prompt_id, question_id) in first.items():
             if member_id in busy:
                 continue
             member = by_member[member_id]
@@ -332,9 +408,9 @@ class QuestionService:
                 community,
                 meeting,
                 member,
-                prompt,
-                texts_by_id[prompt.question_id],
-                positions[prompt.question_id],
+                prompt_id,
+                texts_by_id[question_id],
+                positions[question_id],
                 totals,
                 intro=True,
             )
@@ -345,7 +421,7 @@ class QuestionService:
                 for one in (envelope, will_come):
                     if one is not None:
                         envelopes.append(replace(one, not_before=at) if at > now else one)
-                asked.setdefault(at, []).append(prompt.id)
+                asked.setdefault(at, []).append(prompt_id)
         await self.messenger.outbox.put(session, envelopes)
         for at, ids in asked.items():
             await self._mark_asked(session, ids, at)
@@ -380,7 +456,7 @@ class QuestionService:
         community: Community,
         meeting: Meeting,
         member: Member,
-        prompt: Prompt,
+        prompt_id: int,
         question: MeetingQuestion,
         number: int,
         total: int,
@@ -401,13 +477,13 @@ class QuestionService:
             total=total,
             question=question_text(self.texts, question, language),
         )
-        key = f"prompt:{prompt.id}" if not prefix else f"{prefix}:{prompt.id}"
+        key = f"prompt:{prompt_id}" if not prefix else f"{prefix}:{prompt_id}"
         return self.messenger.member_envelope(
             community,
             member,
             key,
             text,
-            context={"kind": ContextKind.PROMPT, "prompt_id": prompt.id},
+            context={"kind": ContextKind.PROMPT, "prompt_id": prompt_id},
         )
 
     async def ask_next(
@@ -444,7 +520,7 @@ class QuestionService:
             community,
             meeting,
             member,
-            queued,
+            queued.id,
             by_id[queued.question_id],
             positions[queued.question_id],
             len(questions),
@@ -686,33 +762,66 @@ class QuestionService:
         now: datetime,
         step: LocalTime | None = None,
         only: Callable[[Member], bool] | None = None,
-    ) -> list[Member]:
+    ) -> list[str]:
         """Remind every member who has questions left (of those ``only`` accepts, when
         given), repeating the open one; never twice for one meeting (a reminder sent
         with /remind now counts), never before the question it repeats reached them.
-        Returns the members reminded."""
+        Returns the names of the members reminded, in the order of their reminders."""
         questions = await question_set(session, self.texts, meeting)
         if not questions:
             return []
+        reminded: list[str] = []
+        async for page in member_pages(session, community.id):
+            members = [m for m in page if only is None or only(m)]
+            reminded += await self._remind_page(
+                session, community, meeting, questions, members, now, step
+            )
+        return reminded
+
+    async def _remind_page(
+        self,
+        session: AsyncSession,
+        community: Community,
+        meeting: Meeting,
+        questions: Sequence[MeetingQuestion],
+        members: Sequence[Member],
+        now: datetime,
+        step: LocalTime | None,
+    ) -> list[str]:
+        """Remind one page of members; returns the names of those reminded."""
+        if not members:
+            return []
         positions = {q.id: i for i, q in enumerate(questions, start=1)}
         by_id = {q.id: q for q in questions}
-        prompts = await self._prompts(session, meeting, [])
-        left: dict[int, list[Prompt]] = {}
-        for prompt in prompts:
-            if prompt.status in (PromptStatus.ASKED, PromptStatus.QUEUED):
-                left.setdefault(prompt.member_id, []).append(prompt)
-        if not left:
-            return []
-        members = {
-            m.id: m
-            for m in await directory.active_members(session, community.id)
-            if m.id in left and (only is None or only(m))
-        }
+        by_member = {m.id: m for m in members}
+        rows = await session.execute(
+            select(
+                Prompt.id,
+                Prompt.member_id,
+                Prompt.question_id,
+                Prompt.status,
+                Prompt.asked_at,
+                Prompt.reminded_at,
+            )
+            .join(MeetingQuestion, MeetingQuestion.id == Prompt.question_id)
+            .where(
+                Prompt.meeting_id == meeting.id,
+                Prompt.member_id.in_(list(by_member)),
+                Prompt.status.in_((PromptStatus.ASKED, PromptStatus.QUEUED)),
+                MeetingQuestion.removed_at.is_(None),
+            )
+            .order_by(Prompt.member_id, MeetingQuestion.position)
+        )
+        left: dict[int, list[Any]] = {}
+        for row in rows:
+            left.setdefault(row.member_id, []).append(row)
         envelopes: list[Envelope] = []
         reminded: list[int] = []
+        # The questions still waiting to be asked that the reminder repeats: asked with it.
+        asked: dict[datetime, list[int]] = {}
         for member_id, pending in left.items():
-            member = members.get(member_id)
-            if member is None or any(p.reminded_at is not None for p in pending):
+            member = by_member[member_id]
+            if any(p.reminded_at is not None for p in pending):
                 continue
             current = next((p for p in pending if p.status == PromptStatus.ASKED), pending[0])
             language = self.messenger.language(community, member)
@@ -744,9 +853,10 @@ class QuestionService:
                 envelopes.append(replace(envelope, not_before=at) if at > now else envelope)
                 reminded.extend(p.id for p in pending)
                 if current.status == PromptStatus.QUEUED:
-                    current.status = PromptStatus.ASKED
-                    current.asked_at = at
+                    asked.setdefault(at, []).append(current.id)
         await self.messenger.outbox.put(session, envelopes)
+        for at, ids in asked.items():
+            await self._mark_asked(session, ids, at)
         for start in range(0, len(reminded), 500):
             await session.execute(
                 update(Prompt)
@@ -754,4 +864,4 @@ class QuestionService:
                 .values(reminded_at=now)
                 .execution_options(synchronize_session=False)
             )
-        return [members[e.member_id] for e in envelopes if e.member_id in members]
+        return [by_member[e.member_id].display_name for e in envelopes if e.member_id]
