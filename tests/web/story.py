@@ -48,6 +48,9 @@ async def tell(h: Harness) -> Told:
     # The questions go out a week before the meeting.
     await h.advance(days=11, hours=3)
     await h.say("amina", AMINA)
+    # Amina answers every question; Thandi only the first (the rate counts complete ones).
+    await h.say("amina", "Keeping the borehole map current once the survey team leaves.")
+    await h.say("amina", "How to publish the borehole map as open data.")
     await h.say("thandi", THANDI)
     await h.say("kwame", "/practice Weekly office hours at the water office", "#cop")
     await h.say("amina", "/practice vote 1", "#cop")

@@ -50,7 +50,7 @@ EXPECTED: dict[Page, tuple[str, list[str]]] = {
             THANDI,
             "Weekly office hours at the water office",
             "2 votes",
-            "67%",
+            "33%",
         ],
     ),
 }
