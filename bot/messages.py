@@ -6,10 +6,12 @@ outgoing :class:`OutgoingMessage` into platform calls. Nothing here knows a plat
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 
 class ConversationKind(StrEnum):
@@ -245,3 +247,59 @@ def parse_command(text: str) -> tuple[str, str] | None:
     head, _, rest = stripped[1:].partition(" ")
     name = head.split("@", 1)[0].lower()
     return name, rest.strip()
+
+
+# -- what can be stored ----------------------------------------------------------------
+
+ID_LENGTH = 128
+"""The longest platform id (user, conversation, message) Indaba stores; no platform's
+ids come near it."""
+
+# A code point no encoding can write: half of a UTF-16 pair without its other half
+# (JSON's "\ud800" decodes to one), and NUL, which PostgreSQL stores in no text column.
+_UNWRITABLE = re.compile("[\ud800-\udfff]")
+
+Event = TypeVar("Event", bound=InboundEvent)
+
+
+class EventRejected(ValueError):
+    """An inbound event no platform sends (an id longer than :data:`ID_LENGTH`): the
+    request is malformed, answered 400, never stored."""
+
+
+def _writable(text: str) -> str:
+    if text.isascii():
+        return text.replace("\x00", "")
+    return _UNWRITABLE.sub("\ufffd", text).replace("\x00", "")
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return _writable(value)
+    if isinstance(value, tuple):
+        return tuple(_clean(item) for item in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {
+            f.name: _clean(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.name != "raw"
+        }
+        return dataclasses.replace(value, **changes)
+    return value
+
+
+def storable(event: Event) -> Event:
+    """``event`` as every database can store it: a lone surrogate in any text becomes
+    U+FFFD and NUL characters are dropped (a member's answer keeps every other
+    character). Raises :class:`EventRejected` for an id over :data:`ID_LENGTH`."""
+    ids = (
+        event.conversation.id,
+        event.conversation.previous_id,
+        event.sender.user_id,
+        event.message_id,
+    )
+    if any(value is not None and len(value) > ID_LENGTH for value in ids):
+        raise EventRejected(f"{type(event).__name__} with an id over {ID_LENGTH} characters")
+    cleaned = _clean(event)
+    assert isinstance(cleaned, type(event))
+    return cleaned

@@ -19,6 +19,7 @@ neutral ``/agenda add X``, and a workspace that added ``/agenda`` itself gets th
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -31,12 +32,14 @@ from bot.messages import (
     CommandInvoked,
     Conversation,
     ConversationKind,
+    EventRejected,
     InboundEvent,
     MemberJoined,
     MessageEdited,
     MessageReceived,
     Sender,
     parse_command,
+    storable,
 )
 
 Payload = Mapping[str, Any]
@@ -522,4 +525,10 @@ def normalise(body: Payload, sender: Sender, command: str = "indaba") -> Normali
     Raises :class:`Malformed` when a field is not of the type Slack documents.
     """
     handler = NORMALISERS.get(payload_kind(body))
-    return handler(body, sender, command) if handler is not None else NOTHING
+    if handler is None:
+        return NOTHING
+    found = handler(body, sender, command)
+    try:
+        return dataclasses.replace(found, events=tuple(storable(e) for e in found.events))
+    except EventRejected as error:
+        raise Malformed(str(error)) from None

@@ -34,12 +34,14 @@ from bot.messages import (
     Conversation,
     ConversationChanged,
     ConversationKind,
+    EventRejected,
     InboundEvent,
     MemberJoined,
     MessageEdited,
     MessageReceived,
     Sender,
     parse_command,
+    storable,
 )
 
 PLATFORM = "telegram"
@@ -348,7 +350,10 @@ def normalise(update: Update, bot_username: str = "") -> list[InboundEvent]:
                 raise UnknownShape(f"{field_name} ({type(error).__name__})") from None
             for event in events:
                 _check_texts(field_name, event)
-            return events
+            try:
+                return [storable(event) for event in events]
+            except EventRejected as error:
+                raise UnknownShape(f"{field_name}: {error}") from None
     return []
 
 

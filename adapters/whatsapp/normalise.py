@@ -20,10 +20,12 @@ from bot.messages import (
     Conversation,
     ConversationKind,
     DeliveryStatus,
+    EventRejected,
     InboundEvent,
     MessageReceived,
     Sender,
     parse_command,
+    storable,
 )
 
 PLATFORM = "whatsapp"
@@ -255,4 +257,7 @@ def normalise(payload: Any) -> list[InboundEvent]:
                 delivery = normalise_status(status)
                 if delivery is not None:
                     events.append(delivery)
-    return events
+    try:
+        return [storable(event) for event in events]
+    except EventRejected as error:
+        raise Malformed(str(error)) from None

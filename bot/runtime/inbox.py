@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from bot import messages
-from bot.messages import InboundEvent
+from bot.messages import InboundEvent, storable
 from bot.runtime.clock import Clock
 from bot.runtime.metrics import Metrics
 from storage.models import InboxEvent, ProcessedEvent
@@ -169,6 +169,9 @@ class Inbox:
         Returns once the event is committed: the caller may then answer the platform.
         Raises when the database cannot take it (the platform should retry).
         """
+        # What no database can store (a lone surrogate, NUL) is cleaned before the key
+        # is made; an id no platform sends raises EventRejected (the adapter answers 400).
+        event = storable(event)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_loop(), name="inbox-writer")
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()

@@ -23,7 +23,7 @@ from adapters.whatsapp import WhatsAppAdapter
 from adapters.whatsapp.normalise import Malformed, normalise
 from adapters.whatsapp.webhook import signature
 from bot.adapter import AdapterContext
-from bot.messages import InboundEvent
+from bot.messages import ID_LENGTH, InboundEvent
 from tests.fakes.whatsapp_api import FakeWhatsApp
 from tests.whatsapp.conftest import World, adapter_settings
 
@@ -306,3 +306,23 @@ async def test_what_the_route_accepts_the_engine_handles(world: World, payload: 
     response = await world.fake.post_webhook(payload)
     assert response.status_code in (200, 400)
     await world.settle()
+
+
+def test_an_overlong_whatsapp_id_is_malformed(fake: FakeWhatsApp) -> None:
+    payload = fake._inbound(
+        "9" * (ID_LENGTH + 1), "Amina", {"type": "text", "text": {"body": "hi"}}
+    )
+    with pytest.raises(Malformed, match="over 128"):
+        normalise(json.loads(json.dumps(payload)))
+
+
+async def test_an_overlong_id_is_400_at_the_webhook(edge: Edge, fake: FakeWhatsApp) -> None:
+    payload = fake._inbound(
+        "9" * (ID_LENGTH + 1), "Amina", {"type": "text", "text": {"body": "hi"}}
+    )
+    answer = await edge.post(json.dumps(payload).encode())
+    assert answer.status_code == 400 and edge.events == []
+    fine = fake._inbound("2348030000001", "Amina", {"type": "text", "text": {"body": "a\ud800b"}})
+    answer = await edge.post(json.dumps(fine).encode())
+    assert answer.status_code == 200
+    assert [getattr(e, "text", None) for e in edge.events] == ["a\ufffdb"]
