@@ -93,6 +93,8 @@ class Identity(Base):
     __table_args__ = (
         UniqueConstraint("community_id", "platform", "user_id", name="uq_identities_account"),
         Index("ix_identities_platform_user", "platform", "user_id"),
+        # A page of members' identities is loaded by member (the fan-out, the brief).
+        Index("ix_identities_member", "member_id"),
     )
 
 
@@ -148,9 +150,7 @@ class Meeting(Base):
     created_at: Mapped[datetime]
     cancelled_at: Mapped[datetime | None]
     # "scheduled" or "cancelled" (storage.statuses.MeetingStatus).
-    status: Mapped[str] = mapped_column(
-        String(16), default="scheduled", server_default="scheduled"
-    )
+    status: Mapped[str] = mapped_column(String(16), default="scheduled", server_default="scheduled")
     # Where it is held (a room, an address) and the video link, as the facilitator wrote them.
     place: Mapped[str | None] = mapped_column(String(500))
     video_link: Mapped[str | None] = mapped_column(String(500))
@@ -189,9 +189,7 @@ class Decision(Base):
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
     text: Mapped[str] = mapped_column(Text)
-    created_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("members.id", ondelete="SET NULL")
-    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_decisions_meeting", "meeting_id"),)
@@ -212,9 +210,7 @@ class Action(Base):
     due_on: Mapped[date] = mapped_column(Date)
     # "open", "working", "done" or "dropped" (storage.statuses.ActionStatus).
     status: Mapped[str] = mapped_column(String(16), default="open")
-    created_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("members.id", ondelete="SET NULL")
-    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
     status_at: Mapped[datetime | None]
     # The day the owner is next asked how it goes (the due date, then a week after
