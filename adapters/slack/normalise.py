@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from bot.messages import (
+    ID_LENGTH,
     ChoiceSelected,
     CommandInvoked,
     Conversation,
@@ -187,7 +188,15 @@ def payload_kind(body: Payload) -> str:
 
 
 def actor(body: Payload) -> str | None:
-    """The user who did what the payload reports."""
+    """The user who did what the payload reports (checked before Indaba asks Slack who
+    they are: an id no Slack workspace gives is :class:`Malformed`)."""
+    found = _actor(body)
+    if found is not None and len(found) > ID_LENGTH:
+        raise Malformed(f"a user id over {ID_LENGTH} characters")
+    return found
+
+
+def _actor(body: Payload) -> str | None:
     kind = payload_kind(body)
     if kind == "command":
         return text(body.get("user_id"), "user_id") or None

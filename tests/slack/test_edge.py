@@ -121,6 +121,14 @@ JUNK = [
         FORM,
         "not a form",
     ),
+    (
+        # No workspace gives such an id: refused before Slack is asked who it is.
+        urlencode(
+            {"command": "/indaba", "text": "help", "trigger_id": "t", "user_id": "U" * 129}
+        ).encode(),
+        FORM,
+        "user id over 128",
+    ),
 ]
 
 
