@@ -274,7 +274,7 @@ def _writable(text: str) -> str:
 
 
 def _clean(value: Any) -> Any:
-    if isinstance(value, str):
+    if type(value) is str:  # not a StrEnum member (a kind), which stays what it is
         return _writable(value)
     if isinstance(value, tuple):
         return tuple(_clean(item) for item in value)

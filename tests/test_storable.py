@@ -41,6 +41,7 @@ def test_text_is_made_storable_and_everything_else_kept() -> None:
     assert event.text == "We mapped \ufffd40 wells 🌍"
     assert event.sender.display_name == "Name\ufffd"
     assert event.message_id == "m1" and event.conversation.id == "u1"
+    assert event.conversation.kind is ConversationKind.DM
     plain = said("nothing to change")
     assert storable(plain) == plain
 
