@@ -141,6 +141,10 @@ class DeliveryLoop:
         # One pass at a time per process (the loop and drain() may both call), so at most
         # one claimed batch is in flight: that bounds what a crash can repeat.
         self._pass = asyncio.Lock()
+        # The batch the loop claimed while the last one was sending: kept here, not in
+        # the loop, so drain() sends it too instead of finding those rows leased and
+        # returning with them unsent (the console printed nothing of a reply then).
+        self._ahead: asyncio.Task[Sequence[OutboxMessage]] | None = None
         self._rechecked = 0.0
 
     # -- running ---------------------------------------------------------------
@@ -149,28 +153,38 @@ class DeliveryLoop:
         """Deliver until :meth:`stop`. The next batch is claimed while the current one is
         sending, so the platform waits on neither the claim nor the database; outcomes
         are still recorded before the next batch is sent (the crash bound holds)."""
-        ahead: asyncio.Task[Sequence[OutboxMessage]] | None = None
         try:
             while not self._stopping.is_set():
                 try:
                     await self.recheck_failed()
                     async with self._pass:
-                        if ahead is None:
+                        if self._ahead is None:
                             self._outbox.wakeup.clear()
                             rows = await self._claim(self._batch_size)
                         else:
-                            rows, ahead = await ahead, None
+                            rows = await self._take_ahead()
                         if rows:
-                            ahead = await self._deliver(rows, claim_ahead=True)
+                            self._ahead = await self._deliver(rows, claim_ahead=True)
                 except Exception:
                     log.exception("delivery pass failed; trying again shortly")
-                    ahead = None
+                    self._ahead = None
                     rows = []
                 if not rows:
                     await self._idle()
         finally:
-            if ahead is not None:
-                await self._release(await ahead)
+            if self._ahead is not None:
+                await self._release(await self._take_ahead())
+
+    async def _take_ahead(self) -> Sequence[OutboxMessage]:
+        """The batch claimed ahead (none when its claim failed: nothing was claimed)."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is None:
+            return []
+        try:
+            return await ahead
+        except Exception:
+            log.exception("claiming the next batch failed; claiming again")
+            return []
 
     async def _idle(self) -> None:
         waiter = asyncio.ensure_future(self._outbox.wakeup.wait())
@@ -236,7 +250,9 @@ class DeliveryLoop:
         return self._concurrency * 4
 
     async def _deliver_batch(self, batch_size: int | None) -> int:
-        rows = await self._claim(batch_size or self._batch_size)
+        rows = await self._take_ahead() if self._ahead is not None else []
+        if not rows:
+            rows = await self._claim(batch_size or self._batch_size)
         if not rows:
             return 0
         await self._deliver(rows)
