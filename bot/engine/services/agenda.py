@@ -575,20 +575,27 @@ async def _group_ballots(
 
 
 def _edited(
-    row: OutboxMessage, key: str, community: Community, text: str, chunk: Sequence[Standing]
+    row: OutboxMessage,
+    key: str,
+    choices: tuple[Choice, ...],
+    *,
+    text: str | None = None,
+    member_id: int | None = None,
 ) -> Envelope:
+    """An edit of the ballot ``row`` in place: its new buttons, and its text when given."""
     shown = row_to_message(row)
     return Envelope(
         key,
         OutgoingMessage(
             address=shown.address,
-            text=text,
-            choices=ballot_choices(chunk),
+            text=shown.text if text is None else text,
+            choices=choices,
             multi_select=True,
             poll=shown.poll,
             edit_of=row.platform_message_id,
         ),
-        community_id=community.id,
+        community_id=row.community_id,
+        member_id=member_id,
         context=dict(row.context),
     )
 
@@ -644,7 +651,9 @@ async def refresh_ballots(
                 else {}
             ),
         )
-        envelopes.append(_edited(row, f"ballot-live:{row.id}:{stamp}", community, text, chunk))
+        envelopes.append(
+            _edited(row, f"ballot-live:{row.id}:{stamp}", ballot_choices(chunk), text=text)
+        )
     return await messenger.outbox.put(session, envelopes)
 
 
@@ -704,7 +713,9 @@ async def add_to_ballot(
             parts=int(row.context.get("parts", 1)),
             added=bool(row.context.get("added", False)),
         )
-        envelopes.append(_edited(row, f"ballot-add:{row.id}:item{item.id}", community, text, chunk))
+        envelopes.append(
+            _edited(row, f"ballot-add:{row.id}:item{item.id}", ballot_choices(chunk), text=text)
+        )
         edited.add((platform, conversation))
     sent = await messenger.outbox.put(session, envelopes)
     return sent + await messenger.to_community(
@@ -750,22 +761,8 @@ async def show_selection(
         choices.append(
             Choice(id=str(choice["id"]), label=mark + label, number=choice.get("number"))
         )
-    shown = row_to_message(row)
     return await messenger.outbox.put_one(
-        session,
-        Envelope(
-            f"ballot-mine:{row.id}:{stamp}",
-            OutgoingMessage(
-                address=shown.address,
-                text=shown.text,
-                choices=tuple(choices),
-                multi_select=True,
-                edit_of=row.platform_message_id,
-            ),
-            community_id=row.community_id,
-            member_id=member.id,
-            context=dict(row.context),
-        ),
+        session, _edited(row, f"ballot-mine:{row.id}:{stamp}", tuple(choices), member_id=member.id)
     )
 
 
