@@ -216,3 +216,29 @@ async def test_the_engine_handles_what_the_adapter_stored(
         assert statuses and set(statuses) == {InboxStatus.DONE}
     finally:
         await h.aclose()
+
+
+async def test_drain_waits_for_what_the_workers_claimed_as_it_began(db: AsyncEngine) -> None:
+    """drain() returns only once every stored event was handled, even when a running
+    worker claimed it a moment before (the console settles this way after each line)."""
+    handled: list[str] = []
+
+    async def handler(session: AsyncSession, event: InboundEvent) -> None:
+        assert isinstance(event, MessageReceived)
+        await asyncio.sleep(0.01)
+        handled.append(event.text)
+
+    inbox = inbox_on(db, handler)
+    worker = asyncio.create_task(inbox.run())
+    try:
+        for n in range(40):
+            await inbox.put(said(f"u{n}", f"line {n}", f"m{n}"))
+            # Let the woken worker begin its claim before drain() begins its own.
+            for _ in range(n % 20):
+                await asyncio.sleep(0)
+            await inbox.drain()
+            assert handled[-1:] == [f"line {n}"], n
+    finally:
+        inbox.stop()
+        await worker
+        await inbox.aclose()

@@ -159,6 +159,9 @@ class Inbox:
         self._stopping = asyncio.Event()
         # Handling tasks in flight, the workers' and drain()'s alike.
         self._running: set[asyncio.Task[None]] = set()
+        # Held from a claim until its rows are in ``_running``: drain() then never finds
+        # rows the workers have leased but not yet started, and returns before they ran.
+        self._claiming = asyncio.Lock()
         self._slots = asyncio.Semaphore(concurrency)
 
     # -- storing (the request handler's side) -----------------------------------------
@@ -258,12 +261,13 @@ class Inbox:
                 room = 2 * self._concurrency - len(self._running)
                 rows: Sequence[InboxEvent] = []
                 if room > 0:
-                    try:
-                        rows = await self._claim(room)
-                    except Exception:
-                        log.exception("claiming inbound events failed; trying again shortly")
-                for row in rows:
-                    self._spawn(row)
+                    async with self._claiming:
+                        try:
+                            rows = await self._claim(room)
+                        except Exception:
+                            log.exception("claiming inbound events failed; trying again shortly")
+                        for row in rows:
+                            self._spawn(row)
                 if rows and len(rows) == room:
                     # Full: wait for a handler to finish before claiming more.
                     await asyncio.wait(set(self._running), return_when=asyncio.FIRST_COMPLETED)
@@ -298,9 +302,10 @@ class Inbox:
         are handling already (for the console and tests)."""
         total = 0
         for _ in range(max_passes):
-            rows = await self._claim(2 * self._concurrency)
-            for row in rows:
-                self._spawn(row)
+            async with self._claiming:
+                rows = await self._claim(2 * self._concurrency)
+                for row in rows:
+                    self._spawn(row)
             total += len(rows)
             if not rows and not self._running:
                 break
