@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import text, update  # noqa: E402
+from sqlalchemy import func, select, text, update  # noqa: E402
 from starlette.routing import BaseRoute  # noqa: E402
 
 from benchmarks.members import add_members  # noqa: E402
@@ -43,7 +43,7 @@ from bot.messages import MessageRef, OutgoingMessage  # noqa: E402
 from bot.runtime.clock import VirtualClock  # noqa: E402
 from storage.db import create_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.models import Member  # noqa: E402
+from storage.models import Member, OutboxMessage  # noqa: E402
 
 PG_URL = os.environ.get("INDABA_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 START = datetime(2027, 3, 1, 6, 0, tzinfo=UTC)
@@ -58,12 +58,16 @@ class NullAdapter:
 
     def __init__(self) -> None:
         self.count = 0
+        self.expected = 0
+        self.all_sent = asyncio.Event()
 
     async def start(self, sink: EventSink) -> None:
         return None
 
     async def send(self, message: OutgoingMessage) -> MessageRef:
         self.count += 1
+        if self.count >= self.expected:
+            self.all_sent.set()
         return MessageRef(self.name, message.address.conversation_id, str(self.count))
 
     async def aclose(self) -> None:
@@ -135,10 +139,26 @@ async def deliver(url: str, members: int) -> dict[str, float | int | str]:
     tmp = tempfile.mkdtemp()
     indaba = Indaba(Settings(database_url=url, data_dir=Path(tmp)), [adapter], clock=clock)
     try:
+        async with indaba.sessions() as session:
+            due = await session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.status == "pending")
+            )
         baseline = rss_mib()
         started = time.perf_counter()
-        delivered = await indaba.delivery.drain(max_passes=1_000_000)
+        # The loop `indaba run` runs (the next batch claimed while one is sending), until
+        # every due message went out.
+        adapter.expected = due or 0
+        loop = asyncio.create_task(indaba.delivery.run())
+        await asyncio.wait(
+            {loop, asyncio.ensure_future(adapter.all_sent.wait())},
+            return_when=asyncio.FIRST_COMPLETED,
+        )
         deliver_s = time.perf_counter() - started
+        indaba.delivery.stop()
+        await loop
+        delivered = adapter.count
         # Every member's questions (one message each, or more as the step writes them).
         assert adapter.count == delivered >= members, (adapter.count, delivered)
         return {

@@ -7,7 +7,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection
 
 from storage.db import create_engine
-from storage.migrate import is_up_to_date, upgrade
+from storage.migrate import HEAD, MIGRATIONS_DIR, head_revision, is_up_to_date, upgrade
 from storage.models import Base
 
 
@@ -29,3 +29,9 @@ async def test_models_and_migrations_agree(database_url: str) -> None:
         assert diff == []
     finally:
         await engine.dispose()
+
+
+def test_the_head_is_the_newest_migration() -> None:
+    """The schema check reads HEAD without Alembic: it must be what Alembic finds."""
+    newest = max(path.name for path in (MIGRATIONS_DIR / "versions").glob("[0-9]*.py"))
+    assert head_revision("sqlite://") == HEAD == newest.split("_")[0]
