@@ -139,3 +139,65 @@ def test_unknown_meeting_or_format_is_one_clear_line(tmp_path: Path, database_ur
     result = indaba("harvest", "export", "--meeting", "1", "--format", "pdf", env=env)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == ["indaba: --format must be md, csv or json"]
+
+
+async def test_reordered_questions_keep_their_answers(tmp_path: Path, database_url: str) -> None:
+    """Every answer of a meeting comes from one query, ordered by the questions' places:
+    after ``/questions move`` each answer is still filed under its own question, in the
+    harvest's CSV and in the brief's file alike."""
+    from bot.app import admin
+    from bot.engine.services.brief import csv_chunks
+    from storage.models import Community
+
+    h = await Harness.create(database_url, tmp_path)
+    try:
+        await h.setup_community(members=("amina", "kwame"))
+        await h.say("fatima", "/meeting add 2026-11-20 14:00 November meeting", "#cop")
+        # The last question asked first: the questions' ids no longer give their order.
+        await h.say("fatima", "/questions move 3 1", "#cop")
+        await h.advance(days=11, hours=3)
+        answers = {
+            "amina": [
+                "Amina: the water point map went live",
+                "Amina: weekly office hours with the ward",
+                "Amina: procurement data is still closed",
+            ],
+            "kwame": ["Kwame: budget hearings in every district"],
+        }
+        for who, said in answers.items():
+            for text in said:
+                await h.say(who, text)
+        async with h.indaba.sessions() as session:
+            meeting = await session.scalar(select(Meeting))
+            assert meeting is not None
+            community = await session.get(Community, meeting.community_id)
+            assert community is not None
+            chunks: list[str] = []
+            await admin.export_harvest(
+                session, h.indaba.texts, meeting.id, admin.HarvestFormat.CSV, chunks.append
+            )
+            brief = [c async for c in csv_chunks(session, h.indaba.texts, community, meeting, "en")]
+    finally:
+        await h.aclose()
+    brief_rows = list(csv.reader(io.StringIO("".join(brief).lstrip("\ufeff"))))
+    questions = [row[3] for row in brief_rows if row[0] == "question"]
+    assert len(questions) == 3
+    in_brief = {row[3]: row[1] for row in brief_rows if row[0] == "answer"}
+    assert in_brief == {
+        "Amina: the water point map went live": "1",
+        "Kwame: budget hearings in every district": "1",
+        "Amina: weekly office hours with the ward": "2",
+        "Amina: procurement data is still closed": "3",
+    }
+    rows = list(csv.reader(io.StringIO("".join(chunks).lstrip("\ufeff"))))
+    filed: dict[str, list[str]] = {}
+    for row in rows:
+        if row[0] == "answer":
+            filed.setdefault(row[1], []).append(row[3])
+    # Each question's answers under it, the questions in their order.
+    assert list(filed) == questions
+    assert [sorted(said) for said in filed.values()] == [
+        ["Amina: the water point map went live", "Kwame: budget hearings in every district"],
+        ["Amina: weekly office hours with the ward"],
+        ["Amina: procurement data is still closed"],
+    ]

@@ -12,7 +12,7 @@ and participation. Hidden answers, practices, wall entries and agenda items are 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -28,6 +28,7 @@ from bot.engine.services.agenda import round_for
 from bot.engine.services.brief import (
     BOM,
     NAMES,
+    AnswersByQuestion,
     Brief,
     Buffer,
     Names,
@@ -353,14 +354,14 @@ def as_dict(harvest: Harvest) -> dict[str, Any]:
 Rows = AsyncIterator[Sequence[tuple[str, str]]]
 
 
-async def _answers(
-    session: AsyncSession, texts: Texts, harvest: Harvest, number: int, language: str
-) -> Rows:
-    """Every answer to the question numbered ``number``: (who, text), a page at a time."""
-    question = harvest.brief.questions[number - 1].question
-    shown = Names(texts, language)
-    async for rows in stream_answers(session, question.id):
-        yield [(shown(name, anon), text) for name, anon, text in rows]
+def _answers(
+    session: AsyncSession, texts: Texts, harvest: Harvest, language: str
+) -> Callable[[int], Rows]:
+    """Every answer to the question numbered ``n``, a page at a time: (who, text); the
+    questions asked for in their order (all of them come from one query)."""
+    questions = [section.question.id for section in harvest.brief.questions]
+    answers = AnswersByQuestion(session, questions, texts, language)
+    return lambda number: answers.of(questions[number - 1])
 
 
 def _members(data: dict[str, Any]) -> str:
@@ -376,6 +377,7 @@ async def json_chunks(
     session: AsyncSession, texts: Texts, harvest: Harvest, language: str
 ) -> AsyncIterator[str]:
     """The harvest as JSON: the members of :func:`as_dict`, with every answer."""
+    answers_to = _answers(session, texts, harvest, language)
     yield "{\n" + _members(_head(harvest)) + ',\n "answers": ['
     for number, ((question, _), themes) in enumerate(
         zip(harvest.answers, _per_question(harvest), strict=True), start=1
@@ -383,7 +385,7 @@ async def json_chunks(
         opening = "\n  " if number == 1 else ",\n  "
         yield opening + '{"question": ' + _dump(question) + ', "answers": ['
         written = 0
-        async for rows in _answers(session, texts, harvest, number, language):
+        async for rows in answers_to(number):
             parts = []
             for who, text in rows:
                 parts.append(",\n   " if written else "\n   ")
@@ -438,13 +440,14 @@ async def markdown_chunks(
     its decisions and actions, each question with every answer, then the rest."""
     yield texts.render("harvest.minutes_head", language, **_minutes(harvest)) + "\n"
     line = _answer_line(texts, language)
+    answers_to = _answers(session, texts, harvest, language)
     for number, (question, _) in enumerate(harvest.answers, start=1):
         heading = texts.render(
             "harvest.minutes_question", language, number=number, question=question
         )
         yield "\n" + heading + "\n"
         written = False
-        async for rows in _answers(session, texts, harvest, number, language):
+        async for rows in answers_to(number):
             yield "".join(line(who, text) for who, text in rows)
             written = written or bool(rows)
         if not written:
@@ -478,8 +481,9 @@ async def csv_chunks(
         for a in harvest.actions
     )
     yield BOM + buffer.take()
+    answers_to = _answers(session, texts, harvest, language)
     for number, (question, _) in enumerate(harvest.answers, start=1):
-        async for rows in _answers(session, texts, harvest, number, language):
+        async for rows in answers_to(number):
             writer.writerows(["answer", question, who, text, ""] for who, text in rows)
             yield buffer.take()
     # A theme's answers: its label, who wrote each, the text and the question's number.
