@@ -79,9 +79,9 @@ def run_indaba(
         except ValueError:
             fail(f"--clock: not a date and time: {clock!r} (try '2027-03-01 06:00')", 2)
     if handle_only:
-        run(lambda: _handle_only(settings))
+        run(lambda: _handle_only(settings), server=True)
         return
-    run(lambda: _serve(settings, migrate, console, demo, http, start, handlers))
+    run(lambda: _serve(settings, migrate, console, demo, http, start, handlers), server=True)
 
 
 def _configure_logging(settings: Settings, quiet: bool = False) -> None:
