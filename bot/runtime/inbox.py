@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import dataclasses
 import enum
+import functools
 import logging
 import random
 import types
@@ -90,12 +91,17 @@ def decode(kind: str, data: dict[str, Any]) -> InboundEvent:
     return event
 
 
-def _decode_dataclass(cls: type[Any], data: dict[str, Any]) -> Any:
+@functools.cache
+def _fields_of(cls: type[Any]) -> tuple[tuple[str, Any], ...]:
+    """A dataclass's stored fields with their types (resolved once per class: resolving
+    the annotations took more of a handled event's time than decoding it)."""
     hints = typing.get_type_hints(cls, vars(messages))
+    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls) if f.name != "raw")
+
+
+def _decode_dataclass(cls: type[Any], data: dict[str, Any]) -> Any:
     values = {
-        field.name: _decode_value(hints[field.name], data[field.name])
-        for field in dataclasses.fields(cls)
-        if field.name in data and field.name != "raw"
+        name: _decode_value(hint, data[name]) for name, hint in _fields_of(cls) if name in data
     }
     return cls(**values)
 
