@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import signal
@@ -168,14 +169,22 @@ async def burst(
     concurrency: int,
     seconds: float,
     on_half: asyncio.Event,
+    rate: float | None = None,
 ) -> tuple[list[float], set[str], float]:
-    """Signed answers from distinct members; returns latencies, acknowledged ids, start."""
+    """Signed answers from distinct members; returns latencies, acknowledged ids, start.
+
+    Without ``rate`` each of the ``concurrency`` workers sends its next answer once the
+    last was acknowledged (a closed loop: latency is then about concurrency ÷
+    throughput). With ``rate`` the answers are due at that many a second whatever the
+    acknowledgements do, at most ``concurrency`` in flight, and each latency counts from
+    when its answer was due (so a queue building up shows in it)."""
     url = f"http://127.0.0.1:{port}/whatsapp/webhook"
     latencies: list[float] = []
     acked: set[str] = set()
     started = time.perf_counter()
     deadline = started + seconds
     limits = httpx.Limits(max_connections=10, max_keepalive_connections=10)
+    slots = itertools.count()
 
     async def worker(w: int, client: httpx.AsyncClient) -> None:
         member = w
@@ -203,6 +212,13 @@ async def burst(
             headers = {"content-type": "application/json", "x-hub-signature-256": fake.sign(body)}
             fake.last_inbound[wa_id(member)] = datetime.now(UTC)
             sent = time.perf_counter()
+            if rate:
+                due = started + next(slots) / rate
+                if due >= deadline:
+                    break
+                if due > sent:
+                    await asyncio.sleep(due - sent)
+                sent = due
             try:
                 response = await client.post(url, content=body, headers=headers)
             except httpx.TransportError:
@@ -281,6 +297,9 @@ async def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--concurrency", type=int, default=200)
+    parser.add_argument(
+        "--rate", type=float, help="answers due per second (an open loop; default: closed)"
+    )
     parser.add_argument("--members", type=int, default=20_000)
     parser.add_argument("--kill", action="store_true", help="SIGKILL Indaba halfway, restart it")
     parser.add_argument(
@@ -314,7 +333,7 @@ async def main() -> None:
 
         tasks = [asyncio.create_task(killer())] if args.kill else []
         latencies, acked, _ = await burst(
-            fake, port, args.members, args.concurrency, args.seconds, half
+            fake, port, args.members, args.concurrency, args.seconds, half, args.rate
         )
         for task in tasks:
             await task
@@ -332,6 +351,7 @@ async def main() -> None:
     twice = [k for k, v in ours.items() if v > 1]
     print(
         f"{args.database}: {args.concurrency} concurrent signed webhooks for {args.seconds:.0f} s"
+        + (f", {args.rate:.0f} due a second" if args.rate else "")
         + (" with a SIGKILL" if args.kill else "")
     )
     print(f"  acknowledged      {len(acked)} answers ({len(acked) / args.seconds:.0f}/s)")

@@ -4,7 +4,7 @@ Runs a whole Indaba (outbox, delivery loop, the Telegram adapter with its pacing
 against the fake Bot API enforcing Telegram's limits (30 messages/s overall, 1/s per
 chat) and prints the sustained rate and the 429s it caused.
 
-    python -m benchmarks.telegram_fanout [MEMBERS]
+    python benchmarks/telegram_fanout.py [MEMBERS]
 """
 
 from __future__ import annotations
@@ -15,16 +15,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from pydantic import SecretStr
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-from adapters.telegram.adapter import TelegramAdapter
-from adapters.telegram.settings import TelegramSettings
-from bot.app.settings import Settings
-from bot.app.wiring import Indaba
-from bot.messages import Address, ConversationKind, OutgoingMessage
-from bot.runtime.outbox import Envelope
-from storage.models import Base
-from tests.fakes.telegram_api import TOKEN, FakeLimits, FakeTelegram
+from pydantic import SecretStr  # noqa: E402
+
+from adapters.telegram.adapter import TelegramAdapter  # noqa: E402
+from adapters.telegram.settings import TelegramSettings  # noqa: E402
+from bot.app.settings import Settings  # noqa: E402
+from bot.app.wiring import Indaba  # noqa: E402
+from bot.messages import Address, ConversationKind, OutgoingMessage  # noqa: E402
+from bot.runtime.outbox import Envelope  # noqa: E402
+from storage.models import Base  # noqa: E402
+from tests.fakes.telegram_api import TOKEN, FakeLimits, FakeTelegram  # noqa: E402
 
 
 async def fan_out(members: int) -> None:
