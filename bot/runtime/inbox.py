@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import dataclasses
 import enum
-import functools
 import logging
 import random
 import types
@@ -91,12 +90,18 @@ def decode(kind: str, data: dict[str, Any]) -> InboundEvent:
     return event
 
 
-@functools.cache
+_FIELDS: dict[type[Any], tuple[tuple[str, Any], ...]] = {}
+
+
 def _fields_of(cls: type[Any]) -> tuple[tuple[str, Any], ...]:
     """A dataclass's stored fields with their types (resolved once per class: resolving
     the annotations took more of a handled event's time than decoding it)."""
-    hints = typing.get_type_hints(cls, vars(messages))
-    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls) if f.name != "raw")
+    found = _FIELDS.get(cls)
+    if found is None:
+        hints = typing.get_type_hints(cls, vars(messages))
+        fields = dataclasses.fields(cls)
+        found = _FIELDS[cls] = tuple((f.name, hints[f.name]) for f in fields if f.name != "raw")
+    return found
 
 
 def _decode_dataclass(cls: type[Any], data: dict[str, Any]) -> Any:
