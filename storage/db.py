@@ -37,11 +37,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# An execution option marking sessions that only read (see read_only_sessions).
+READ_ONLY = "indaba_read_only"
+
+
 def _sqlite_begin(connection: Any) -> None:
     # Every transaction takes the write lock when it begins, so two writers queue on the
     # busy timeout instead of one failing with "database is locked" when a transaction
     # that read first tries to write after another committed (SQLite has one writer).
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A reader takes no lock (WAL gives it a snapshot): an export run beside a running
+    # Indaba must not hold its writers, the webhooks' acknowledgements among them.
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN DEFERRED")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
@@ -77,6 +86,12 @@ def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def read_only_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for work that only reads (an export, a brief's file). On SQLite their
+    transactions take no write lock; elsewhere they are plain sessions."""
+    return session_factory(engine.execution_options(**{READ_ONLY: True}))
 
 
 def is_postgres(engine: AsyncEngine) -> bool:

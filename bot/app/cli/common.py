@@ -16,7 +16,7 @@ from bot.app.settings import Settings, load_settings
 from bot.engine.services.meetings import MeetingError
 from bot.engine.services.onboarding import OnboardingError
 from bot.engine.texts import Texts
-from storage.db import create_engine, session_factory
+from storage.db import create_engine, read_only_sessions, session_factory
 
 T = TypeVar("T")
 
@@ -99,16 +99,20 @@ def on_engine(
     return run(with_engine)
 
 
-def on_database(settings: Settings, job: Job[T]) -> T:
-    """Run ``job`` with sessions on the configured database (see :func:`on_engine`)."""
-    return on_engine(settings, lambda db: job(session_factory(db)))
+def on_database(settings: Settings, job: Job[T], *, read_only: bool = False) -> T:
+    """Run ``job`` with sessions on the configured database (see :func:`on_engine`);
+    ``read_only`` sessions take no write lock on SQLite."""
+    factory = read_only_sessions if read_only else session_factory
+    return on_engine(settings, lambda db: job(factory(db)))
 
 
-def in_session(settings: Settings, job: Callable[[AsyncSession], Awaitable[T]]) -> T:
+def in_session(
+    settings: Settings, job: Callable[[AsyncSession], Awaitable[T]], *, read_only: bool = False
+) -> T:
     """Run ``job`` in one session on the configured database (see :func:`on_engine`)."""
 
     async def with_session(sessions: async_sessionmaker[AsyncSession]) -> T:
         async with sessions() as session:
             return await job(session)
 
-    return on_database(settings, with_session)
+    return on_database(settings, with_session, read_only=read_only)

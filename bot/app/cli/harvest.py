@@ -33,7 +33,8 @@ def _write(
         opened[0].write(chunk)
 
     try:
-        in_session(settings, lambda session: job(session, texts, write))
+        # Beside a running Indaba on SQLite, the export must not hold its writers.
+        in_session(settings, lambda session: job(session, texts, write), read_only=True)
     finally:
         for file in opened:
             file.close()
