@@ -88,6 +88,15 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def reader_engine(engine: AsyncEngine) -> AsyncEngine | None:
+    """A second engine on the same SQLite file, for long reads (a page, a download) that
+    would otherwise hold its one connection from the writers; None where the engine's
+    pool serves (PostgreSQL) or no second connection sees the same data (in memory)."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return None
+    return create_engine(engine.url.render_as_string(hide_password=False))
+
+
 def read_only_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions for work that only reads (an export, a brief's file). On SQLite their
     transactions take no write lock; elsewhere they are plain sessions."""

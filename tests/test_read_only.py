@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bot.messages import Conversation, ConversationKind, MessageReceived, Sender
 from storage.db import create_engine, read_only_sessions, session_factory
 from storage.migrate import upgrade
-from storage.models import Community
+from storage.models import Community, Meeting
+from tests.harness import Harness
 
 
 def write_from_another_process(path: Path) -> None:
@@ -48,3 +50,40 @@ async def test_a_reader_leaves_writers_free_and_a_writer_does_not(tmp_path: Path
                 await asyncio.to_thread(write_from_another_process, path)
     finally:
         await engine.dispose()
+
+
+async def test_a_brief_being_downloaded_does_not_hold_the_webhooks(
+    tmp_path: Path, database_url: str
+) -> None:
+    """The meeting pack reads through a connection of its own on SQLite, taking no lock:
+    while a facilitator's download of the brief's file is open, an inbound event is
+    still stored (acknowledged) at once."""
+    h = await Harness.create(database_url, tmp_path)
+    try:
+        await h.setup_community(members=("amina", "kwame"))
+        await h.say("fatima", "/meeting add 2026-11-20 14:00 November meeting", "#cop")
+        await h.advance(days=11, hours=3)
+        await h.say("amina", "The water point map went live in two wards")
+        async with h.indaba.sessions() as session:
+            meeting = await session.scalar(select(Meeting))
+            assert meeting is not None
+        response = await h.indaba.pack().brief_file(meeting.id)
+        download = response.body_iterator
+        first = await anext(download)  # the download's transaction is open
+        assert "section,question,member,text,figure" in str(first)
+        stored = await asyncio.wait_for(
+            h.indaba.inbox.put(
+                MessageReceived(
+                    Conversation("memory", "kwame", ConversationKind.DM),
+                    Sender("memory", "kwame", "Kwame"),
+                    "while-downloading",
+                    text="Budget hearings in every district",
+                )
+            ),
+            timeout=10,
+        )
+        assert stored is True
+        rest = [chunk async for chunk in download]
+        assert any("The water point map went live" in str(chunk) for chunk in rest)
+    finally:
+        await h.aclose()

@@ -34,7 +34,7 @@ from bot.runtime.leadership import Leadership
 from bot.runtime.metrics import Metrics
 from bot.runtime.outbox import Outbox
 from bot.runtime.timetable import Timetable
-from storage.db import create_engine, session_factory
+from storage.db import create_engine, read_only_sessions, reader_engine, session_factory
 from storage.migrate import is_up_to_date, upgrade
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,7 @@ class Indaba:
             settings.effective_database_url, pool_size=settings.database_pool_size
         )
         self.sessions = session_factory(self.db)
+        self._reader: AsyncEngine | None = None
         self.metrics = Metrics()
         self.texts = Texts(settings.prompts_dir)
         self.adapters = {adapter.name: adapter for adapter in adapters}
@@ -212,11 +213,23 @@ class Indaba:
             self._tasks.append(asyncio.create_task(self.delivery.run(), name="delivery"))
         self._started = True
 
+    def pack(self) -> Pack:
+        """The meeting pack's pages. They only read, in sessions that take no lock; on
+        SQLite through a connection of their own, so a download of a large brief does
+        not hold the one the webhooks' acknowledgements are stored through."""
+        if self._reader is None:
+            self._reader = reader_engine(self.db) or self.db
+        return Pack(
+            read_only_sessions(self._reader),
+            self.texts,
+            self.clock,
+            self.links,
+            self.settings.prompts_dir / "web",
+        )
+
     async def serve_http(self) -> None:
         routes = [route for adapter in self.adapters.values() for route in adapter.routes()]
-        pack = Pack(
-            self.sessions, self.texts, self.clock, self.links, self.settings.prompts_dir / "web"
-        )
+        pack = self.pack()
         app = build_app(
             self.db, self.sessions, self.metrics, routes, lambda: self._started, pack.routes()
         )
@@ -258,6 +271,8 @@ class Indaba:
         await self.inbox.aclose()
         if isinstance(self.budget, RedisBudget):
             await self.budget.aclose()
+        if self._reader is not None and self._reader is not self.db:
+            await self._reader.dispose()
         await self.db.dispose()
 
     # -- operator actions (the Control protocol) -----------------------------------------
