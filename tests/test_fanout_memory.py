@@ -156,3 +156,25 @@ async def test_a_step_that_failed_halfway_asks_everyone_once_when_run_again(
     async with h.indaba.sessions() as session:
         prompts = await session.scalar(select(func.count()).select_from(Prompt))
     assert prompts == MEMBERS * 3
+
+
+async def test_a_post_to_a_community_without_groups_holds_one_page(harness: Harness) -> None:
+    """Where no group shows a community post (a WhatsApp-only community), each member
+    gets it as a DM; the members are read and written a page at a time."""
+    h = harness
+    await h.create_community()
+    await many_members(h, MEMBERS)
+    messenger = h.indaba.engine.messenger
+    with most_held() as most:
+        async with h.indaba.sessions() as session, session.begin():
+            community = await session.scalar(select(Community))
+            assert community is not None
+            sent = await messenger.to_community(
+                session, community, "notice", "The meeting moved to Thursday."
+            )
+    assert most["Member"] <= PAGE
+    assert most["Identity"] <= PAGE
+    posted = await keys(h, "notice:member:")
+    assert sent == len(posted) == MEMBERS
+    members = [member_id for _, member_id in posted]
+    assert members == sorted(members)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, inspect, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, joinedload
 
@@ -411,6 +411,45 @@ def reachable_identities(member: Member, platforms: Iterable[str]) -> list[Ident
         key=lambda i: (i.last_inbound_at is not None, i.last_inbound_at or i.created_at, i.id),
         reverse=True,
     )
+
+
+async def member_pages(
+    session: AsyncSession, community_id: int, size: int = 500
+) -> AsyncIterator[list[Member]]:
+    """The community's active members by id, ``size`` at a time.
+
+    Each page leaves the session (is expunged) when the next is asked for, so a step's
+    fan-out holds one page whatever the community's size; members the session held
+    before stay in it, for whoever holds them.
+    """
+    held = set(session.identity_map.keys())
+    # Their ids first, then each page by primary key: a page by "id > last" would be
+    # read through the community's index and sorted, the whole community every page.
+    ids = list(
+        (
+            await session.scalars(
+                select(Member.id)
+                .where(Member.community_id == community_id, Member.opted_out.is_(False))
+                .order_by(Member.id)
+            )
+        ).all()
+    )
+    for start in range(0, len(ids), size):
+        page = list(
+            (
+                await session.scalars(
+                    select(Member)
+                    .where(Member.id.in_(ids[start : start + size]))
+                    .order_by(Member.id)
+                )
+            ).all()
+        )
+        yield page
+        for member in page:
+            # The expunge cascades to the member's identities.
+            owned = [inspect(member).key, *(inspect(i).key for i in member.identities)]
+            if not any(key in held for key in owned):
+                session.expunge(member)
 
 
 async def active_members(session: AsyncSession, community_id: int) -> Sequence[Member]:

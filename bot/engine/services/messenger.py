@@ -157,23 +157,27 @@ class Messenger:
             for space in await directory.group_spaces(session, community.id)
             if space.platform in self.platforms and self.outbox.capabilities(space.platform).groups
         }
-        envelopes = []
-        for member in await directory.active_members(session, community.id):
-            identities = directory.reachable_identities(member, self.platforms)
-            if not identities or any(i.platform in grouped for i in identities):
-                continue
-            envelope = self.member_envelope(
-                community,
-                member,
-                f"{key}:member:{member.id}",
-                short_text or text,
-                choices=choices,
-                context=context,
-                multi_select=multi_select,
-            )
-            if envelope is not None and at is not None:
-                when = timing.deliver_at(community, member, at[1], at[0])
-                envelope = replace(envelope, not_before=when) if when > at[1] else envelope
-            if envelope is not None:
-                envelopes.append(envelope)
-        return posted + await self.outbox.put(session, envelopes)
+        # A page of members at a time, their messages written before the next page is
+        # read: a community of 100,000 on WhatsApp is never held at once.
+        async for page in directory.member_pages(session, community.id):
+            envelopes = []
+            for member in page:
+                identities = directory.reachable_identities(member, self.platforms)
+                if not identities or any(i.platform in grouped for i in identities):
+                    continue
+                envelope = self.member_envelope(
+                    community,
+                    member,
+                    f"{key}:member:{member.id}",
+                    short_text or text,
+                    choices=choices,
+                    context=context,
+                    multi_select=multi_select,
+                )
+                if envelope is not None and at is not None:
+                    when = timing.deliver_at(community, member, at[1], at[0])
+                    envelope = replace(envelope, not_before=when) if when > at[1] else envelope
+                if envelope is not None:
+                    envelopes.append(envelope)
+            posted += await self.outbox.put(session, envelopes)
+        return posted

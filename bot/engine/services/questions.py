@@ -7,13 +7,13 @@ open question) and the next question follows.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, inspect, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -248,43 +248,6 @@ async def move_question(
     return question
 
 
-async def member_pages(session: AsyncSession, community_id: int) -> AsyncIterator[list[Member]]:
-    """The community's active members by id, :data:`PAGE` at a time.
-
-    Each page leaves the session (is expunged) when the next is asked for, so a step's
-    fan-out holds one page whatever the community's size; members the session held
-    before stay in it, for whoever holds them.
-    """
-    held = set(session.identity_map.keys())
-    # Their ids first, then each page by primary key: a page by "id > last" would be
-    # read through the community's index and sorted, the whole community every page.
-    ids = list(
-        (
-            await session.scalars(
-                select(Member.id)
-                .where(Member.community_id == community_id, Member.opted_out.is_(False))
-                .order_by(Member.id)
-            )
-        ).all()
-    )
-    for start in range(0, len(ids), PAGE):
-        page = list(
-            (
-                await session.scalars(
-                    select(Member)
-                    .where(Member.id.in_(ids[start : start + PAGE]))
-                    .order_by(Member.id)
-                )
-            ).all()
-        )
-        yield page
-        for member in page:
-            # The expunge cascades to the member's identities.
-            owned = [inspect(member).key, *(inspect(i).key for i in member.identities)]
-            if not any(key in held for key in owned):
-                session.expunge(member)
-
-
 def _page_of(column: InstrumentedAttribute[int], ids: Collection[int]) -> list[ColumnElement[bool]]:
     """``column`` is one of ``ids``, said as their range too: PostgreSQL, before it has
     statistics on a table the step fills, reads the whole table for the IN list alone."""
@@ -318,7 +281,7 @@ class QuestionService:
             return 0
         everyone = CommunitySettings.of(community.settings).ask_facilitators
         asked = 0
-        async for page in member_pages(session, community.id):
+        async for page in directory.member_pages(session, community.id, PAGE):
             members = [
                 m for m in page if (everyone or not m.is_facilitator) and (only is None or only(m))
             ]
@@ -778,7 +741,7 @@ class QuestionService:
         if not questions:
             return []
         reminded: list[str] = []
-        async for page in member_pages(session, community.id):
+        async for page in directory.member_pages(session, community.id, PAGE):
             members = [m for m in page if only is None or only(m)]
             reminded += await self._remind_page(
                 session, community, meeting, questions, members, now, step
