@@ -31,6 +31,12 @@ NAMING = {
 }
 
 
+# Inbound events not yet handled: ix_inbox_waiting's condition. The claim writes the
+# same condition with the same literal values, so that both databases see the index
+# serves it.
+INBOX_WAITING = "status IN ('pending', 'handling')"
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
@@ -432,6 +438,15 @@ class InboxEvent(Base):
     __table_args__ = (
         Index("ix_inbox_due", "status", "next_attempt_at"),
         Index("ix_inbox_conversation", "conversation_key", "id"),
+        # The claim's "is an earlier event of this conversation still waiting?": the
+        # waiting events only, not the conversation's history of handled ones.
+        Index(
+            "ix_inbox_waiting",
+            "conversation_key",
+            "id",
+            postgresql_where=sql_text(INBOX_WAITING),
+            sqlite_where=sql_text(INBOX_WAITING),
+        ),
     )
 
 

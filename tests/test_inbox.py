@@ -242,3 +242,32 @@ async def test_drain_waits_for_what_the_workers_claimed_as_it_began(db: AsyncEng
         inbox.stop()
         await worker
         await inbox.aclose()
+
+
+async def test_a_long_queue_in_one_conversation_never_waits_for_the_poll(
+    db: AsyncEngine,
+) -> None:
+    """Each event handled wakes the loop to claim the next of its conversation: with
+    the poll an hour long, a queue of 200 in one conversation is still handled. (The
+    loop waited on its running handlers only, and missed one that finished while it was
+    claiming: the queue then went at one event per poll.)"""
+    handled: list[int] = []
+    everything = asyncio.Event()
+
+    async def handler(session: AsyncSession, event: InboundEvent) -> None:
+        assert isinstance(event, MessageReceived)
+        handled.append(int(event.text))
+        if len(handled) == 200:
+            everything.set()
+
+    inbox = inbox_on(db, handler, poll_interval=3600)
+    for n in range(200):
+        await inbox.put(said("busy", str(n), f"m{n}"))
+    worker = asyncio.create_task(inbox.run())
+    try:
+        await asyncio.wait_for(everything.wait(), timeout=60)
+    finally:
+        inbox.stop()
+        await worker
+        await inbox.aclose()
+    assert handled == list(range(200))

@@ -133,3 +133,79 @@ async def check_plans(h: Harness, seen: list[tuple[str, Any]]) -> None:
                     assert any("INTEGER PRIMARY KEY" in step for step in steps), steps
                     assert not any("TEMP B-TREE" in step for step in steps), steps
         await connection.rollback()
+
+
+async def test_a_busy_conversation_is_claimed_through_its_waiting_events(
+    harness: Harness,
+) -> None:
+    """One conversation with a long history and a long queue, the first of it being
+    handled: whether an earlier event of the conversation still waits is read from
+    ix_inbox_waiting (its waiting events), not through its history of handled ones,
+    which cost each claim the queue times the history."""
+    h = harness
+    now = h.clock.now()
+    table = InboxEvent.__table__
+
+    def events(count: int, status: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "platform": "memory",
+                "conversation_key": "memory:busy",
+                "kind": "MessageReceived",
+                "payload": {},
+                "status": status,
+                "attempts": 0,
+                "next_attempt_at": now - timedelta(seconds=5),
+                "lease_until": now + timedelta(minutes=2) if status == "handling" else None,
+                "received_at": now,
+            }
+            for _ in range(count)
+        ]
+
+    async with h.indaba.db.begin() as connection:
+        await connection.execute(insert(table), events(5000, "done"))
+        await connection.execute(insert(table), events(1, "handling"))
+        await connection.execute(insert(table), events(500, "pending"))
+        await connection.execute(text("ANALYZE"))
+    seen: list[tuple[str, Any]] = []
+
+    def before(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, parameters))
+
+    engine = h.indaba.db.sync_engine
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        # Nothing to claim: the conversation's first waiting event is being handled.
+        assert await h.indaba.inbox._claim(LIMIT) == []
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    statement, parameters = seen[-1]
+    assert "EXISTS" in statement.upper()
+    async with h.indaba.db.connect() as connection:
+        if h.indaba.db.dialect.name == "postgresql":
+            raw = (
+                await connection.exec_driver_sql(
+                    "EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters
+                )
+            ).scalar()
+            plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
+            found = nodes(plan)
+            assert "ix_inbox_waiting" in [node.get("Index Name") for node in found]
+            read = sum(
+                node.get("Actual Rows", 0) * node.get("Actual Loops", 1)
+                + node.get("Rows Removed by Filter", 0)
+                for node in found
+                if "Scan" in node["Node Type"]
+            )
+            # The queue's events and a probe each: never the history's 5,000 per probe.
+            assert read <= 4 * 501, read
+        else:
+            steps = [
+                row[3]
+                for row in (
+                    await connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+                ).all()
+            ]
+            assert any("ix_inbox_waiting" in step for step in steps), steps
+        await connection.rollback()

@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, or_, select, update
+from sqlalchemy import and_, exists, func, insert, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -303,7 +303,15 @@ class Inbox:
     def _spawn(self, row: InboxEvent) -> None:
         task = asyncio.create_task(self._handle_one(row), name=f"inbox-{row.id}")
         self._running.add(task)
-        task.add_done_callback(self._running.discard)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        # An event handled may let the next of its conversation be claimed: wake the
+        # loop. Waiting on the running tasks alone missed a handler that finished while
+        # the loop was claiming, and a long queue in one conversation then waited the
+        # poll interval (0.5 s) for each of its events.
+        self.wakeup.set()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -347,10 +355,14 @@ class Inbox:
         """
         now = self._clock.now()
         earlier = aliased(InboxEvent)
+        # Written as ix_inbox_waiting's condition (literal values, not parameters), so
+        # that both databases read it from that index: the waiting events of the
+        # conversation, not its history of handled ones (which made a long queue in one
+        # busy conversation cost each claim the square of its length).
         waiting = exists().where(
             earlier.conversation_key == InboxEvent.conversation_key,
             earlier.id < InboxEvent.id,
-            earlier.status.in_([InboxStatus.PENDING, InboxStatus.HANDLING]),
+            earlier.status.in_([literal_column("'pending'"), literal_column("'handling'")]),
         )
         stale = and_(InboxEvent.status == InboxStatus.HANDLING, InboxEvent.lease_until < now)
         async with self._sessions() as session, session.begin():
