@@ -4,7 +4,6 @@ real claim runs)."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.models import InboxEvent
 from tests.harness import Harness
-from tests.test_outbox_claim import check_updated_by_id
+from tests.test_outbox_claim import check_updated_by_id, pg_plan, rows_read, sqlite_plan
 
 HANDLED = 100_000
 WAITING = 2_000
@@ -51,13 +50,6 @@ async def store_history(connection: AsyncConnection, now: Any) -> None:
         )
         await connection.execute(insert(table).from_select(columns, copied))
     await connection.execute(insert(table), events(WAITING, "pending", 0))
-
-
-def nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
-    found = [plan]
-    for child in plan.get("Plans", []):
-        found.extend(nodes(child))
-    return found
 
 
 async def test_the_claim_reads_the_waiting_events_not_the_history(harness: Harness) -> None:
@@ -100,32 +92,14 @@ async def check_plans(h: Harness, seen: list[tuple[str, Any]]) -> None:
     async with h.indaba.db.connect() as connection:
         for statement, parameters in seen:
             if postgres:
-                raw = (
-                    await connection.exec_driver_sql(
-                        "EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters
-                    )
-                ).scalar()
-                plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
-                found = nodes(plan)
+                found = await pg_plan(connection, statement, parameters)
                 assert "Seq Scan" not in [node["Node Type"] for node in found]
                 # Rows read, kept or filtered out (an index's and its table's both
                 # counted): the waiting ones at most, never the handled ones.
-                read = sum(
-                    node.get("Actual Rows", 0) * node.get("Actual Loops", 1)
-                    + node.get("Rows Removed by Filter", 0)
-                    for node in found
-                    if "Scan" in node["Node Type"]
-                )
+                read = rows_read(found, loops=True)
                 assert read <= 2 * WAITING + 20 * LIMIT, read
             else:
-                steps = [
-                    row[3]
-                    for row in (
-                        await connection.exec_driver_sql(
-                            "EXPLAIN QUERY PLAN " + statement, parameters
-                        )
-                    ).all()
-                ]
+                steps = await sqlite_plan(connection, statement, parameters)
                 assert not any(step.startswith("SCAN") for step in steps), steps
                 if statement is seen[1][0]:
                     # Due events read in id order from the oldest waiting one, not all
@@ -184,28 +158,12 @@ async def test_a_busy_conversation_is_claimed_through_its_waiting_events(
     assert "EXISTS" in statement.upper()
     async with h.indaba.db.connect() as connection:
         if h.indaba.db.dialect.name == "postgresql":
-            raw = (
-                await connection.exec_driver_sql(
-                    "EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters
-                )
-            ).scalar()
-            plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
-            found = nodes(plan)
+            found = await pg_plan(connection, statement, parameters)
             assert "ix_inbox_waiting" in [node.get("Index Name") for node in found]
-            read = sum(
-                node.get("Actual Rows", 0) * node.get("Actual Loops", 1)
-                + node.get("Rows Removed by Filter", 0)
-                for node in found
-                if "Scan" in node["Node Type"]
-            )
             # The queue's events and a probe each: never the history's 5,000 per probe.
+            read = rows_read(found, loops=True)
             assert read <= 4 * 501, read
         else:
-            steps = [
-                row[3]
-                for row in (
-                    await connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
-                ).all()
-            ]
+            steps = await sqlite_plan(connection, statement, parameters)
             assert any("ix_inbox_waiting" in step for step in steps), steps
         await connection.rollback()

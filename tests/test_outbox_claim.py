@@ -120,6 +120,33 @@ def pg_nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
     return nodes
 
 
+async def pg_plan(
+    connection: AsyncConnection, statement: str, parameters: Any, *, analyze: bool = True
+) -> list[dict[str, Any]]:
+    """Every node of PostgreSQL's plan for a statement a claim ran (run, with ``analyze``)."""
+    options = "ANALYZE, FORMAT JSON" if analyze else "FORMAT JSON"
+    raw = (
+        await connection.exec_driver_sql(f"EXPLAIN ({options}) " + statement, parameters)
+    ).scalar()
+    return pg_nodes((json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"])
+
+
+def rows_read(nodes: list[dict[str, Any]], *, loops: bool = False) -> int:
+    """Rows a plan's scans read, kept or filtered out (each loop counted with ``loops``)."""
+    return sum(
+        node.get("Actual Rows", 0) * (node.get("Actual Loops", 1) if loops else 1)
+        + node.get("Rows Removed by Filter", 0)
+        for node in nodes
+        if "Scan" in node["Node Type"]
+    )
+
+
+async def sqlite_plan(connection: AsyncConnection, statement: str, parameters: Any) -> list[str]:
+    """SQLite's plan for a statement a claim ran, a step a line."""
+    explained = await connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+    return [row[3] for row in explained.all()]
+
+
 async def test_the_claim_reads_the_batch_not_the_queue(harness: Harness) -> None:
     h = harness
     now = h.clock.now()
@@ -151,29 +178,17 @@ async def check_plans(h: Harness, statements: list[tuple[str, Any]]) -> None:
     async with h.indaba.db.connect() as connection:
         for statement, parameters in (stale, due):
             if postgres:
-                explained = await connection.exec_driver_sql(
-                    "EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters
-                )
-                raw = explained.scalar()
-                plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
-                nodes = pg_nodes(plan)
+                nodes = await pg_plan(connection, statement, parameters)
                 types = [node["Node Type"] for node in nodes]
                 assert "Seq Scan" not in types, types
                 # Rows read, kept or filtered out: the batch and what lies in its way
                 # (pending rows not due yet), never the queue.
-                read = sum(
-                    node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0)
-                    for node in nodes
-                    if "Scan" in node["Node Type"]
-                )
+                read = rows_read(nodes)
                 assert read < 20 * LIMIT, (read, types)
                 if statement is due[0]:
                     assert "Sort" not in types, types
             else:
-                explained = await connection.exec_driver_sql(
-                    "EXPLAIN QUERY PLAN " + statement, parameters
-                )
-                steps = [row[3] for row in explained.all()]
+                steps = await sqlite_plan(connection, statement, parameters)
                 assert not any(step.startswith("SCAN outbox") for step in steps), steps
                 if statement is due[0]:
                     assert any("ix_outbox_pending" in step for step in steps), steps
@@ -187,19 +202,10 @@ async def check_updated_by_id(h: Harness, statement: str, parameters: Any, pk: s
     """The claim's UPDATE finds its rows by id, whatever else it checks again."""
     async with h.indaba.db.connect() as connection:
         if h.indaba.db.dialect.name == "postgresql":
-            raw = (
-                await connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters)
-            ).scalar()
-            plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
-            found = pg_nodes(plan)
+            found = await pg_plan(connection, statement, parameters, analyze=False)
             assert "Seq Scan" not in [node["Node Type"] for node in found]
             assert pk in [node.get("Index Name") for node in found], found
         else:
-            steps = [
-                row[3]
-                for row in (
-                    await connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
-                ).all()
-            ]
+            steps = await sqlite_plan(connection, statement, parameters)
             assert steps and all("INTEGER PRIMARY KEY" in step for step in steps), steps
         await connection.rollback()
