@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from benchmarks.members import add_members
 from bot.engine.services.questions import PAGE
-from storage.bulk import insert_ignore
-from storage.models import Community, Identity, Member, OutboxMessage, Prompt
+from storage.models import Community, OutboxMessage, Prompt
 from tests.harness import Harness
 from tests.test_premeeting_cycle import add_meeting
 
@@ -29,40 +29,7 @@ async def many_members(h: Harness, count: int) -> None:
     async with h.indaba.sessions() as session, session.begin():
         community = await session.scalar(select(Community))
         assert community is not None
-        now = h.clock.now()
-        ids = await insert_ignore(
-            session,
-            Member,
-            [
-                {
-                    "community_id": community.id,
-                    "display_name": f"Member {i}",
-                    "role": "member",
-                    "opted_out": False,
-                    "anonymous": False,
-                    "joined_at": now,
-                }
-                for i in range(count)
-            ],
-            ["id"],
-        )
-        await insert_ignore(
-            session,
-            Identity,
-            [
-                {
-                    "member_id": member_id,
-                    "community_id": community.id,
-                    "platform": "memory",
-                    "user_id": f"u{i}",
-                    "display_name": f"Member {i}",
-                    "last_inbound_at": now,
-                    "created_at": now,
-                }
-                for i, member_id in enumerate(ids)
-            ],
-            ["id"],
-        )
+        await add_members(session, community, count, "memory", lambda i: f"u{i}", h.clock.now())
 
 
 @contextmanager
