@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import hmac
 import itertools
 import json
 import os
@@ -34,6 +36,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -41,13 +44,13 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from sqlalchemy import func, select, text, update  # noqa: E402
 
+from adapters.memory import MemoryAdapter  # noqa: E402
+from adapters.whatsapp.adapter import CAPABILITIES  # noqa: E402
 from benchmarks.members import add_members  # noqa: E402
+from bot.app.settings import Settings  # noqa: E402
+from bot.app.wiring import Indaba  # noqa: E402
 from bot.engine.services import meetings, onboarding  # noqa: E402
-from bot.engine.services.messenger import Messenger  # noqa: E402
-from bot.engine.services.questions import QuestionService  # noqa: E402
-from bot.engine.texts import Texts  # noqa: E402
 from bot.runtime.clock import SystemClock  # noqa: E402
-from bot.runtime.outbox import Outbox  # noqa: E402
 from storage.db import create_engine, session_factory  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import InboxEvent, OutboxMessage, Reply  # noqa: E402
@@ -81,32 +84,38 @@ async def database(kind: str, folder: Path) -> str:
     return f"{PG_URL}?search_path={schema}"
 
 
-async def seed(url: str, members: int) -> None:
-    """A community, ``members`` WhatsApp members, a meeting whose questions were asked."""
+async def seed(url: str, members: int, folder: Path) -> None:
+    """A community, ``members`` WhatsApp members, a meeting whose questions the
+    timetable asked (so the Indaba measured has no step to catch up on at its start)."""
     db = create_engine(url)
     await upgrade(db)
-    sessions = session_factory(db)
-    now = datetime.now(UTC)
-    texts = Texts(ROOT / "prompts")
-    questions = QuestionService(Messenger(Outbox(SystemClock(), {}), texts, ["whatsapp"]))
-    async with sessions() as session, session.begin():
-        community = await onboarding.create_community(session, "Bench CoP", "UTC", "en", now)
-        await add_members(session, community, members, "whatsapp", wa_id, now, now)
-        meeting = await meetings.add_meeting(
-            session,
-            community,
-            now + timedelta(days=5),
-            "Bench meeting",
-            meetings.MeetingKind.MEETING,
-            now,
-        )
-        await questions.ask_all(session, community, meeting, now)
-        # The questions went out long ago: only the answers are measured.
-        await session.execute(update(OutboxMessage).values(status=OutboxStatus.SENT, sent_at=now))
     await db.dispose()
+    now = datetime.now(UTC)
+    whatsapp = MemoryAdapter(name="whatsapp", capabilities=CAPABILITIES)
+    indaba = Indaba(Settings(database_url=url, data_dir=folder), [whatsapp], clock=SystemClock())
+    try:
+        async with indaba.sessions() as session, session.begin():
+            community = await onboarding.create_community(session, "Bench CoP", "UTC", "en", now)
+            await add_members(session, community, members, "whatsapp", wa_id, now, now)
+            await meetings.add_meeting(
+                session,
+                community,
+                now + timedelta(days=5),
+                "Bench meeting",
+                meetings.MeetingKind.MEETING,
+                now,
+            )
+        await indaba.timetable.run_due()
+        async with indaba.sessions() as session, session.begin():
+            # The questions went out long ago: only the answers are measured.
+            await session.execute(
+                update(OutboxMessage).values(status=OutboxStatus.SENT, sent_at=now)
+            )
+    finally:
+        await indaba.aclose()
 
 
-class Indaba:
+class Running:
     """``indaba run --no-console`` as its own process."""
 
     def __init__(
@@ -162,56 +171,110 @@ class Indaba:
                 await self.kill()
 
 
+def webhook(phone_number_id: str, app_secret: str, member: int, answered: int) -> bytes:
+    """One signed WhatsApp webhook, an answer from ``member``, as the bytes of a request."""
+    sender = wa_id(member)
+    body = json.dumps(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": "WABA_ID",
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {
+                                    "display_phone_number": "15550001111",
+                                    "phone_number_id": phone_number_id,
+                                },
+                                "contacts": [
+                                    {
+                                        "profile": {"name": f"Member {member}"},
+                                        "wa_id": wa_id(member),
+                                    }
+                                ],
+                                "messages": [
+                                    {
+                                        "from": sender,
+                                        "id": wamid(member, answered),
+                                        "timestamp": str(int(time.time())),
+                                        "type": "text",
+                                        "text": {
+                                            "body": f"Answer {answered + 1}: boreholes, {member}"
+                                        },
+                                    }
+                                ],
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+    ).encode()
+    signature = "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+    head = (
+        "POST /whatsapp/webhook HTTP/1.1\r\nhost: 127.0.0.1\r\n"
+        "content-type: application/json\r\n"
+        f"x-hub-signature-256: {signature}\r\ncontent-length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def wamid(member: int, answered: int) -> str:
+    return f"wamid.BENCH{member:08d}Q{answered}"
+
+
+async def _post(
+    connection: tuple[asyncio.StreamReader, asyncio.StreamWriter], request: bytes
+) -> int:
+    """Send one request on a kept-alive connection; the response's status."""
+    reader, writer = connection
+    writer.write(request)
+    status = int((await reader.readline()).split(b" ", 2)[1])
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    await reader.readexactly(length)
+    return status
+
+
 async def burst(
-    fake: FakeWhatsApp,
     port: int,
+    phone_number_id: str,
+    app_secret: str,
     members: int,
     concurrency: int,
     seconds: float,
-    on_half: asyncio.Event,
     rate: float | None = None,
-) -> tuple[list[tuple[float, float]], set[str], float]:
+) -> tuple[list[tuple[float, float]], list[str]]:
     """Signed answers from distinct members; returns (when sent, latency) pairs in
-    seconds from the start, acknowledged ids, and the start.
+    seconds from the start and the acknowledged ids.
 
-    Without ``rate`` each of the ``concurrency`` workers sends its next answer once the
-    last was acknowledged (a closed loop: latency is then about concurrency ÷
+    Without ``rate`` each of the ``concurrency`` connections sends its next answer once
+    the last was acknowledged (a closed loop: latency is then about concurrency ÷
     throughput). With ``rate`` the answers are due at that many a second whatever the
     acknowledgements do, at most ``concurrency`` in flight, and each latency counts from
-    when its answer was due (so a queue building up shows in it)."""
-    url = f"http://127.0.0.1:{port}/whatsapp/webhook"
+    when its answer was due (so a queue building up shows in it).
+
+    The client is plain HTTP/1.1 on kept-alive sockets, with each request's bytes made
+    before its clock starts, in a process of its own: an HTTP library's client cost
+    several times what the server spent on each request, and the measure was of itself.
+    """
     latencies: list[tuple[float, float]] = []
-    acked: set[str] = set()
+    acked: list[str] = []
     started = time.perf_counter()
     deadline = started + seconds
-    limits = httpx.Limits(max_connections=10, max_keepalive_connections=10)
     slots = itertools.count()
 
-    async def worker(w: int, client: httpx.AsyncClient) -> None:
-        member = w
-        answered = 0
+    async def worker(w: int) -> None:
+        member, answered = w, 0
+        connection: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         while time.perf_counter() < deadline and member < members:
-            wamid = f"wamid.BENCH{member:08d}Q{answered}"
-            body = json.dumps(
-                fake.envelope(
-                    {
-                        "contacts": [
-                            {"profile": {"name": f"Member {member}"}, "wa_id": wa_id(member)}
-                        ],
-                        "messages": [
-                            {
-                                "from": wa_id(member),
-                                "id": wamid,
-                                "timestamp": str(int(time.time())),
-                                "type": "text",
-                                "text": {"body": f"Answer {answered + 1}: boreholes, {member}"},
-                            }
-                        ],
-                    }
-                )
-            ).encode()
-            headers = {"content-type": "application/json", "x-hub-signature-256": fake.sign(body)}
-            fake.last_inbound[wa_id(member)] = datetime.now(UTC)
+            request = webhook(phone_number_id, app_secret, member, answered)
             sent = time.perf_counter()
             if rate:
                 due = started + next(slots) / rate
@@ -221,33 +284,115 @@ async def burst(
                     await asyncio.sleep(due - sent)
                 sent = due
             try:
-                response = await client.post(url, content=body, headers=headers)
-            except httpx.TransportError:
-                await asyncio.sleep(0.05)  # Indaba is down (restarting): not acknowledged
+                if connection is None:
+                    connection = await asyncio.open_connection("127.0.0.1", port)
+                status = await _post(connection, request)
+            except (OSError, asyncio.IncompleteReadError, IndexError, ValueError):
+                # Indaba is down (restarting): not acknowledged; connect again.
+                connection = None
+                await asyncio.sleep(0.05)
                 continue
-            if response.status_code == 200:
+            if status == 200:
                 latencies.append((sent - started, time.perf_counter() - sent))
-                acked.add(wamid)
+                acked.append(wamid(member, answered))
                 answered += 1
                 if answered == QUESTIONS:
                     member += concurrency
                     answered = 0
             else:
                 await asyncio.sleep(0.05)
+        if connection is not None:
+            connection[1].close()
 
-    async def half() -> None:
-        await asyncio.sleep(seconds / 2)
-        on_half.set()
+    await asyncio.gather(*(worker(w) for w in range(concurrency)))
+    return latencies, acked
 
-    # One client per ten workers: httpx's connection pool gets slow with hundreds of
-    # connections in one client, and the load generator would measure itself.
-    clients = [httpx.AsyncClient(limits=limits, timeout=30) for _ in range(0, concurrency, 10)]
+
+def load_main(arguments: str) -> None:
+    """The load generator's process: the burst, its result as JSON on stdout."""
+    options = json.loads(arguments)
+    import uvloop
+
+    cpu = time.process_time()
+    latencies, acked = uvloop.run(burst(**options))
+    json.dump(
+        {"latencies": latencies, "acked": acked, "cpu": time.process_time() - cpu}, sys.stdout
+    )
+
+
+async def load(
+    fake: FakeWhatsApp, port: int, **options: Any
+) -> tuple[list[tuple[float, float]], set[str], float]:
+    """Run :func:`burst` in a process of its own: its latencies, the acknowledged ids and
+    the CPU seconds the load generator used."""
+    arguments = json.dumps(
+        {
+            "port": port,
+            "phone_number_id": fake.phone_number_id,
+            "app_secret": fake.app_secret,
+            **options,
+        }
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--load", arguments, stdout=asyncio.subprocess.PIPE
+    )
+    output, _ = await process.communicate()
+    if process.returncode:
+        raise RuntimeError(f"the load generator failed ({process.returncode})")
+    result = json.loads(output)
+    latencies = [(float(at), float(latency)) for at, latency in result["latencies"]]
+    return latencies, set(result["acked"]), float(result["cpu"])
+
+
+LOAD_START_SECONDS = 1.0  # about what the load generator's process takes to start
+
+
+def _cpu_by_kind() -> dict[str, float]:
+    """CPU seconds used so far by Indaba's processes and PostgreSQL's, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    spent = {"indaba": 0.0, "postgres": 0.0}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes()
+            owner = stat.parent.stat().st_uid
+        except OSError:
+            continue
+        kind = (
+            "indaba"
+            if b"bot\x00run" in command
+            else "postgres"
+            if _user_of(owner) == "postgres"
+            else None
+        )
+        if kind:
+            spent[kind] += (int(fields[11]) + int(fields[12])) / tick
+    return spent
+
+
+def _user_of(uid: int) -> str:
+    import pwd
+
     try:
-        await asyncio.gather(half(), *(worker(w, clients[w // 10]) for w in range(concurrency)))
-    finally:
-        for client in clients:
-            await client.aclose()
-    return latencies, acked, started
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return ""
+
+
+class CpuTimes:
+    """Where the machine's CPU went during the burst: Indaba (every process of it),
+    PostgreSQL, this process (the fake Cloud API) and the load generator (it reports
+    its own)."""
+
+    def __init__(self) -> None:
+        self._start = _cpu_by_kind()
+        self._own = time.process_time()
+
+    def since(self) -> dict[str, float]:
+        now = _cpu_by_kind()
+        spent = {kind: now[kind] - self._start[kind] for kind in now}
+        spent["fake Cloud API"] = time.process_time() - self._own
+        return spent
 
 
 async def settled(url: str, within: float = 600) -> tuple[float, float]:
@@ -317,7 +462,7 @@ async def main() -> None:
         folder.mkdir(exist_ok=True)  # noqa: ASYNC240
         url = await database(args.database, folder)
         print(f"seeding {args.members} members on {args.database} …", flush=True)
-        await seed(url, args.members)
+        await seed(url, args.members, folder)
         # Meta's real pacing on the fake: 80 messages/s per number, 1 per 6 s per member.
         fake = FakeWhatsApp(number_rate=80, pair_interval=6)
         await fake.start()
@@ -325,20 +470,26 @@ async def main() -> None:
         seeded = datetime.now(UTC)
         fake.last_inbound.update({wa_id(i): seeded for i in range(args.members)})
         port = free_port()
-        indaba = Indaba(url, fake, port, folder, args.handlers)
+        indaba = Running(url, fake, port, folder, args.handlers)
         await indaba.start()
-        half = asyncio.Event()
 
         async def killer() -> None:
-            await half.wait()
+            await asyncio.sleep(LOAD_START_SECONDS + args.seconds / 2)
             await indaba.kill()
             print("  SIGKILL; starting again", flush=True)
             await indaba.start()
 
         tasks = [asyncio.create_task(killer())] if args.kill else []
-        latencies, acked, _ = await burst(
-            fake, port, args.members, args.concurrency, args.seconds, half, args.rate
+        cpu = CpuTimes()
+        latencies, acked, load_cpu = await load(
+            fake,
+            port,
+            members=args.members,
+            concurrency=args.concurrency,
+            seconds=args.seconds,
+            rate=args.rate,
         )
+        spent = {**cpu.since(), "load generator": load_cpu}
         for task in tasks:
             await task
         first, last = await settled(url)
@@ -372,9 +523,17 @@ async def main() -> None:
         f"  stored            {len(ours)} answers, {len(ours) / span:.0f}/s"
         f" (first receipt to last handled: {span:.1f} s)"
     )
+    total = sum(spent.values())
+    print(
+        f"  CPU in the burst   {total:.1f} s of {2 * args.seconds:.0f} on 2 cores: "
+        + ", ".join(f"{kind} {seconds:.1f} s" for kind, seconds in spent.items())
+    )
     verdict = "yes" if not missing else f"NO, {len(missing)} missing"
     print(f"  every acknowledged answer stored: {verdict}; stored twice: {len(twice)}")
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    if sys.argv[1:2] == ["--load"]:
+        load_main(sys.argv[2])
+    else:
+        asyncio.run(main())

@@ -351,6 +351,9 @@ class OutboxMessage(Base):
         ),
         Index("ix_outbox_platform_message", "platform", "platform_message_id"),
         Index("ix_outbox_member", "member_id", "status"),
+        # One conversation's messages: what an inbound turn looks up (the last one
+        # delivered, those held for its reply window, open confirmations).
+        Index("ix_outbox_conversation", "platform", "conversation_id", "status", "sent_at"),
         # A community's messages this month (what WhatsApp bills, and its monthly cap).
         Index("ix_outbox_community_sent", "community_id", "sent_at"),
     )
