@@ -35,6 +35,8 @@ NAMING = {
 # same condition with the same literal values, so that both databases see the index
 # serves it.
 INBOX_WAITING = "status IN ('pending', 'handling')"
+# Inbound events waiting for a first or another attempt: ix_inbox_pending's condition.
+INBOX_PENDING = "status = 'pending'"
 
 
 class Base(DeclarativeBase):
@@ -449,6 +451,14 @@ class InboxEvent(Base):
             "id",
             postgresql_where=sql_text(INBOX_WAITING),
             sqlite_where=sql_text(INBOX_WAITING),
+        ),
+        # The claim's due events in id order, the oldest first: read until the batch is
+        # full, not every pending event found and sorted.
+        Index(
+            "ix_inbox_pending",
+            "id",
+            postgresql_where=sql_text(INBOX_PENDING),
+            sqlite_where=sql_text(INBOX_PENDING),
         ),
     )
 

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # Inbox workers: how many inbound events are handled at once (one per conversation).
     inbox_concurrency: int = Field(default=8, ge=1, le=256)
     inbox_max_attempts: int = Field(default=6, ge=1, le=100)
+    # ``indaba run --handlers N``: how much lower the handling processes' CPU priority
+    # is (a nice value added), so that acknowledging webhooks comes first (0: the same).
+    handler_niceness: int = Field(default=10, ge=0, le=19)
     # Database connections per process (PostgreSQL; SQLite has one writer anyway).
     database_pool_size: int = Field(default=20, ge=1, le=500)
     # Replicas count each token's rate limits together here (unset: each process alone).

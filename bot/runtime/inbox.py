@@ -348,10 +348,12 @@ class Inbox:
     async def _claim(self, limit: int) -> Sequence[InboxEvent]:
         """Up to ``limit`` events to handle, oldest first, leased to this process.
 
-        Events whose lease ran out and events due are two lookups on the status index,
-        each sorted after (an expression to order by, so that no database walks the
-        whole table in id order, handled events included, to save that sort): the claim
-        costs the waiting events, not the inbox's history.
+        Events whose lease ran out are a lookup on the status index, sorted after (an
+        expression to order by, so that no database walks the whole table in id order,
+        handled events included, to save that sort); events due are read from
+        ix_inbox_pending in id order until the batch is full. The claim costs the batch
+        and what stands in its way (events of a conversation whose earlier event still
+        waits), not the queue nor the inbox's history.
         """
         now = self._clock.now()
         earlier = aliased(InboxEvent)
@@ -367,40 +369,39 @@ class Inbox:
         stale = and_(InboxEvent.status == InboxStatus.HANDLING, InboxEvent.lease_until < now)
         async with self._sessions() as session, session.begin():
             rows: list[InboxEvent] = []
-            # Due events in id order from the oldest waiting one on, not from the first
-            # event ever stored (that one found on the status index: an expression again,
-            # or the primary key's order would be walked through the handled ones).
-            oldest = (
-                select(func.min(InboxEvent.id + 0))
-                .where(InboxEvent.status == InboxStatus.PENDING)
-                .scalar_subquery()
-            )
-            # A database without statistics of the table (SQLite unless ANALYZE ran,
-            # PostgreSQL until autovacuum came by) would read every due event from the
-            # status index and sort them, even to update events it could find by id:
-            # as expressions no index serves, status and time leave it to read on in
-            # id order from the oldest waiting event, and to update by id.
-            status = InboxEvent.status + ""
+            # Due events from ix_inbox_pending, in id order, read until the batch is
+            # full: its condition written out (a literal value, not a parameter) so
+            # that PostgreSQL sees the index serves it, and the time as an expression
+            # no index serves, so that it does not read every pending event from
+            # ix_inbox_due or the primary key and sort them (9 to 38 ms a claim with
+            # 12,000 waiting).
+            pending = InboxEvent.status == literal_column("'pending'")
             attempt_at = func.coalesce(InboxEvent.next_attempt_at, InboxEvent.next_attempt_at)
+            # Checked again by id in the UPDATE (SQLite has no SKIP LOCKED), with the
+            # status an expression too, so that the rows are found by their ids.
+            status = InboxEvent.status + ""
             due_now = and_(status == InboxStatus.PENDING, attempt_at <= now)
             claimable_by_id = or_(
                 due_now, and_(status == InboxStatus.HANDLING, InboxEvent.lease_until < now)
             )
             # A leased event stands first in its conversation (it was claimed so): no
             # need to look for earlier ones, which would make SQLite scan the table.
-            lookups = (
-                (stale, InboxEvent.id + 0),
-                (and_(due_now, InboxEvent.id >= oldest, ~waiting), InboxEvent.id),
-            )
-            for condition, order in lookups:
+            stale_rows = select(InboxEvent).where(stale).order_by(InboxEvent.id + 0)
+            due_rows = select(InboxEvent).order_by(InboxEvent.id)
+            if session.get_bind().dialect.name == "sqlite":
+                # SQLite, with no statistics of the table, would take ix_inbox_due for
+                # the status and sort what it found: it walks the primary key instead,
+                # from the oldest pending event on (the status an expression, so that
+                # no index of it serves).
+                oldest = select(func.min(InboxEvent.id + 0)).where(pending).scalar_subquery()
+                due_rows = due_rows.where(due_now, InboxEvent.id >= oldest, ~waiting)
+            else:
+                due_rows = due_rows.where(pending, attempt_at <= now, ~waiting)
+            for lookup in (stale_rows, due_rows):
                 rows.extend(
                     (
                         await session.scalars(
-                            select(InboxEvent)
-                            .where(condition)
-                            .order_by(order)
-                            .limit(limit - len(rows))
-                            .with_for_update(skip_locked=True)
+                            lookup.limit(limit - len(rows)).with_for_update(skip_locked=True)
                         )
                     ).all()
                 )

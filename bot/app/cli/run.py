@@ -224,6 +224,9 @@ async def _handle_only(settings: Settings) -> None:
     from bot.app.wiring import Indaba
 
     _configure_logging(settings)
+    # Handling can wait (every event is stored); acknowledging cannot: on a machine with
+    # few cores the process that answers the platforms gets the CPU first.
+    os.nice(settings.handler_niceness)
     # The adapters are built (their capabilities shape what the engine writes) but never
     # started: this process sends nothing and receives nothing.
     indaba = Indaba(settings, configured_adapters(settings, console=False), clock=SystemClock())
