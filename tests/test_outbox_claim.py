@@ -19,7 +19,7 @@ QUEUED = 100_000
 LIMIT = 64
 
 
-async def queue_rows(connection: AsyncConnection, now: Any) -> None:
+async def queue_rows(connection: AsyncConnection, now: Any, total: int = QUEUED) -> None:
     """1,000 rows written as a fan-out writes them, then doubled in SQL to past 100,000:
     the older half sent already (mid fan-out), one pending row in ten not due yet (a
     member's quiet hours), a few leased to a live process, and another platform's too."""
@@ -44,7 +44,7 @@ async def queue_rows(connection: AsyncConnection, now: Any) -> None:
     await connection.execute(insert(table), seed)
     c = table.c
     generation = 0
-    while (await connection.scalar(select(func.count()).select_from(table))) < QUEUED:
+    while (await connection.scalar(select(func.count()).select_from(table))) < total:
         generation += 1
         copied = select(
             c.idempotency_key + literal(f":{generation}:") + cast(c.id, String),
