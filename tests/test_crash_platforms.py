@@ -70,10 +70,15 @@ async def seed(database_url: str) -> None:
 
 
 async def outbox(database_url: str) -> dict[str, int]:
+    """The outbox's rows by status, those due by now (the timetable runs on the real
+    clock: from Tuesday 20:00 UTC, say, the weekly question's invitation is written for
+    a member's Wednesday morning, and it waits for that, as it should)."""
     engine = create_engine(database_url)
     async with session_factory(engine)() as session:
         rows = await session.execute(
-            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+            select(OutboxMessage.status, func.count())
+            .where(OutboxMessage.next_attempt_at <= datetime.now(UTC))
+            .group_by(OutboxMessage.status)
         )
         counts = {str(status): int(n) for status, n in rows.all()}
     await engine.dispose()
