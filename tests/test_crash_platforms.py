@@ -70,14 +70,15 @@ async def seed(database_url: str) -> None:
 
 
 async def outbox(database_url: str) -> dict[str, int]:
-    """The outbox's rows by status, those due by now (the timetable runs on the real
-    clock: from Tuesday 20:00 UTC, say, the weekly question's invitation is written for
-    a member's Wednesday morning, and it waits for that, as it should)."""
+    """The outbox's rows by status, but for those due hours from now: the timetable runs
+    on the real clock, and from Tuesday 20:00 UTC, say, the weekly question's invitation
+    is written for a member's Wednesday morning, and waits for it, as it should. (A row
+    backing off after a 429 is due within seconds: it counts.)"""
     engine = create_engine(database_url)
     async with session_factory(engine)() as session:
         rows = await session.execute(
             select(OutboxMessage.status, func.count())
-            .where(OutboxMessage.next_attempt_at <= datetime.now(UTC))
+            .where(OutboxMessage.next_attempt_at <= datetime.now(UTC) + timedelta(minutes=10))
             .group_by(OutboxMessage.status)
         )
         counts = {str(status): int(n) for status, n in rows.all()}
