@@ -490,20 +490,7 @@ class Reachability:
             if row.conversation_kind == ConversationKind.DM.value
             and self._window(row.platform) is not None
         } - closed
-        if windowed:
-            waiting = (
-                await session.execute(
-                    select(OutboxMessage.platform, OutboxMessage.conversation_id)
-                    .where(
-                        OutboxMessage.status == OutboxStatus.HELD,
-                        OutboxMessage.platform.in_({p for p, _ in windowed}),
-                        OutboxMessage.conversation_id.in_({c for _, c in windowed}),
-                    )
-                    .distinct()
-                )
-            ).all()
-            closed |= {(p, c) for p, c in waiting if (p, c) in windowed}
-        return closed
+        return closed | await self._held_in(session, windowed)
 
     # -- failures reported after sending --------------------------------------------------
 
