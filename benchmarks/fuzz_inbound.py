@@ -30,7 +30,6 @@ import json
 import os
 import random
 import signal
-import socket
 import string
 import sys
 import tempfile
@@ -58,6 +57,7 @@ from storage.statuses import InboxStatus  # noqa: E402
 from tests.fakes.slack_api import BOT_TOKEN, TEAM_ID, FakeSlack  # noqa: E402
 from tests.fakes.telegram_api import TOKEN, FakeLimits, FakeTelegram  # noqa: E402
 from tests.fakes.whatsapp_api import FakeWhatsApp  # noqa: E402
+from tests.processes import free_port  # noqa: E402
 
 PG_URL = os.environ.get(
     "INDABA_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -80,12 +80,6 @@ def telegram_user(i: int) -> int:
 
 def wa_id(i: int) -> str:
     return f"2547{i:08d}"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # -- the bodies --------------------------------------------------------------------------
@@ -596,12 +590,7 @@ async def main() -> None:
             "INDABA_TELEGRAM_API_URL": telegram.url,
             "INDABA_TELEGRAM_WEBHOOK_URL": f"{base}/telegram/webhook",
             "INDABA_TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "INDABA_WHATSAPP_ACCESS_TOKEN": whatsapp.access_token,
-            "INDABA_WHATSAPP_PHONE_NUMBER_ID": whatsapp.phone_number_id,
-            "INDABA_WHATSAPP_APP_SECRET": whatsapp.app_secret,
-            "INDABA_WHATSAPP_VERIFY_TOKEN": "fuzz-verify",
-            "INDABA_WHATSAPP_API_URL": whatsapp.url,
-            "INDABA_WHATSAPP_TEMPLATE_NAME": "indaba_reopen",
+            **whatsapp.indaba_settings("fuzz-verify"),
         }
         log_path = folder / "indaba.log"
         with log_path.open("ab") as log:

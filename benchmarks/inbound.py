@@ -26,7 +26,6 @@ import itertools
 import json
 import os
 import signal
-import socket
 import statistics
 import sys
 import tempfile
@@ -54,6 +53,7 @@ from storage.migrate import upgrade  # noqa: E402
 from storage.models import InboxEvent, OutboxMessage, Reply  # noqa: E402
 from storage.statuses import InboxStatus, OutboxStatus  # noqa: E402
 from tests.fakes.whatsapp_api import FakeWhatsApp  # noqa: E402
+from tests.processes import free_port, midday_zone  # noqa: E402
 
 PG_URL = os.environ.get(
     "INDABA_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -63,12 +63,6 @@ QUESTIONS = 3
 
 def wa_id(i: int) -> str:
     return f"2547{i:08d}"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def database(kind: str, folder: Path) -> str:
@@ -93,7 +87,9 @@ async def seed(url: str, members: int, folder: Path) -> None:
     indaba = Indaba(Settings(database_url=url, data_dir=folder), [whatsapp], clock=SystemClock())
     try:
         async with indaba.sessions() as session, session.begin():
-            community = await onboarding.create_community(session, "Bench CoP", "UTC", "en", now)
+            community = await onboarding.create_community(
+                session, "Bench CoP", midday_zone(now), "en", now
+            )
             await add_members(session, community, members, "whatsapp", wa_id, now, now)
             await meetings.add_meeting(
                 session,
@@ -126,12 +122,7 @@ class Running:
             "INDABA_DATA_DIR": str(folder),
             "INDABA_HTTP_PORT": str(port),
             "INDABA_LOG_LEVEL": "WARNING",
-            "INDABA_WHATSAPP_ACCESS_TOKEN": fake.access_token,
-            "INDABA_WHATSAPP_PHONE_NUMBER_ID": fake.phone_number_id,
-            "INDABA_WHATSAPP_APP_SECRET": fake.app_secret,
-            "INDABA_WHATSAPP_VERIFY_TOKEN": "bench-verify",
-            "INDABA_WHATSAPP_API_URL": fake.url,
-            "INDABA_WHATSAPP_TEMPLATE_NAME": "indaba_reopen",
+            **fake.indaba_settings("bench-verify"),
         }
         self.port = port
         self.log = open(folder / "indaba.log", "ab")  # noqa: SIM115

@@ -24,7 +24,6 @@ import itertools
 import json
 import os
 import signal
-import socket
 import sys
 import time
 import uuid
@@ -45,6 +44,7 @@ from storage.migrate import upgrade  # noqa: E402
 from storage.models import InboxEvent  # noqa: E402
 from storage.statuses import InboxStatus  # noqa: E402
 from tests.fakes.telegram_api import TOKEN, FakeLimits, FakeTelegram  # noqa: E402
+from tests.processes import free_port  # noqa: E402
 
 PG_URL = os.environ.get("INDABA_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("INDABA_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -52,12 +52,6 @@ SECRET = "bench-webhook-secret"
 CEILING = 30
 # Members who write in are another range than those the fan-out reaches.
 WRITERS = 100_000
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Replica:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import statistics
 import sys
 import tempfile
@@ -36,15 +35,10 @@ from bot.app.settings import Settings  # noqa: E402
 from bot.app.wiring import Indaba  # noqa: E402
 from storage.models import Base, InboxEvent  # noqa: E402
 from tests.fakes.slack_api import BOT_TOKEN, TEAM_ID, FakeSlack, Limit  # noqa: E402
+from tests.processes import free_port  # noqa: E402
 from tests.slack.conftest import SIGNING_SECRET, sign  # noqa: E402
 
 FAST = Limit(10_000, 10_000)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def event(i: int, members: int) -> bytes:

@@ -21,6 +21,7 @@ from bot.app.settings import Settings
 from storage.db import create_engine
 from storage.migrate import head_revision
 from storage.models import InboxEvent, OutboxMessage, Replica
+from tests.processes import indaba_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,8 +48,7 @@ def indaba_process(
     command: list[str], env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """A real process from this checkout, with only the ``INDABA_`` settings in ``env``."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("INDABA_")}
-    full_env.update(env or {}, PYTHONPATH=str(ROOT))
+    full_env = indaba_env({**(env or {}), "PYTHONPATH": str(ROOT)})
     return subprocess.run(
         command, capture_output=True, text=True, env=full_env, cwd=ROOT, timeout=120
     )

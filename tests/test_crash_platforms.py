@@ -5,7 +5,6 @@ one claimed batch (``concurrency × 4``), the bound README states per adapter.""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from collections import Counter
@@ -24,6 +23,7 @@ from storage.models import Identity, OutboxMessage
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.fakes.telegram_api import TOKEN, FakeLimits, FakeTelegram
 from tests.fakes.whatsapp_api import FakeWhatsApp
+from tests.processes import indaba_env, midday_zone
 from tests.slack.conftest import SIGNING_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,19 +48,12 @@ def wa_id(i: int) -> str:
 USERS = {"slack": slack_user, "telegram": telegram_user, "whatsapp": wa_id}
 
 
-def midday_zone(now: datetime) -> str:
-    """A timezone where it is about noon at ``now``: the timetable runs on the real
-    clock, and in the members' quiet hours (21:00-07:00 by default) their questions
-    rightly wait for the morning, which left nothing to kill on a CI run at night."""
-    offset = 12 - now.hour  # from +12 to -11 hours, all of them real zones
-    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"  # Etc/GMT-3 is UTC+3
-
-
 async def seed(database_url: str) -> None:
     engine = create_engine(database_url)
     await upgrade(engine)
     now = datetime.now(UTC)
     async with session_factory(engine)() as session, session.begin():
+        # Where it is noon: at night the quiet hours would hold every question back.
         community = await onboarding.create_community(
             session, "Three CoP", midday_zone(now), "en", now
         )
@@ -108,27 +101,23 @@ async def waiting(database_url: str) -> int:
 async def start(
     database_url: str, tmp_path: Path, slack: FakeSlack, telegram: FakeTelegram, wa: FakeWhatsApp
 ) -> asyncio.subprocess.Process:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("INDABA_")},
-        "INDABA_DATABASE_URL": database_url,
-        "INDABA_DATA_DIR": str(tmp_path),
-        "INDABA_HTTP_PORT": "0",
-        "INDABA_LOG_LEVEL": "WARNING",
-        "INDABA_DELIVERY_LEASE_SECONDS": "5",
-        "INDABA_DELIVERY_CONCURRENCY": str(CONCURRENCY),
-        "INDABA_SLACK_BOT_TOKEN": BOT_TOKEN,
-        "INDABA_SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "INDABA_SLACK_API_URL": slack.url,
-        "INDABA_TELEGRAM_BOT_TOKEN": TOKEN,
-        "INDABA_TELEGRAM_API_URL": telegram.url,
-        "INDABA_WHATSAPP_ACCESS_TOKEN": wa.access_token,
-        "INDABA_WHATSAPP_PHONE_NUMBER_ID": wa.phone_number_id,
-        "INDABA_WHATSAPP_APP_SECRET": wa.app_secret,
-        "INDABA_WHATSAPP_VERIFY_TOKEN": "verify-me",
-        "INDABA_WHATSAPP_API_URL": wa.url,
-        "INDABA_WHATSAPP_TEMPLATE_NAME": "indaba_reopen",
-        "INDABA_WHATSAPP_MEMBER_INTERVAL_SECONDS": "0",
-    }
+    env = indaba_env(
+        {
+            "INDABA_DATABASE_URL": database_url,
+            "INDABA_DATA_DIR": str(tmp_path),
+            "INDABA_HTTP_PORT": "0",
+            "INDABA_LOG_LEVEL": "WARNING",
+            "INDABA_DELIVERY_LEASE_SECONDS": "5",
+            "INDABA_DELIVERY_CONCURRENCY": str(CONCURRENCY),
+            "INDABA_SLACK_BOT_TOKEN": BOT_TOKEN,
+            "INDABA_SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "INDABA_SLACK_API_URL": slack.url,
+            "INDABA_TELEGRAM_BOT_TOKEN": TOKEN,
+            "INDABA_TELEGRAM_API_URL": telegram.url,
+            **wa.indaba_settings(),
+            "INDABA_WHATSAPP_MEMBER_INTERVAL_SECONDS": "0",
+        }
+    )
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", "--no-console", "--no-demo", env=env, cwd=ROOT
     )

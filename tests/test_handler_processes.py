@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,18 +21,13 @@ from storage.migrate import upgrade
 from storage.models import InboxEvent
 from storage.statuses import InboxStatus
 from tests.fakes.whatsapp_api import FakeWhatsApp
+from tests.processes import free_port, indaba_env
 from tests.test_cli import indaba_process
 
 ROOT = Path(__file__).resolve().parent.parent
 MEMBERS = [f"2547{i:08d}" for i in range(5)]
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def children(pid: int) -> list[int]:
@@ -79,19 +73,15 @@ async def test_handler_processes_handle_what_the_server_stored_at_a_lower_priori
     await wa.start()
     port = free_port()
     wa.webhook_url = f"http://127.0.0.1:{port}/whatsapp/webhook"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("INDABA_")},
-        "INDABA_DATABASE_URL": database_url,
-        "INDABA_DATA_DIR": str(tmp_path),
-        "INDABA_HTTP_PORT": str(port),
-        "INDABA_LOG_LEVEL": "WARNING",
-        "INDABA_WHATSAPP_ACCESS_TOKEN": wa.access_token,
-        "INDABA_WHATSAPP_PHONE_NUMBER_ID": wa.phone_number_id,
-        "INDABA_WHATSAPP_APP_SECRET": wa.app_secret,
-        "INDABA_WHATSAPP_VERIFY_TOKEN": "verify-me",
-        "INDABA_WHATSAPP_API_URL": wa.url,
-        "INDABA_WHATSAPP_TEMPLATE_NAME": "indaba_reopen",
-    }
+    env = indaba_env(
+        {
+            "INDABA_DATABASE_URL": database_url,
+            "INDABA_DATA_DIR": str(tmp_path),
+            "INDABA_HTTP_PORT": str(port),
+            "INDABA_LOG_LEVEL": "WARNING",
+            **wa.indaba_settings(),
+        }
+    )
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", "--no-console", "--no-demo", "--handlers", "1",
         env=env, cwd=ROOT,

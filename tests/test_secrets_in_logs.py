@@ -22,7 +22,8 @@ from tests.fakes.slack_api import BOT_TOKEN, TEAM_ID, FakeSlack
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 from tests.fakes.whatsapp_api import FakeWhatsApp
 from tests.harness import Harness
-from tests.slack.conftest import FAST, SIGNING_SECRET, free_port, sign
+from tests.processes import free_port
+from tests.slack.conftest import FAST, SIGNING_SECRET, sign
 from tests.telegram.conftest import FAST as TELEGRAM_FAST
 from tests.telegram.conftest import FAST_FAKE, SECRET, telegram_settings, wait_for_http
 from tests.whatsapp.conftest import adapter_settings

@@ -174,6 +174,17 @@ class FakeWhatsApp(Recorder):
     def __post_init__(self) -> None:
         Recorder.__init__(self)
 
+    def indaba_settings(self, verify_token: str = "verify-me") -> dict[str, str]:
+        """The ``INDABA_WHATSAPP_`` settings of an Indaba that talks to this fake."""
+        return {
+            "INDABA_WHATSAPP_ACCESS_TOKEN": self.access_token,
+            "INDABA_WHATSAPP_PHONE_NUMBER_ID": self.phone_number_id,
+            "INDABA_WHATSAPP_APP_SECRET": self.app_secret,
+            "INDABA_WHATSAPP_VERIFY_TOKEN": verify_token,
+            "INDABA_WHATSAPP_API_URL": self.url,
+            "INDABA_WHATSAPP_TEMPLATE_NAME": "indaba_reopen",
+        }
+
     # -- serving -----------------------------------------------------------------------
 
     async def start(self) -> str:

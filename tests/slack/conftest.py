@@ -9,7 +9,6 @@ import hashlib
 import hmac
 import itertools
 import json
-import socket
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -29,18 +28,13 @@ from bot.adapter import AdapterContext
 from bot.messages import InboundEvent, OutgoingMessage
 from tests.fakes.slack_api import BOT_TOKEN, TEAM_ID, FakeSlack
 from tests.harness import Harness
+from tests.processes import free_port
 
 SIGNING_SECRET = "test-signing-secret"
 CHANNEL = "C0COP"
 PEOPLE = {"U0FATIMA": "Fatima", "U0AMINA": "Amina", "U0KWAME": "Kwame", "U0THANDI": "Thandi"}
 # Quick enough for tests; the rate-limit tests set their own.
 FAST = Pacing(channel_rate=1000, channel_burst=1000, workspace_rate=1000, workspace_burst=1000)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def sign(body: bytes, timestamp: int | None = None, secret: str = SIGNING_SECRET) -> dict[str, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,17 +18,12 @@ from adapters.telegram.settings import TelegramSettings
 from storage.models import OutboxMessage
 from tests.fakes.telegram_api import TOKEN, FakeLimits, FakeTelegram
 from tests.harness import Harness
+from tests.processes import free_port
 
 SECRET = "s3cret_token-for-tests"
 # Generous limits so stories run fast; the pacing tests use Telegram's own.
 FAST = Limits(per_second=1000, per_chat_per_second=1000, per_group_per_minute=100_000)
 FAST_FAKE = FakeLimits(per_second=1000, per_chat_per_second=1000, per_group_per_minute=100_000)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

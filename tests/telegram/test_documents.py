@@ -22,7 +22,8 @@ from bot.adapter import PermanentError
 from bot.messages import Address, Attachment, Choice, ConversationKind, OutgoingMessage
 from tests.fakes.telegram_api import TOKEN, FakeTelegram, utf16_len
 from tests.harness import Harness
-from tests.telegram.conftest import FAST, TelegramStory, free_port, telegram_settings
+from tests.processes import free_port
+from tests.telegram.conftest import FAST, TelegramStory, telegram_settings
 
 FATIMA, AMINA = 600, 601
 GROUP = -1006001

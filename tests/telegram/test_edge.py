@@ -20,7 +20,8 @@ from adapters.telegram.webhook import SECRET_HEADER, Malformed, parse_update
 from bot.adapter import AdapterContext
 from bot.messages import InboundEvent
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
-from tests.telegram.conftest import FAST, SECRET, TelegramStory, free_port, telegram_settings
+from tests.processes import free_port
+from tests.telegram.conftest import FAST, SECRET, TelegramStory, telegram_settings
 
 webhook_only = pytest.mark.parametrize("story", ["webhook"], indirect=True)
 RIGHT = {SECRET_HEADER: SECRET}

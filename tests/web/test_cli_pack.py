@@ -7,7 +7,6 @@ import asyncio
 import io
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from tests.harness import Harness
+from tests.processes import free_port
 from tests.test_cli import ROOT, db_env, indaba
 from tests.web.story import AMINA, MEETING, Told, tell
 
@@ -81,15 +81,8 @@ def test_links_and_posters_from_the_command_line(tmp_path: Path, database_url: s
     assert wrong.returncode == 1 and "no community named 'Nobody'" in wrong.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def test_run_without_a_platform_serves_the_pages(tmp_path: Path, database_url: str) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**db_env(tmp_path, database_url), "INDABA_HTTP_PORT": str(port)}
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("INDABA_")}
     full_env.update(env, PYTHONPATH=str(ROOT))
