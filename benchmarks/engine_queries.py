@@ -36,8 +36,7 @@ from sqlalchemy import func, select, text, update  # noqa: E402
 
 from adapters.memory import MemoryAdapter  # noqa: E402
 from adapters.whatsapp.adapter import CAPABILITIES  # noqa: E402
-from benchmarks.members import add_members  # noqa: E402
-from bot.engine.services import meetings  # noqa: E402
+from benchmarks.members import add_members, bench_meeting  # noqa: E402
 from bot.messages import Conversation, ConversationKind, MessageReceived, Sender  # noqa: E402
 from storage.db import create_engine  # noqa: E402
 from storage.models import Community, OutboxMessage, Reply  # noqa: E402
@@ -82,14 +81,7 @@ async def seed(h: Harness, members: int) -> None:
         community = await session.scalar(select(Community))
         assert community is not None
         await add_members(session, community, members, "whatsapp", wa_id, now, now)
-        meeting = await meetings.add_meeting(
-            session,
-            community,
-            now + timedelta(days=5),
-            "Bench meeting",
-            meetings.MeetingKind.MEETING,
-            now,
-        )
+        meeting = await bench_meeting(session, community, now)
         await indaba.engine.questions.ask_all(session, community, meeting, now)
         # The questions went out already: only the answers are measured.
         await session.execute(update(OutboxMessage).values(status=OutboxStatus.SENT, sent_at=now))

@@ -57,7 +57,7 @@ from storage.statuses import InboxStatus  # noqa: E402
 from tests.fakes.slack_api import BOT_TOKEN, TEAM_ID, FakeSlack  # noqa: E402
 from tests.fakes.telegram_api import TOKEN, FakeLimits, FakeTelegram  # noqa: E402
 from tests.fakes.whatsapp_api import FakeWhatsApp  # noqa: E402
-from tests.processes import free_port  # noqa: E402
+from tests.processes import free_port, wait_ready  # noqa: E402
 
 PG_URL = os.environ.get(
     "INDABA_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -603,15 +603,7 @@ async def main() -> None:
         limits = httpx.Limits(max_connections=args.concurrency)
         try:
             async with httpx.AsyncClient(limits=limits, timeout=60) as client:
-                for _ in range(1200):
-                    try:
-                        if (await client.get(f"{base}/readyz")).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    await asyncio.sleep(0.05)
-                else:
-                    raise RuntimeError(f"Indaba did not become ready; see {log_path}")
+                await wait_ready(base, 60, f"; see {log_path}")
                 ready, _ = rss(process.pid)
                 # A warm-up (every route, every kind of body) so that what is loaded
                 # once on first use is not counted as growth.

@@ -31,29 +31,28 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
 from sqlalchemy import func, select, text, update  # noqa: E402
 
 from adapters.memory import MemoryAdapter  # noqa: E402
 from adapters.whatsapp.adapter import CAPABILITIES  # noqa: E402
-from benchmarks.members import add_members  # noqa: E402
+from benchmarks.members import add_members, bench_meeting  # noqa: E402
 from bot.app.settings import Settings  # noqa: E402
 from bot.app.wiring import Indaba  # noqa: E402
-from bot.engine.services import meetings, onboarding  # noqa: E402
+from bot.engine.services import onboarding  # noqa: E402
 from bot.runtime.clock import SystemClock  # noqa: E402
 from storage.db import create_engine, session_factory  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import InboxEvent, OutboxMessage, Reply  # noqa: E402
 from storage.statuses import InboxStatus, OutboxStatus  # noqa: E402
 from tests.fakes.whatsapp_api import FakeWhatsApp  # noqa: E402
-from tests.processes import free_port, midday_zone  # noqa: E402
+from tests.processes import free_port, midday_zone, wait_ready  # noqa: E402
 
 PG_URL = os.environ.get(
     "INDABA_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -91,14 +90,7 @@ async def seed(url: str, members: int, folder: Path) -> None:
                 session, "Bench CoP", midday_zone(now), "en", now
             )
             await add_members(session, community, members, "whatsapp", wa_id, now, now)
-            await meetings.add_meeting(
-                session,
-                community,
-                now + timedelta(days=5),
-                "Bench meeting",
-                meetings.MeetingKind.MEETING,
-                now,
-            )
+            await bench_meeting(session, community, now)
         await indaba.timetable.run_due()
         async with indaba.sessions() as session, session.begin():
             # The questions went out long ago: only the answers are measured.
@@ -134,17 +126,7 @@ class Running:
             "--handlers", str(self.handlers),
             env=self.env, cwd=ROOT, stdout=self.log, stderr=self.log,
         )  # fmt: skip
-        async with httpx.AsyncClient() as client:
-            for _ in range(600):
-                try:
-                    if (
-                        await client.get(f"http://127.0.0.1:{self.port}/readyz")
-                    ).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.05)
-        raise RuntimeError("Indaba did not become ready; see indaba.log")
+        await wait_ready(f"http://127.0.0.1:{self.port}", 30, "; see indaba.log")
 
     async def kill(self) -> None:
         assert self.process is not None

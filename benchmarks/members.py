@@ -1,14 +1,28 @@
-"""Seeding many members at once for the benchmarks (bulk inserts, not one by one)."""
+"""Seeding many members at once for the benchmarks (bulk inserts, not one by one), and
+the meeting they are asked about."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.engine.services import meetings
 from storage.bulk import insert_ignore
-from storage.models import Community, Identity, Member
+from storage.models import Community, Identity, Meeting, Member
+
+
+async def bench_meeting(session: AsyncSession, community: Community, now: datetime) -> Meeting:
+    """A monthly meeting five days from ``now``: its questions are due at once."""
+    return await meetings.add_meeting(
+        session,
+        community,
+        now + timedelta(days=5),
+        "Bench meeting",
+        meetings.MeetingKind.MEETING,
+        now,
+    )
 
 
 async def add_members(

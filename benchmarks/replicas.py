@@ -44,7 +44,7 @@ from storage.migrate import upgrade  # noqa: E402
 from storage.models import InboxEvent  # noqa: E402
 from storage.statuses import InboxStatus  # noqa: E402
 from tests.fakes.telegram_api import TOKEN, FakeLimits, FakeTelegram  # noqa: E402
-from tests.processes import free_port  # noqa: E402
+from tests.processes import free_port, wait_ready  # noqa: E402
 
 PG_URL = os.environ.get("INDABA_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("INDABA_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -88,18 +88,9 @@ class Replica:
         )
 
     async def ready(self, within: float = 60) -> None:
-        started = time.monotonic()
-        async with httpx.AsyncClient() as client:
-            while time.monotonic() - started < within:
-                try:
-                    if (
-                        await client.get(f"http://127.0.0.1:{self.port}/readyz")
-                    ).status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.2)
-        raise TimeoutError(f"replica {self.number} did not start")
+        await wait_ready(
+            f"http://127.0.0.1:{self.port}", within, f"; see /tmp/indaba-replica-{self.number}.log"
+        )
 
     async def stop(self) -> None:
         if self.process is not None and self.process.returncode is None:

@@ -4,9 +4,13 @@ timezone in which the members are awake."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
+import time
 from datetime import datetime
+
+import httpx
 
 
 def free_port() -> int:
@@ -14,6 +18,21 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+async def wait_ready(base: str, within: float = 60, why: str = "") -> None:
+    """Wait until the Indaba serving ``base`` (``http://host:port``) answers ``/readyz``
+    with 200; TimeoutError after ``within`` seconds (``why`` says where to look)."""
+    started = time.monotonic()
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() - started < within:
+            try:
+                if (await client.get(f"{base}/readyz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.05)
+    raise TimeoutError(f"Indaba at {base} did not become ready in {within:g} s{why}")
 
 
 def midday_zone(now: datetime) -> str:

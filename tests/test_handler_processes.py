@@ -10,7 +10,6 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -21,7 +20,7 @@ from storage.migrate import upgrade
 from storage.models import InboxEvent
 from storage.statuses import InboxStatus
 from tests.fakes.whatsapp_api import FakeWhatsApp
-from tests.processes import free_port, indaba_env
+from tests.processes import free_port, indaba_env, wait_ready
 from tests.test_cli import indaba_process
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,14 +86,7 @@ async def test_handler_processes_handle_what_the_server_stored_at_a_lower_priori
         env=env, cwd=ROOT,
     )  # fmt: skip
     try:
-        async with httpx.AsyncClient() as client:
-            for _ in range(600):
-                try:
-                    if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.05)
+        await wait_ready(f"http://127.0.0.1:{port}")
         (handler,) = children(process.pid)
         # Acknowledging comes first: the handling process runs at a lower priority
         # (set as it starts, after its imports).
