@@ -21,32 +21,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import tempfile
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, select, text, update  # noqa: E402
+from sqlalchemy import func, select, update  # noqa: E402
 
 from adapters.memory import MemoryAdapter  # noqa: E402
 from adapters.whatsapp.adapter import CAPABILITIES  # noqa: E402
 from benchmarks.members import add_members, bench_meeting  # noqa: E402
+from benchmarks.postgres import create_schema, drop_schema  # noqa: E402
 from bot.messages import Conversation, ConversationKind, MessageReceived, Sender  # noqa: E402
-from storage.db import create_engine  # noqa: E402
 from storage.models import Community, OutboxMessage, Reply  # noqa: E402
 from storage.statuses import OutboxStatus  # noqa: E402
 from tests.harness import Harness  # noqa: E402
 from tests.queries import Queries, counting  # noqa: E402
 
-PG_URL = os.environ.get(
-    "INDABA_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
 ROUNDS = ("first answer (a new private chat)", "plain answer", "last answer")
 
 
@@ -57,19 +52,7 @@ def wa_id(i: int) -> str:
 async def database(kind: str, folder: Path) -> tuple[str, str | None]:
     if kind == "sqlite":
         return f"sqlite+aiosqlite:///{folder / 'indaba.db'}", None
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL)
-    async with admin.begin() as connection:
-        await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    await admin.dispose()
-    return f"{PG_URL}?search_path={schema}", schema
-
-
-async def drop(schema: str) -> None:
-    admin = create_engine(PG_URL)
-    async with admin.begin() as connection:
-        await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    await admin.dispose()
+    return await create_schema()
 
 
 async def seed(h: Harness, members: int) -> None:
@@ -171,7 +154,7 @@ async def main() -> None:
         finally:
             await h.aclose()
             if schema is not None:
-                await drop(schema)
+                await drop_schema(schema)
 
 
 if __name__ == "__main__":

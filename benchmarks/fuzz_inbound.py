@@ -34,7 +34,6 @@ import string
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -46,9 +45,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
-from sqlalchemy import func, select, text  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 from benchmarks.members import add_members  # noqa: E402
+from benchmarks.postgres import create_schema, drop_schema  # noqa: E402
 from bot.engine.services import onboarding  # noqa: E402
 from storage.db import create_engine, session_factory  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
@@ -59,9 +59,6 @@ from tests.fakes.telegram_api import TOKEN, FakeLimits, FakeTelegram  # noqa: E4
 from tests.fakes.whatsapp_api import FakeWhatsApp  # noqa: E402
 from tests.processes import free_port, wait_ready  # noqa: E402
 
-PG_URL = os.environ.get(
-    "INDABA_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
 SIGNING_SECRET = "fuzz-signing-secret"
 WEBHOOK_SECRET = "fuzz_webhook-secret"
 MEMBERS = 50  # per platform
@@ -517,12 +514,7 @@ def rss(pid: int) -> tuple[float, float]:
 async def database(kind: str, folder: Path) -> tuple[str, str | None]:
     if kind == "sqlite":
         return f"sqlite+aiosqlite:///{folder / 'indaba.db'}", None
-    schema = f"fuzz_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL)
-    async with admin.begin() as connection:
-        await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    await admin.dispose()
-    return f"{PG_URL}?search_path={schema}", schema
+    return await create_schema("fuzz")
 
 
 async def seed(url: str) -> None:
@@ -631,10 +623,7 @@ async def main() -> None:
             await telegram.aclose()
             await whatsapp.aclose()
             if schema is not None:
-                admin = create_engine(PG_URL)
-                async with admin.begin() as connection:
-                    await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-                await admin.dispose()
+                await drop_schema(schema)
         logged = log_path.read_text(errors="replace")
 
     total = args.per_route * len(ROUTES)

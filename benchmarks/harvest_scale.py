@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from sqlalchemy import insert, select, text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
 
 from benchmarks.members import add_members  # noqa: E402
+from benchmarks.postgres import create_schema, drop_schema  # noqa: E402
 from bot.engine.services import onboarding  # noqa: E402
 from bot.engine.services.links import Links  # noqa: E402
 from bot.engine.services.meetings import MeetingKind, add_meeting  # noqa: E402
@@ -54,7 +54,6 @@ from storage.models import (  # noqa: E402
 )
 from storage.statuses import OutboxStatus, PromptStatus  # noqa: E402
 
-PG_URL = os.environ.get("INDABA_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 NOW = datetime(2027, 3, 10, 9, 0, tzinfo=UTC)
 QUESTIONS = 11
 PROMPTS = ROOT / "prompts"
@@ -306,22 +305,6 @@ async def operate(url: str, meeting_id: int, operation: str, out: Path) -> dict[
         await engine.dispose()
 
 
-async def make_schema() -> tuple[str, str]:
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_URL)
-    async with admin.begin() as connection:
-        await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    await admin.dispose()
-    return f"{PG_URL}?search_path={schema}", schema
-
-
-async def drop_schema(schema: str) -> None:
-    admin = create_engine(PG_URL)
-    async with admin.begin() as connection:
-        await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    await admin.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
@@ -348,7 +331,7 @@ def main() -> None:
     elif args.database == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp}/bench.db"
     else:
-        url, schema = asyncio.run(make_schema())
+        url, schema = asyncio.run(create_schema())
     try:
         if not args.seeded:
             started = time.perf_counter()

@@ -30,7 +30,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,11 +37,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, select, text, update  # noqa: E402
+from sqlalchemy import func, select, update  # noqa: E402
 
 from adapters.memory import MemoryAdapter  # noqa: E402
 from adapters.whatsapp.adapter import CAPABILITIES  # noqa: E402
 from benchmarks.members import add_members, bench_meeting  # noqa: E402
+from benchmarks.postgres import create_schema, drop_schema  # noqa: E402
 from bot.app.settings import Settings  # noqa: E402
 from bot.app.wiring import Indaba  # noqa: E402
 from bot.engine.services import onboarding  # noqa: E402
@@ -54,9 +54,6 @@ from storage.statuses import InboxStatus, OutboxStatus  # noqa: E402
 from tests.fakes.whatsapp_api import FakeWhatsApp  # noqa: E402
 from tests.processes import free_port, midday_zone, wait_ready  # noqa: E402
 
-PG_URL = os.environ.get(
-    "INDABA_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
 QUESTIONS = 3
 
 
@@ -64,15 +61,10 @@ def wa_id(i: int) -> str:
     return f"2547{i:08d}"
 
 
-async def database(kind: str, folder: Path) -> str:
+async def database(kind: str, folder: Path) -> tuple[str, str | None]:
     if kind == "sqlite":
-        return f"sqlite+aiosqlite:///{folder / 'indaba.db'}"
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL)
-    async with admin.begin() as connection:
-        await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    await admin.dispose()
-    return f"{PG_URL}?search_path={schema}"
+        return f"sqlite+aiosqlite:///{folder / 'indaba.db'}", None
+    return await create_schema()
 
 
 async def seed(url: str, members: int, folder: Path) -> None:
@@ -417,7 +409,7 @@ async def main() -> None:
         # KEEP_DIR keeps Indaba's log (and a list of any missing answers) for a look after.
         folder = Path(os.environ.get("KEEP_DIR") or tmp)
         folder.mkdir(exist_ok=True)  # noqa: ASYNC240
-        url = await database(args.database, folder)
+        url, schema = await database(args.database, folder)
         print(f"seeding {args.members} members on {args.database} …", flush=True)
         await seed(url, args.members, folder)
         # Meta's real pacing on the fake: 80 messages/s per number, 1 per 6 s per member.
@@ -453,6 +445,8 @@ async def main() -> None:
         counts = await stored(url)
         await indaba.stop()
         await fake.aclose()
+        if schema is not None and not os.environ.get("KEEP_DIR"):
+            await drop_schema(schema)
 
     ours = {k: v for k, v in counts.items() if k.startswith("wamid.BENCH")}
     if os.environ.get("KEEP_DIR"):
@@ -488,6 +482,8 @@ async def main() -> None:
     )
     verdict = "yes" if not missing else f"NO, {len(missing)} missing"
     print(f"  every acknowledged answer stored: {verdict}; stored twice: {len(twice)}")
+    if missing or twice:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -13,20 +13,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
 
+from benchmarks.postgres import create_schema, drop_schema  # noqa: E402
 from bot.engine.engine import event_key  # noqa: E402
 from bot.messages import (  # noqa: E402
     Conversation,
@@ -41,20 +39,13 @@ from bot.runtime.metrics import Metrics  # noqa: E402
 from storage.db import create_engine, session_factory  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 
-PG_URL = os.environ.get("INDABA_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
-
 
 async def run(database: str, events: int) -> float:
     schema = None
     if database == "sqlite":
         url = f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/queue.db"
     else:
-        schema = f"queue_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(PG_URL)
-        async with admin.begin() as connection:
-            await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        await admin.dispose()
-        url = f"{PG_URL}?search_path={schema}"
+        url, schema = await create_schema("queue")
     db = create_engine(url)
     handled = 0
     everything = asyncio.Event()
@@ -88,10 +79,7 @@ async def run(database: str, events: int) -> float:
         await inbox.aclose()
         await db.dispose()
         if schema is not None:
-            admin = create_engine(PG_URL)
-            async with admin.begin() as connection:
-                await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            await admin.dispose()
+            await drop_schema(schema)
 
 
 def main() -> None:

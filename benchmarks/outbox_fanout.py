@@ -16,13 +16,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,10 +28,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, select, text, update  # noqa: E402
+from sqlalchemy import func, select, update  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 from starlette.routing import BaseRoute  # noqa: E402
 
 from benchmarks.members import add_members  # noqa: E402
+from benchmarks.postgres import create_schema, drop_schema  # noqa: E402
 from bot.adapter import Capabilities, EventSink  # noqa: E402
 from bot.app.settings import Settings  # noqa: E402
 from bot.app.wiring import Indaba  # noqa: E402
@@ -41,11 +41,9 @@ from bot.engine.services import onboarding  # noqa: E402
 from bot.engine.services.meetings import MeetingKind, add_meeting  # noqa: E402
 from bot.messages import MessageRef, OutgoingMessage  # noqa: E402
 from bot.runtime.clock import VirtualClock  # noqa: E402
-from storage.db import create_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Member, OutboxMessage  # noqa: E402
 
-PG_URL = os.environ.get("INDABA_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 START = datetime(2027, 3, 1, 6, 0, tzinfo=UTC)
 PAST_THE_QUESTIONS = timedelta(days=1, hours=4)
 
@@ -106,12 +104,7 @@ async def write_fan_out(
     if database == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp}/bench.db"
     else:
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(PG_URL)
-        async with admin.begin() as connection:
-            await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        await admin.dispose()
-        url = f"{PG_URL}?search_path={schema}"
+        url, _ = await create_schema()
     clock = VirtualClock(START)
     indaba = Indaba(Settings(database_url=url, data_dir=Path(tmp)), [NullAdapter()], clock=clock)
     try:
@@ -171,11 +164,7 @@ async def deliver(url: str, members: int) -> dict[str, float | int | str]:
     finally:
         await indaba.aclose()
         if "search_path=" in url:
-            schema = url.split("search_path=")[1]
-            admin = create_engine(PG_URL)
-            async with admin.begin() as connection:
-                await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            await admin.dispose()
+            await drop_schema(str(make_url(url).query["search_path"]))
 
 
 def phase(*args: str) -> dict[str, float | int | str]:

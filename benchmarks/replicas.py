@@ -34,8 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
-from sqlalchemy import func, select, text  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
+from benchmarks.postgres import create_schema, drop_schema  # noqa: E402
 from bot.messages import Address, ConversationKind, OutgoingMessage  # noqa: E402
 from bot.runtime.clock import SystemClock  # noqa: E402
 from bot.runtime.outbox import Envelope, Outbox  # noqa: E402
@@ -46,7 +47,6 @@ from storage.statuses import InboxStatus  # noqa: E402
 from tests.fakes.telegram_api import TOKEN, FakeLimits, FakeTelegram  # noqa: E402
 from tests.processes import free_port, wait_ready  # noqa: E402
 
-PG_URL = os.environ.get("INDABA_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("INDABA_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 SECRET = "bench-webhook-secret"
 CEILING = 30
@@ -103,23 +103,11 @@ class Replica:
 
 
 async def fresh_schema() -> tuple[str, str]:
-    schema = f"replicas_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_URL)
-    async with admin.begin() as connection:
-        await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    await admin.dispose()
-    url = f"{PG_URL}?search_path={schema}"
+    url, schema = await create_schema("replicas")
     db = create_engine(url)
     await upgrade(db)
     await db.dispose()
     return schema, url
-
-
-async def drop_schema(schema: str) -> None:
-    admin = create_engine(PG_URL)
-    async with admin.begin() as connection:
-        await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    await admin.dispose()
 
 
 async def fan_out(url: str, fake: FakeTelegram, members: int) -> dict[str, float]:
