@@ -31,6 +31,7 @@ from storage.db import session_factory
 from storage.models import InboxEvent, ProcessedEvent
 from storage.statuses import InboxStatus
 from tests.harness import Harness, texts
+from tests.queries import counting
 
 
 def said(conversation: str, text: str, message_id: str) -> MessageReceived:
@@ -271,3 +272,39 @@ async def test_a_long_queue_in_one_conversation_never_waits_for_the_poll(
         await worker
         await inbox.aclose()
     assert handled == list(range(200))
+
+
+async def test_events_arriving_one_by_one_cost_one_claim_each(db: AsyncEngine) -> None:
+    """Events stored one at a time, as members write: each costs the claim that takes
+    it and the one its handler's end wakes, not a claim more after every partial one,
+    and the lookup for leases that ran out runs about once a second, not at each claim.
+    (Two lookups a claim and three claims an event cost PostgreSQL's CPU as much as the
+    handling did, at 30 answers a second.)"""
+    handled = 0
+    one = asyncio.Event()
+
+    async def handler(session: AsyncSession, event: InboundEvent) -> None:
+        nonlocal handled
+        handled += 1
+        one.set()
+
+    inbox = inbox_on(db, handler, poll_interval=3600)
+    worker = asyncio.create_task(inbox.run())
+    events = 30
+    try:
+        await asyncio.sleep(0.1)  # the first, empty claim of a loop just started
+        with counting(db) as queries:
+            for n in range(events):
+                one.clear()
+                await inbox.put(said(f"u{n}", str(n), f"m{n}"))
+                await asyncio.wait_for(one.wait(), timeout=10)
+                await asyncio.sleep(0.01)  # the claim its end wakes
+    finally:
+        inbox.stop()
+        await worker
+        await inbox.aclose()
+    assert handled == events
+    lookups = [s for s in queries.within("_claim") if s.verb == "SELECT" and "FROM inbox" in s.sql]
+    stale = [s for s in lookups if "lease_until <" in s.sql]
+    assert len(lookups) - len(stale) <= 2 * events, [s.sql[:80] for s in lookups]
+    assert len(stale) <= 3, len(stale)

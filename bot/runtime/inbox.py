@@ -164,6 +164,10 @@ class Inbox:
         self._max_attempts = max_attempts
         self._lease = timedelta(seconds=lease_seconds)
         self._poll_interval = poll_interval
+        # Leases run out only when a process died holding them: looked for once a
+        # second (a quarter of the lease, if shorter), not at every claim.
+        self._stale_every = min(self._lease / 4, timedelta(seconds=1))
+        self._stale_checked: datetime | None = None
         self._queue: asyncio.Queue[_Put] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self.wakeup = asyncio.Event()
@@ -283,8 +287,11 @@ class Inbox:
                     # Full: wait for a handler to finish before claiming more.
                     await asyncio.wait(set(self._running), return_when=asyncio.FIRST_COMPLETED)
                     continue
-                if rows:
-                    continue
+                # Not full: nothing more was due. What is stored from now on sets the
+                # wakeup (cleared before the claim, so nothing stored during it is
+                # missed), and so does a handler finishing, which may let the next event
+                # of its conversation be claimed; events stored by another process are
+                # found at the next poll.
                 waiters = {
                     asyncio.ensure_future(self.wakeup.wait()),
                     asyncio.ensure_future(self._stopping.wait()),
@@ -348,12 +355,12 @@ class Inbox:
     async def _claim(self, limit: int) -> Sequence[InboxEvent]:
         """Up to ``limit`` events to handle, oldest first, leased to this process.
 
-        Events whose lease ran out are a lookup on the status index, sorted after (an
-        expression to order by, so that no database walks the whole table in id order,
-        handled events included, to save that sort); events due are read from
-        ix_inbox_pending in id order until the batch is full. The claim costs the batch
-        and what stands in its way (events of a conversation whose earlier event still
-        waits), not the queue nor the inbox's history.
+        Events whose lease ran out (looked for once a second) are a lookup on the status
+        index, sorted after (an expression to order by, so that no database walks the
+        whole table in id order, handled events included, to save that sort); events due
+        are read from ix_inbox_pending in id order until the batch is full. The claim
+        costs the batch and what stands in its way (events of a conversation whose
+        earlier event still waits), not the queue nor the inbox's history.
         """
         now = self._clock.now()
         earlier = aliased(InboxEvent)
@@ -397,7 +404,11 @@ class Inbox:
                 due_rows = due_rows.where(due_now, InboxEvent.id >= oldest, ~waiting)
             else:
                 due_rows = due_rows.where(pending, attempt_at <= now, ~waiting)
-            for lookup in (stale_rows, due_rows):
+            lookups = [due_rows]
+            if self._stale_checked is None or now - self._stale_checked >= self._stale_every:
+                self._stale_checked = now
+                lookups.insert(0, stale_rows)
+            for lookup in lookups:
                 rows.extend(
                     (
                         await session.scalars(
