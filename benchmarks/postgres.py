@@ -26,19 +26,18 @@ def in_schema(schema: str) -> str:
 async def create_schema(prefix: str = "bench") -> tuple[str, str]:
     """A new empty schema: (its database URL, its name)."""
     schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL)
-    try:
-        async with admin.begin() as connection:
-            await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    finally:
-        await admin.dispose()
+    await _run(f'CREATE SCHEMA "{schema}"')
     return in_schema(schema), schema
 
 
 async def drop_schema(schema: str) -> None:
+    await _run(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+async def _run(ddl: str) -> None:
     admin = create_engine(PG_URL)
     try:
         async with admin.begin() as connection:
-            await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            await connection.execute(text(ddl))
     finally:
         await admin.dispose()
