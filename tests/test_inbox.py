@@ -7,7 +7,7 @@ import asyncio
 import dataclasses
 import json
 import typing
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -308,3 +308,38 @@ async def test_events_arriving_one_by_one_cost_one_claim_each(db: AsyncEngine) -
     stale = [s for s in lookups if "lease_until <" in s.sql]
     assert len(lookups) - len(stale) <= 2 * events, [s.sql[:80] for s in lookups]
     assert len(stale) <= 3, len(stale)
+
+
+async def test_an_event_whose_lease_ran_out_is_handled_again_then_the_next(
+    db: AsyncEngine,
+) -> None:
+    """A process died handling an event, and its lease ran out: a running inbox takes it
+    again (its look for such leases is spaced out, not dropped), and the event stored
+    after it in the same conversation follows it, in order."""
+    order: list[str] = []
+    both = asyncio.Event()
+
+    async def handler(session: AsyncSession, event: InboundEvent) -> None:
+        assert isinstance(event, MessageReceived)
+        order.append(event.text)
+        if len(order) == 2:
+            both.set()
+
+    inbox = inbox_on(db, handler, poll_interval=3600)
+    await inbox.put(said("amina", "first", "m1"))
+    await inbox.put(said("amina", "second", "m2"))
+    # As the process that died left it: leased to it, the lease run out.
+    async with session_factory(db)() as session, session.begin():
+        first = await session.scalar(select(InboxEvent).order_by(InboxEvent.id).limit(1))
+        assert first is not None
+        first.status = InboxStatus.HANDLING
+        first.lease_until = datetime.now(UTC) - timedelta(seconds=1)
+    worker = asyncio.create_task(inbox.run())
+    try:
+        await asyncio.wait_for(both.wait(), timeout=10)
+    finally:
+        inbox.stop()
+        await worker
+        await inbox.aclose()
+    assert order == ["first", "second"]
+    assert await counts(db) == {InboxStatus.DONE: 2}
