@@ -215,6 +215,12 @@ async def test_one_replica_polls_telegram_and_another_takes_over(
         while "telegram-polling" not in other.leadership.leads():
             assert time.monotonic() - started < 30, "no replica took over the polling"
             await asyncio.sleep(0.1)
+        # The old leader finds its lock gone at its next heartbeat (0.2 s here), which
+        # may come just after the other's next try took the lock.
+        stepped_down = time.monotonic()
+        while "telegram-polling" in leader.leadership.leads():
+            assert time.monotonic() - stepped_down < 5, "the old leader still polls"
+            await asyncio.sleep(0.05)
         assert "telegram-polling" not in leader.leadership.leads()
         await fake.say(7, "second")
         assert await stored(db, 2)
