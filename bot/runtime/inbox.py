@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from bot import messages
-from bot.messages import InboundEvent, storable
+from bot.messages import InboundEvent, storable, stored_fields
 from bot.runtime.clock import Clock
 from bot.runtime.metrics import Metrics
 from storage.models import InboxEvent, ProcessedEvent
@@ -63,16 +63,15 @@ EVENT_TYPES: dict[str, type[InboundEvent]] = {
 
 def encode(event: InboundEvent) -> dict[str, Any]:
     """The event as JSON-ready data (``raw``, the platform's payload, is left out)."""
-    return {
-        field.name: _encode_value(getattr(event, field.name))
-        for field in dataclasses.fields(event)
-        if field.name != "raw"
-    }
+    return {name: _encode_value(getattr(event, name)) for name in stored_fields(type(event))}
 
 
 def _encode_value(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _encode_value(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    kind = type(value)
+    if value is None or kind is str or kind is int or kind is bool:
+        return value
+    if names := stored_fields(kind):
+        return {name: _encode_value(getattr(value, name)) for name in names}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, datetime):
@@ -244,7 +243,9 @@ class Inbox:
                 if new:
                     rows.append(self._row(put.event, now))
             if rows:
-                await session.execute(insert(InboxEvent), rows)
+                # The table's insert, not the ORM's bulk insert: a third of the cost.
+                inbox: Any = InboxEvent.__table__
+                await session.execute(insert(inbox), rows)
         for put, new in zip(batch, stored, strict=True):
             kind = type(put.event).__name__
             self._metrics.inbound.labels(put.event.platform, kind).inc()
