@@ -14,6 +14,9 @@ With ``--kill`` the Indaba process is killed with SIGKILL halfway through the bu
 started again; the load keeps going (requests while it is down fail and are not
 acknowledged), and the check is the same: every acknowledged answer stored once.
 
+With ``--serving-only`` (and ``--handlers N``) the handler processes are stopped with
+SIGSTOP for the burst and go on after it: what the serving process alone acknowledges.
+
     python benchmarks/inbound.py --database sqlite
     python benchmarks/inbound.py --database postgres --kill
 """
@@ -119,6 +122,16 @@ class Running:
             env=self.env, cwd=ROOT, stdout=self.log, stderr=self.log,
         )  # fmt: skip
         await wait_ready(f"http://127.0.0.1:{self.port}", 30, "; see indaba.log")
+
+    def signal_handlers(self, number: int) -> None:
+        """Send ``number`` to the ``--handlers`` processes this Indaba started."""
+        assert self.process is not None
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        if len(children) != self.handlers:
+            raise RuntimeError(f"{len(children)} handler processes, not {self.handlers}")
+        for child in children:
+            os.kill(int(child), number)
 
     async def kill(self) -> None:
         assert self.process is not None
@@ -403,7 +416,14 @@ async def main() -> None:
     parser.add_argument(
         "--handlers", type=int, default=0, help="indaba run --handlers N (PostgreSQL)"
     )
+    parser.add_argument(
+        "--serving-only",
+        action="store_true",
+        help="stop the handler processes during the burst (needs --handlers)",
+    )
     args = parser.parse_args()
+    if args.serving_only and (not args.handlers or args.kill):
+        parser.error("--serving-only needs --handlers N, and no --kill")
 
     with tempfile.TemporaryDirectory() as tmp:
         # KEEP_DIR keeps Indaba's log (and a list of any missing answers) for a look after.
@@ -429,6 +449,8 @@ async def main() -> None:
             await indaba.start()
 
         tasks = [asyncio.create_task(killer())] if args.kill else []
+        if args.serving_only:
+            indaba.signal_handlers(signal.SIGSTOP)
         cpu = CpuTimes()
         latencies, acked, load_cpu = await load(
             fake,
@@ -439,6 +461,9 @@ async def main() -> None:
             rate=args.rate,
         )
         spent = {**cpu.since(), "load generator": load_cpu}
+        resumed = time.time()
+        if args.serving_only:
+            indaba.signal_handlers(signal.SIGCONT)
         for task in tasks:
             await task
         first, last = await settled(url)
@@ -459,6 +484,7 @@ async def main() -> None:
         f"{args.database}: {args.concurrency} concurrent signed webhooks for {args.seconds:.0f} s"
         + (f", {args.rate:.0f} due a second" if args.rate else "")
         + (" with a SIGKILL" if args.kill else "")
+        + (", handling stopped" if args.serving_only else "")
     )
     print(f"  acknowledged      {len(acked)} answers ({len(acked) / args.seconds:.0f}/s)")
     every = [latency for _, latency in latencies]
@@ -469,10 +495,12 @@ async def main() -> None:
     if len(steady) > 1:
         s50, s99 = quantile(steady, 0.5) * 1000, quantile(steady, 0.99) * 1000
         print(f"  after {WARM_UP_SECONDS:.0f} s        p50 {s50:.1f} ms, p99 {s99:.1f} ms")
-    span = max(last - first, 1e-9)
+    # With handling stopped for the burst, the rate counts from when it went on.
+    span = max(last - (resumed if args.serving_only else first), 1e-9)
+    since = "handling going on" if args.serving_only else "first receipt"
     print(
         f"  stored            {len(ours)} answers, {len(ours) / span:.0f}/s"
-        f" (first receipt to last handled: {span:.1f} s)"
+        f" ({since} to last handled: {span:.1f} s)"
     )
     total = sum(spent.values())
     print(
