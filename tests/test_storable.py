@@ -6,6 +6,7 @@ platform sends is refused at the edge with a 400."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -28,15 +29,18 @@ from tests.harness import Harness, to
 LONE = "\ud800"
 
 
+def dm(user: str = "u1", name: str = "Name", platform: str = "memory") -> dict[str, Any]:
+    """Where and from whom an event in ``user``'s private chat comes."""
+    return {
+        "conversation": Conversation(platform, user, ConversationKind.DM),
+        "sender": Sender(platform, user, name),
+    }
+
+
 def said(
     text: str, user: str = "u1", message_id: str = "m1", name: str = "Name"
 ) -> MessageReceived:
-    return MessageReceived(
-        Conversation("memory", user, ConversationKind.DM),
-        Sender("memory", user, name),
-        message_id,
-        text=text,
-    )
+    return MessageReceived(**dm(user, name), message_id=message_id, text=text)
 
 
 def test_text_is_made_storable_and_everything_else_kept() -> None:
@@ -53,11 +57,7 @@ def test_text_is_made_storable_and_everything_else_kept() -> None:
 
 def test_texts_inside_tuples_are_made_storable() -> None:
     press = ChoiceSelected(
-        Conversation("memory", "u1", ConversationKind.DM),
-        Sender("memory", "u1", "Name"),
-        "m1",
-        choice_message_id="c1",
-        choice_ids=("a", f"b{LONE}\x00"),
+        **dm(), message_id="m1", choice_message_id="c1", choice_ids=("a", f"b{LONE}\x00")
     )
     assert storable(press).choice_ids == ("a", "b\ufffd")
     clean = dataclasses.replace(press, choice_ids=("a", "b"))
@@ -65,12 +65,7 @@ def test_texts_inside_tuples_are_made_storable() -> None:
 
 
 def test_an_edit_with_a_lone_surrogate_can_be_keyed() -> None:
-    edit = MessageEdited(
-        Conversation("slack", "D1", ConversationKind.DM),
-        Sender("slack", "U1", "A"),
-        "1.2",
-        text=LONE,
-    )
+    edit = MessageEdited(**dm("D1", "A", platform="slack"), message_id="1.2", text=LONE)
     with pytest.raises(UnicodeEncodeError):
         event_key(edit)
     assert event_key(storable(edit)) is not None
