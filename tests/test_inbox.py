@@ -4,9 +4,10 @@ conversation, failures retried then parked where an operator sees them."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
+import contextlib
 import json
 import typing
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from bot.messages import (
     InboundEvent,
     MessageReceived,
     Sender,
+    stored_fields,
 )
 from bot.runtime.clock import SystemClock
 from bot.runtime.inbox import EVENT_TYPES, Inbox, decode, encode, retry_dead
@@ -56,6 +58,18 @@ def inbox_on(db: AsyncEngine, handler, concurrency: int = 4, **kw: object) -> In
     )
 
 
+@contextlib.asynccontextmanager
+async def running(inbox: Inbox) -> AsyncIterator[None]:
+    """``inbox.run()`` as a worker for the block; stopped and closed after it."""
+    worker = asyncio.create_task(inbox.run())
+    try:
+        yield
+    finally:
+        inbox.stop()
+        await worker
+        await inbox.aclose()
+
+
 async def counts(db: AsyncEngine) -> dict[str, int]:
     async with session_factory(db)() as session:
         rows = await session.execute(
@@ -67,14 +81,7 @@ async def counts(db: AsyncEngine) -> dict[str, int]:
 def events_of(cls: type[InboundEvent]) -> st.SearchStrategy[InboundEvent]:
     """Any event of ``cls``, every field drawn from its type (``raw`` left out)."""
     hints = typing.get_type_hints(cls, vars(messages))
-    return st.builds(
-        cls,
-        **{
-            field.name: st.from_type(hints[field.name])
-            for field in dataclasses.fields(cls)
-            if field.name != "raw"
-        },
-    )
+    return st.builds(cls, **{name: st.from_type(hints[name]) for name in stored_fields(cls)})
 
 
 @settings(max_examples=60, deadline=None)
@@ -150,14 +157,11 @@ async def test_one_conversation_in_order_many_in_parallel(db: AsyncEngine) -> No
 
     inbox = inbox_on(db, handler, concurrency=4)
     await asyncio.gather(*(inbox.put(said(f"u{n % 4}", str(n), f"m{n}")) for n in range(40)))
-    worker = asyncio.create_task(inbox.run())
-    for _ in range(400):
-        if sum(len(v) for v in order.values()) == 40:
-            break
-        await asyncio.sleep(0.02)
-    inbox.stop()
-    await worker
-    await inbox.aclose()
+    async with running(inbox):
+        for _ in range(400):
+            if sum(len(v) for v in order.values()) == 40:
+                break
+            await asyncio.sleep(0.02)
     assert {who: sorted(numbers) for who, numbers in order.items()} == order
     assert sum(len(v) for v in order.values()) == 40
     assert overlap > 1  # different conversations did run side by side
@@ -230,8 +234,7 @@ async def test_drain_waits_for_what_the_workers_claimed_as_it_began(db: AsyncEng
         handled.append(event.text)
 
     inbox = inbox_on(db, handler)
-    worker = asyncio.create_task(inbox.run())
-    try:
+    async with running(inbox):
         for n in range(40):
             await inbox.put(said(f"u{n}", f"line {n}", f"m{n}"))
             # Let the woken worker begin its claim before drain() begins its own.
@@ -239,10 +242,6 @@ async def test_drain_waits_for_what_the_workers_claimed_as_it_began(db: AsyncEng
                 await asyncio.sleep(0)
             await inbox.drain()
             assert handled[-1:] == [f"line {n}"], n
-    finally:
-        inbox.stop()
-        await worker
-        await inbox.aclose()
 
 
 async def test_a_long_queue_in_one_conversation_never_waits_for_the_poll(
@@ -264,13 +263,8 @@ async def test_a_long_queue_in_one_conversation_never_waits_for_the_poll(
     inbox = inbox_on(db, handler, poll_interval=3600)
     for n in range(200):
         await inbox.put(said("busy", str(n), f"m{n}"))
-    worker = asyncio.create_task(inbox.run())
-    try:
+    async with running(inbox):
         await asyncio.wait_for(everything.wait(), timeout=60)
-    finally:
-        inbox.stop()
-        await worker
-        await inbox.aclose()
     assert handled == list(range(200))
 
 
@@ -289,9 +283,8 @@ async def test_events_arriving_one_by_one_cost_one_claim_each(db: AsyncEngine) -
         one.set()
 
     inbox = inbox_on(db, handler, poll_interval=3600)
-    worker = asyncio.create_task(inbox.run())
     events = 30
-    try:
+    async with running(inbox):
         await asyncio.sleep(0.1)  # the first, empty claim of a loop just started
         with counting(db) as queries:
             for n in range(events):
@@ -299,10 +292,6 @@ async def test_events_arriving_one_by_one_cost_one_claim_each(db: AsyncEngine) -
                 await inbox.put(said(f"u{n}", str(n), f"m{n}"))
                 await asyncio.wait_for(one.wait(), timeout=10)
                 await asyncio.sleep(0.01)  # the claim its end wakes
-    finally:
-        inbox.stop()
-        await worker
-        await inbox.aclose()
     assert handled == events
     lookups = [s for s in queries.within("_claim") if s.verb == "SELECT" and "FROM inbox" in s.sql]
     stale = [s for s in lookups if "lease_until <" in s.sql]
@@ -334,12 +323,7 @@ async def test_an_event_whose_lease_ran_out_is_handled_again_then_the_next(
         assert first is not None
         first.status = InboxStatus.HANDLING
         first.lease_until = datetime.now(UTC) - timedelta(seconds=1)
-    worker = asyncio.create_task(inbox.run())
-    try:
+    async with running(inbox):
         await asyncio.wait_for(both.wait(), timeout=10)
-    finally:
-        inbox.stop()
-        await worker
-        await inbox.aclose()
     assert order == ["first", "second"]
     assert await counts(db) == {InboxStatus.DONE: 2}

@@ -98,8 +98,7 @@ def _fields_of(cls: type[Any]) -> tuple[tuple[str, Any], ...]:
     found = _FIELDS.get(cls)
     if found is None:
         hints = typing.get_type_hints(cls, vars(messages))
-        fields = dataclasses.fields(cls)
-        found = _FIELDS[cls] = tuple((f.name, hints[f.name]) for f in fields if f.name != "raw")
+        found = _FIELDS[cls] = tuple((name, hints[name]) for name in stored_fields(cls))
     return found
 
 
@@ -243,7 +242,8 @@ class Inbox:
                 if new:
                     rows.append(self._row(put.event, now))
             if rows:
-                # The table's insert, not the ORM's bulk insert: a third of the cost.
+                # The table's own insert: the ORM's bulk insert added its bookkeeping
+                # to every acknowledgement's commit.
                 inbox: Any = InboxEvent.__table__
                 await session.execute(insert(inbox), rows)
         for put, new in zip(batch, stored, strict=True):
